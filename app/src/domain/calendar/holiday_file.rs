@@ -632,4 +632,34 @@ zones = ["A"]
         assert!(cal.school_years().is_empty());
         assert!(cal.holidays().is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics_on_arbitrary_text(text in "\\PC{0,300}") {
+            let _ = HolidayCalendar::parse(&text);
+        }
+
+        #[test]
+        fn parser_never_panics_on_mangled_calendar_files(
+            cut in 0..400usize, insert in "[\\[\\]=\"a-z0-9\n ,.-]{0,12}",
+        ) {
+            let mut text = SMALL.to_owned();
+            let at = text.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(text.len());
+            text.insert_str(at, &insert);
+            if let Err(e) = HolidayCalendar::parse(&text) {
+                proptest::prop_assert!(e.line >= 1 && e.line <= text.lines().count() + 1);
+                proptest::prop_assert!(e.column >= 1);
+            }
+        }
+
+        #[test]
+        fn any_real_date_is_accepted_and_any_impossible_one_refused(
+            y in 2000..2100i32, m in 1..=12u32, day in 1..=31u32,
+        ) {
+            let text = format!("\"{y:04}-{m:02}-{day:02}\"");
+            let value: toml::Value = toml::from_str::<toml::Table>(&format!("x = {text}")).unwrap()["x"].clone();
+            let expected = NaiveDate::from_ymd_opt(y, m, day);
+            proptest::prop_assert_eq!(parse_date(&value).ok(), expected);
+        }
+    }
 }

@@ -206,7 +206,8 @@ impl NotBookable {
             NotBookable::NotAServiceWeekday { weekday } => {
                 format!("Pas de cantine le {}", weekday_fr(*weekday))
             }
-            NotBookable::SchoolHoliday { name } => format!("Vacances scolaires\u{a0}: {name}"),
+            // The calendar file's names already say it ("Vacances d'hiver").
+            NotBookable::SchoolHoliday { name } => name.clone(),
             NotBookable::PublicHoliday(h) => format!("Jour férié\u{a0}: {}", h.name_fr()),
             NotBookable::Closure { reason } => format!("Cantine fermée\u{a0}: {reason}"),
         }
@@ -401,11 +402,10 @@ impl SchoolCalendar {
     /// The `n`-th day before `date` (n ≥ 1; n = 0 gives `date`) that counts as a service day for
     /// deadlines.
     ///
-    /// Inside the school year this is exactly the `n`-th of
-    /// [`previous_service_days`](Self::previous_service_days). Counting ignores the year's
-    /// first day, though, so the first days of the year (whose previous service days would be
-    /// in early July) get their deadline on the last weekdays of August, when families
-    /// actually plan the rentrée. If a degenerate calendar leaves no countable day within
+    /// Whenever [`previous_service_days`](Self::previous_service_days) finds `n` days, this
+    /// is the `n`-th of them. Counting ignores the year's first day, though, so the first
+    /// days of the year (whose previous service days would be in early July) get their
+    /// deadline on the last weekdays of August, when families actually plan the rentrée. If a degenerate calendar leaves no countable day within
     /// three years, calendar days are counted instead, so the answer always exists.
     pub fn nth_counting_day_before(&self, date: NaiveDate, n: u32) -> NaiveDate {
         if n == 0 {
@@ -416,7 +416,7 @@ impl SchoolCalendar {
         for _ in 0..MAX_LOOKBACK_DAYS {
             let Some(prev) = day.pred_opt() else { break };
             day = prev;
-            if self.status_ignoring_year(day).is_ok() {
+            if day <= self.year.last_day() && self.status_ignoring_year(day).is_ok() {
                 counted += 1;
                 if counted == n {
                     return day;
@@ -554,7 +554,7 @@ mod tests {
             }
         );
         assert_eq!(err.code(), "school_holiday");
-        assert_eq!(err.label_fr(), "Vacances scolaires\u{a0}: Vacances d'hiver");
+        assert_eq!(err.label_fr(), "Vacances d'hiver");
     }
 
     #[test]
@@ -723,5 +723,47 @@ mod tests {
         assert_eq!("c".parse(), Ok(Zone::C));
         assert!("D".parse::<Zone>().is_err());
         assert_eq!(Zone::B.to_string(), "B");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn previous_service_days_are_service_days_in_order_and_match_deadline_counting(
+            offset in 0..310u64, n in 1..8usize,
+        ) {
+            let cal = france("2026-2027", Zone::C);
+            let date = d(2026, 9, 1) + Days::new(offset);
+            let previous = cal.previous_service_days(date, n);
+            proptest::prop_assert!(previous.len() <= n);
+            proptest::prop_assert!(previous.windows(2).all(|w| w[0] > w[1]));
+            for day in &previous {
+                proptest::prop_assert!(*day < date && cal.is_service_day(*day));
+            }
+            // No service day was skipped between them.
+            if let Some(oldest) = previous.last() {
+                let between = cal.service_days(*oldest, date.pred_opt().unwrap()).count();
+                proptest::prop_assert_eq!(between, previous.len());
+            }
+            // Inside the year, deadline counting lands on the same days.
+            if previous.len() == n {
+                let n32 = u32::try_from(n).unwrap();
+                proptest::prop_assert_eq!(cal.nth_counting_day_before(date, n32), previous[n - 1]);
+            }
+        }
+
+        #[test]
+        fn service_days_are_exactly_the_days_with_an_ok_status(
+            offset in 0..400u64, len in 0..60u64,
+        ) {
+            let cal = france("2026-2027", Zone::B);
+            let from = d(2026, 8, 1) + Days::new(offset);
+            let to = from + Days::new(len);
+            let listed: Vec<NaiveDate> = cal.service_days(from, to).collect();
+            let ok: Vec<NaiveDate> = cal
+                .days(from, to)
+                .filter(|(_, status)| status.is_ok())
+                .map(|(day, _)| day)
+                .collect();
+            proptest::prop_assert_eq!(listed, ok);
+        }
     }
 }
