@@ -360,7 +360,7 @@ pub fn reservations_on_non_service_days(
 }
 
 /// The days booked after applying `changes` to `booked` (what the database will hold).
-pub fn apply(booked: &BTreeSet<NaiveDate>, changes: &[DayChange]) -> BTreeSet<NaiveDate> {
+pub fn apply_changes(booked: &BTreeSet<NaiveDate>, changes: &[DayChange]) -> BTreeSet<NaiveDate> {
     let mut after = booked.clone();
     for change in changes {
         if change.booked {
@@ -1016,7 +1016,7 @@ mod tests {
                 prop_assert!(rule.is_locked(locked.date, &cal, now));
             }
             // Replaying the request after applying it changes nothing more.
-            let after = apply(&booked, &plan.changes);
+            let after = apply_changes(&booked, &plan.changes);
             let child = ChildBookings { calendar: &cal, enrollment: &e, booked: &after };
             let replay = planner.pattern(&child, &request).unwrap();
             prop_assert!(replay.changes.is_empty());
