@@ -1,0 +1,17 @@
+//! Cantine: school-canteen enrollment, meal booking and billing for French communes.
+//!
+//! The library holds everything; `main.rs` only calls [`cli::main`]. Tests drive the same
+//! [`http::router`] and [`http::serve`] the binary runs.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod password;
+pub mod pg;
+pub mod telemetry;
+#[doc(hidden)]
+pub mod testing;

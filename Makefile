@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both install what is missing.
+
+CARGO ?= cargo
+DEMO_PASSWORD ?= techniville
+export CANTINE_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: run test lint unit deps-run deps-test build fuzz-api image image-verify image-test clean
+
+## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
+run: deps-run
+	$(CARGO) build --bin cantine
+	./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
+	exec ./target/debug/cantine serve
+
+## Every test: formatting, lints, unit and integration tests against real PostgreSQL.
+test: deps-test lint unit
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked
+
+deps-run:
+	@scripts/install-deps run
+
+deps-test:
+	@scripts/install-deps test
+
+build:
+	$(CARGO) build --release --locked --bin cantine
+
+## The appliance image (see image/README.md).
+image image-verify image-test:
+	$(MAKE) -C image $@
+
+clean:
+	$(CARGO) clean
+	rm -rf var

@@ -1,0 +1,471 @@
+//! Configuration: one typed struct, built from defaults, then the TOML file, then `CANTINE_*`
+//! environment variables. Unknown keys are errors so that a typo never silently falls back to a
+//! default on a town hall's appliance.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Where the configuration file is looked for when neither `--config` nor `CANTINE_CONFIG` says.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/cantine/cantine.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("invalid value for {key}: {message}")]
+    Invalid { key: String, message: String },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub secrets: SecretsConfig,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `None` means: run a private PostgreSQL under `<data_dir>/pg`.
+    pub url: Option<SecretUrl>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SecretsConfig {
+    pub session_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+}
+
+/// A database URL whose password never reaches a log line or `check-config`'s output.
+#[derive(Clone)]
+pub struct SecretUrl(SecretString);
+
+impl SecretUrl {
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn masked(&self) -> String {
+        match Url::parse(self.expose()) {
+            Ok(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("********"));
+                }
+                url.to_string()
+            }
+            Err(_) => "********".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// The file's shape. Everything optional so that the file only says what differs from defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    #[serde(default)]
+    database: FileDatabase,
+    #[serde(default)]
+    secrets: FileSecrets,
+    #[serde(default)]
+    log: FileLog,
+    #[serde(default)]
+    http: FileHttp,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDatabase {
+    url: Option<String>,
+    password_file: Option<PathBuf>,
+    max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSecrets {
+    session_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    filter: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    request_timeout_secs: Option<u64>,
+    body_limit_bytes: Option<usize>,
+}
+
+/// Where to read the configuration from.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// An explicit `--config`: then the file must exist.
+    pub file: Option<PathBuf>,
+    /// Tests and tools that must not pick up the host's `/etc/cantine/cantine.toml`.
+    pub skip_default_file: bool,
+}
+
+impl Config {
+    /// Loads from the process environment.
+    pub fn load(source: &Source) -> Result<Self, ConfigError> {
+        Self::load_from(source, |key| std::env::var(key).ok())
+    }
+
+    /// Loads with an injectable environment, so tests need not touch the process's.
+    pub fn load_from(
+        source: &Source,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let explicit = source
+            .file
+            .clone()
+            .or_else(|| env("CANTINE_CONFIG").map(PathBuf::from));
+        let file = match &explicit {
+            Some(path) => Some(read_file(path)?),
+            None => {
+                let path = Path::new(DEFAULT_CONFIG_PATH);
+                if !source.skip_default_file && path.exists() {
+                    Some(read_file(path)?)
+                } else {
+                    None
+                }
+            }
+        };
+        let file = file.unwrap_or_default();
+
+        let listen_text = env("CANTINE_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::invalid(
+                "listen",
+                format!("{listen_text:?} is not an address:port such as 127.0.0.1:8080"),
+            )
+        })?;
+
+        let public_url_text = env("CANTINE_PUBLIC_URL")
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = parse_http_url("public_url", &public_url_text)?;
+
+        let data_dir = env("CANTINE_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./var"));
+
+        let url = match env("CANTINE_DATABASE_URL").or(file.database.url) {
+            Some(text) => Some(parse_database_url(
+                &text,
+                file.database.password_file.as_deref(),
+            )?),
+            None => None,
+        };
+        let max_connections = file.database.max_connections.unwrap_or(10);
+        if max_connections == 0 {
+            return Err(ConfigError::invalid(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+
+        let log_filter = env("CANTINE_LOG")
+            .or(file.log.filter)
+            .unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&log_filter)
+            .map_err(|e| ConfigError::invalid("log.filter", e.to_string()))?;
+
+        let http = HttpConfig {
+            request_timeout_secs: file.http.request_timeout_secs.unwrap_or(30),
+            body_limit_bytes: file.http.body_limit_bytes.unwrap_or(64 * 1024),
+        };
+        if http.request_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "http.request_timeout_secs",
+                "must be at least 1",
+            ));
+        }
+
+        Ok(Config {
+            listen,
+            public_url,
+            data_dir,
+            database: DatabaseConfig {
+                url,
+                max_connections,
+            },
+            secrets: SecretsConfig {
+                session_key_file: file.secrets.session_key_file,
+            },
+            log: LogConfig { filter: log_filter },
+            http,
+        })
+    }
+
+    /// Cookies get `Secure` only when families reach the service over TLS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The effective configuration as `check-config` prints it, secrets masked.
+    pub fn describe(&self) -> String {
+        let database = match &self.database.url {
+            Some(url) => url.masked(),
+            None => format!(
+                "embedded PostgreSQL in {}",
+                self.data_dir.join("pg").display()
+            ),
+        };
+        let session_key = match &self.secrets.session_key_file {
+            Some(path) => format!("from {}", path.display()),
+            None => "generated under data_dir".to_owned(),
+        };
+        format!(
+            "listen = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
+             database.max_connections = {}\nsecrets.session_key = {}\nlog.filter = {}\n\
+             http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n",
+            self.listen,
+            self.public_url,
+            self.data_dir.display(),
+            database,
+            self.database.max_connections,
+            session_key,
+            self.log.filter,
+            self.http.request_timeout_secs,
+            self.http.body_limit_bytes,
+        )
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+        path: path.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text)
+        .map_err(|e| ConfigError::invalid(key, format!("{text:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{text:?} must be an http:// or https:// URL with a host"),
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_database_url(text: &str, password_file: Option<&Path>) -> Result<SecretUrl, ConfigError> {
+    let mut url = Url::parse(text).map_err(|e| {
+        ConfigError::invalid(
+            "database.url",
+            format!("not a URL ({e}); expected postgresql://…"),
+        )
+    })?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(ConfigError::invalid(
+            "database.url",
+            format!("scheme {:?} is not postgresql://", url.scheme()),
+        ));
+    }
+    if let Some(path) = password_file {
+        let password = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid(
+                "database.password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        url.set_password(Some(password.trim_end()))
+            .map_err(|_| ConfigError::invalid("database.url", "cannot carry a password"))?;
+    }
+    Ok(SecretUrl(SecretString::from(url.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::io::Write;
+
+    fn load(toml_text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml_text.as_bytes()).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let source = Source {
+            file: Some(file.path().to_owned()),
+            ..Source::default()
+        };
+        Config::load_from(&source, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_the_file_is_empty() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.data_dir, PathBuf::from("./var"));
+        assert!(config.database.url.is_none());
+        assert!(!config.is_https());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let config = load(
+            "listen = \"127.0.0.1:9000\"\npublic_url = \"https://cantine.example.fr\"\n",
+            &[
+                ("CANTINE_LISTEN", "0.0.0.0:7000"),
+                ("CANTINE_DATA_DIR", "/srv/cantine"),
+                (
+                    "CANTINE_DATABASE_URL",
+                    "postgresql://app:pw@localhost/cantine",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:7000");
+        assert_eq!(config.public_url.as_str(), "https://cantine.example.fr/");
+        assert!(config.is_https());
+        assert_eq!(config.data_dir, PathBuf::from("/srv/cantine"));
+        assert_eq!(
+            config.database.url.unwrap().expose(),
+            "postgresql://app:pw@localhost/cantine"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = load("[database]\nuri = \"x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `uri`"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn bad_listen_address_is_an_error() {
+        let err = load("listen = \"localhost\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invalid value for listen"), "{err}");
+    }
+
+    #[test]
+    fn bad_public_url_is_an_error() {
+        let err = load("", &[("CANTINE_PUBLIC_URL", "ftp://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("public_url") && err.contains("http://"),
+            "{err}"
+        );
+        let err = load("public_url = \"not a url\"", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is not a URL"), "{err}");
+    }
+
+    #[test]
+    fn bad_database_url_is_an_error() {
+        let err = load("[database]\nurl = \"mysql://x/y\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.url") && err.contains("mysql"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_an_error_naming_it() {
+        let source = Source {
+            file: Some(PathBuf::from("/nonexistent/cantine.toml")),
+            ..Source::default()
+        };
+        let err = Config::load_from(&source, |_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cannot read configuration file /nonexistent/cantine.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_log_filter_is_an_error() {
+        let err = load("[log]\nfilter = \"=[\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("log.filter"), "{err}");
+    }
+
+    #[test]
+    fn password_file_is_read_and_masked() {
+        let mut pw = tempfile::NamedTempFile::new().unwrap();
+        writeln!(pw, "s3cret").unwrap();
+        let text = format!(
+            "[database]\nurl = \"postgresql://cantine@localhost/cantine\"\npassword_file = \"{}\"\n",
+            pw.path().display()
+        );
+        let config = load(&text, &[]).unwrap();
+        let url = config.database.url.clone().unwrap();
+        assert_eq!(
+            url.expose(),
+            "postgresql://cantine:s3cret@localhost/cantine"
+        );
+        let described = config.describe();
+        assert!(!described.contains("s3cret"), "{described}");
+        assert!(described.contains("********"), "{described}");
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,253 @@
+//! The Techniville demonstration: three schools, forty families, a tariff grid and the current
+//! school year. Generated from a fixed seed, so every demo is the same town.
+
+use chrono::{Datelike, NaiveDate, Utc};
+use chrono_tz::Europe::Paris;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::password;
+
+pub const DOMAIN: &str = "techniville.test";
+const FAMILIES: usize = 40;
+const SCHOOLS: [(&str, &str); 3] = [
+    ("École Jules-Ferry", "2 rue des Écoles, Techniville"),
+    (
+        "École Marie-Curie",
+        "14 avenue de la République, Techniville",
+    ),
+    ("École Jean-Jaurès", "5 place du Marché, Techniville"),
+];
+const LAST_NAMES: [&str; 40] = [
+    "Martin", "Bernard", "Petit", "Dubois", "Thomas", "Robert", "Richard", "Durand", "Leroy",
+    "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
+    "Vincent", "Fournier", "Morel", "Girard", "Andre", "Mercier", "Dupont", "Lambert", "Bonnet",
+    "Francois", "Martinez", "Legrand", "Garnier", "Faure", "Rousseau", "Blanc", "Guerin", "Muller",
+    "Henry", "Roussel", "Nicolas", "Perrin",
+];
+const ADULT_NAMES: [&str; 12] = [
+    "Camille", "Julie", "Nicolas", "Sophie", "Thomas", "Aurélie", "Karim", "Nadia", "Julien",
+    "Claire", "Mehdi", "Laura",
+];
+const CHILD_NAMES: [&str; 16] = [
+    "Léa", "Hugo", "Chloé", "Louis", "Inès", "Gabriel", "Jade", "Adam", "Emma", "Raphaël",
+    "Louise", "Arthur", "Alice", "Noah", "Lina", "Jules",
+];
+const LEVELS: [(&str, i32); 8] = [
+    ("PS", 3),
+    ("MS", 4),
+    ("GS", 5),
+    ("CP", 6),
+    ("CE1", 7),
+    ("CE2", 8),
+    ("CM1", 9),
+    ("CM2", 10),
+];
+/// Quotient familial bands in euros and meal prices in cents.
+const TARIFFS: [(i32, Option<i32>, i32, i32); 4] = [
+    (0, Some(500), 150, 60),
+    (500, Some(900), 290, 90),
+    (900, Some(1400), 380, 110),
+    (1400, None, 450, 130),
+];
+/// Monday, Tuesday, Thursday, Friday.
+const USUAL_WEEKDAYS: [i16; 4] = [1, 2, 4, 5];
+
+/// The school year running on `today` in France: from September to the following July.
+pub fn school_year_bounds(today: NaiveDate) -> (String, NaiveDate, NaiveDate) {
+    let start = if today.month() >= 8 {
+        today.year()
+    } else {
+        today.year() - 1
+    };
+    let first = NaiveDate::from_ymd_opt(start, 9, 1).expect("valid date");
+    let last = NaiveDate::from_ymd_opt(start + 1, 7, 3).expect("valid date");
+    (format!("{start}-{}", start + 1), first, last)
+}
+
+/// Seeds once; run again, it only resets the demo accounts' password if one is given.
+pub async fn seed(pool: &PgPool, password: Option<String>) -> anyhow::Result<()> {
+    let already: bool = sqlx::query_scalar("select exists(select 1 from school)")
+        .fetch_one(pool)
+        .await?;
+    if already {
+        match password {
+            Some(pw) => {
+                let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await?;
+                let n = sqlx::query("update account set password_hash = $1 where email like $2")
+                    .bind(hash)
+                    .bind(format!("%@{DOMAIN}"))
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+                println!("Demo already present; password of its {n} accounts reset.");
+            }
+            None => println!("Demo already present; nothing to do."),
+        }
+        return Ok(());
+    }
+    let (pw, generated) = match password {
+        Some(pw) => (pw, false),
+        None => (password::generate(), true),
+    };
+    let hash = {
+        let pw = pw.clone();
+        // Every demo account shares one hash: forty argon2 runs would only slow the demo down.
+        tokio::task::spawn_blocking(move || password::hash(&pw)).await?
+    };
+    let today = Utc::now().with_timezone(&Paris).date_naive();
+    let mut tx = pool.begin().await?;
+    let families = insert_town(&mut tx, &hash, today).await?;
+    tx.commit().await?;
+
+    println!(
+        "Techniville demo seeded: {} schools, {families} families.",
+        SCHOOLS.len()
+    );
+    println!(
+        "Logins: famille.martin@{DOMAIN} (two children enrolled), famille.bernard@{DOMAIN} (pending enrollment), famille.petit@{DOMAIN} (unconfirmed)."
+    );
+    if generated {
+        println!("Password of every demo account (shown once): {pw}");
+    }
+    Ok(())
+}
+
+async fn insert_town(
+    tx: &mut Transaction<'_, Postgres>,
+    hash: &str,
+    today: NaiveDate,
+) -> anyhow::Result<usize> {
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut schools = Vec::new();
+    for (name, address) in SCHOOLS {
+        let id: i64 =
+            sqlx::query_scalar("insert into school (name, address) values ($1, $2) returning id")
+                .bind(name)
+                .bind(address)
+                .fetch_one(&mut **tx)
+                .await?;
+        schools.push(id);
+    }
+    let (label, first_day, last_day) = school_year_bounds(today);
+    let year_id: i64 = sqlx::query_scalar(
+        "insert into school_year (label, first_day, last_day) values ($1, $2, $3) returning id",
+    )
+    .bind(&label)
+    .bind(first_day)
+    .bind(last_day)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (qf_min, qf_max, meal, pai) in TARIFFS {
+        sqlx::query(
+            "insert into tariff_band (school_year_id, qf_min, qf_max, meal_price_cents, pai_price_cents)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(year_id)
+        .bind(qf_min)
+        .bind(qf_max)
+        .bind(meal)
+        .bind(pai)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for (index, last_name) in LAST_NAMES.iter().enumerate().take(FAMILIES) {
+        let household: i64 = sqlx::query_scalar(
+            "insert into household (quotient_familial) values ($1) returning id",
+        )
+        .bind(rng.gen_range(300..2000))
+        .fetch_one(&mut **tx)
+        .await?;
+        let email = format!("famille.{}@{DOMAIN}", last_name.to_lowercase());
+        // The Petit family has not clicked its confirmation link yet.
+        let confirmed = *last_name != "Petit";
+        let account: i64 = sqlx::query_scalar(
+            "insert into account (household_id, email, password_hash, first_name, last_name, phone, email_confirmed_at)
+             values ($1, $2, $3, $4, $5, $6, case when $7 then now() end) returning id",
+        )
+        .bind(household)
+        .bind(&email)
+        .bind(hash)
+        .bind(ADULT_NAMES.choose(&mut rng).expect("non-empty"))
+        .bind(last_name)
+        .bind(format!("06 {:02} {:02} {:02} {:02}", index, rng.gen_range(0..100), rng.gen_range(0..100), rng.gen_range(0..100)))
+        .bind(confirmed)
+        .fetch_one(&mut **tx)
+        .await?;
+
+        let children = match *last_name {
+            "Martin" => 2,
+            "Bernard" | "Petit" => 1,
+            _ => rng.gen_range(1..=3),
+        };
+        let school = schools[index % schools.len()];
+        for _ in 0..children {
+            let (level, age) = *LEVELS.choose(&mut rng).expect("non-empty");
+            let birth = NaiveDate::from_ymd_opt(
+                first_day.year() - age,
+                rng.gen_range(1..=12),
+                rng.gen_range(1..=28),
+            )
+            .expect("valid date");
+            let diet = ["standard", "standard", "standard", "vegetarian", "no_pork"]
+                .choose(&mut rng)
+                .expect("non-empty");
+            let allergies = if rng.gen_ratio(1, 8) { "arachides" } else { "" };
+            let child: i64 = sqlx::query_scalar(
+                "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, pai)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+            )
+            .bind(household)
+            .bind(CHILD_NAMES.choose(&mut rng).expect("non-empty"))
+            .bind(last_name)
+            .bind(birth)
+            .bind(school)
+            .bind(level)
+            .bind(diet)
+            .bind(allergies)
+            .bind(!allergies.is_empty() && rng.gen_bool(0.5))
+            .fetch_one(&mut **tx)
+            .await?;
+
+            let status = match *last_name {
+                "Martin" => Some("validated"),
+                "Bernard" => Some("pending"),
+                "Petit" => None,
+                _ if rng.gen_ratio(3, 4) => Some("validated"),
+                _ => None,
+            };
+            if let Some(status) = status {
+                sqlx::query(
+                    "insert into enrollment (child_id, school_year_id, weekdays, status, requested_by, decided_at)
+                     values ($1, $2, $3, $4, $5, case when $4 = 'validated' then now() end)",
+                )
+                .bind(child)
+                .bind(year_id)
+                .bind(&USUAL_WEEKDAYS[..])
+                .bind(status)
+                .bind(account)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(FAMILIES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn school_year_runs_from_september_to_july() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(school_year_bounds(d(2026, 11, 28)).0, "2026-2027");
+        assert_eq!(school_year_bounds(d(2027, 3, 1)).0, "2026-2027");
+        assert_eq!(school_year_bounds(d(2027, 8, 20)).0, "2027-2028");
+        let (_, first, last) = school_year_bounds(d(2026, 11, 28));
+        assert_eq!((first, last), (d(2026, 9, 1), d(2027, 7, 3)));
+    }
+}

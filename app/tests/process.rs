@@ -1,0 +1,233 @@
+//! The real `cantine` binary with its private PostgreSQL: clean stops, SIGKILL of either
+//! process, and `check-config`'s messages.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cantine");
+
+fn cantine(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("CANTINE_CONFIG", "/dev/null")
+        .env("CANTINE_DATA_DIR", data_dir)
+        .env("CANTINE_LISTEN", "127.0.0.1:0")
+        .env("CANTINE_LOG", "info");
+    cmd
+}
+
+/// Starts `cantine serve` and returns it with the address it listens on.
+fn serve(data_dir: &Path) -> (Child, String) {
+    let mut child = cantine(data_dir)
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("address=").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
+            }
+        }
+    });
+    let address = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("cantine serve logs its address");
+    (child, format!("http://{address}"))
+}
+
+async fn status(url: &str) -> Option<u16> {
+    reqwest::get(url).await.ok().map(|r| r.status().as_u16())
+}
+
+async fn wait_for(url: &str, expected: u16, limit: Duration) {
+    let started = Instant::now();
+    while status(url).await != Some(expected) {
+        assert!(started.elapsed() < limit, "{url} never answered {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn pool(data_dir: &Path) -> sqlx::PgPool {
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .socket(data_dir.join("pg/run"))
+        .username("cantine")
+        .database("cantine");
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
+fn postmaster_pid(data_dir: &Path) -> Option<i32> {
+    std::fs::read_to_string(data_dir.join("pg/data/postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn wait_until(limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(
+            started.elapsed() < limit,
+            "condition not reached in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_of_the_app_loses_no_committed_data_and_restart_needs_no_manual_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, base) = serve(dir.path());
+    wait_for(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    let db = pool(dir.path()).await;
+    sqlx::query("insert into school (name) values ('École du Test')")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+    let postgres = postmaster_pid(dir.path()).unwrap();
+
+    app.kill().unwrap();
+    app.wait().unwrap();
+    // The guard notices our death and stops PostgreSQL: no orphan holds the folder.
+    wait_until(Duration::from_secs(30), || !alive(postgres));
+
+    let (mut app, base) = serve(dir.path());
+    wait_for(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
+    let db = pool(dir.path()).await;
+    let kept: i64 = sqlx::query_scalar("select count(*) from school where name = 'École du Test'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    db.close().await;
+
+    // SIGTERM is a clean stop of both processes.
+    let postgres = postmaster_pid(dir.path()).unwrap();
+    // SAFETY: plain signal to our own child.
+    unsafe { libc::kill(app.id() as i32, libc::SIGTERM) };
+    assert!(app.wait().unwrap().success());
+    assert!(!alive(postgres));
+    assert!(
+        postmaster_pid(dir.path()).is_none(),
+        "clean shutdown removes the pid file"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_of_postgresql_is_recovered_by_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, base) = serve(dir.path());
+    let ready = format!("{base}/readyz");
+    wait_for(&ready, 200, Duration::from_secs(30)).await;
+    let db = pool(dir.path()).await;
+    sqlx::query("insert into school (name) values ('Avant la panne')")
+        .execute(&db)
+        .await
+        .unwrap();
+    db.close().await;
+
+    let postgres = postmaster_pid(dir.path()).unwrap();
+    // SAFETY: plain signal to a process of this test.
+    unsafe { libc::kill(postgres, libc::SIGKILL) };
+    wait_until(Duration::from_secs(10), || !alive(postgres));
+    wait_until(Duration::from_secs(60), || {
+        postmaster_pid(dir.path()).is_some_and(|p| p != postgres)
+    });
+    wait_for(&ready, 200, Duration::from_secs(60)).await;
+    let db = pool(dir.path()).await;
+    let kept: i64 = sqlx::query_scalar("select count(*) from school where name = 'Avant la panne'")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    db.close().await;
+    app.kill().unwrap();
+    app.wait().unwrap();
+}
+
+fn check_config(dir: &Path, file: &str, env: &[(&str, &str)]) -> (bool, String, String) {
+    let path = dir.join("cantine.toml");
+    std::fs::write(&path, file).unwrap();
+    let mut cmd = cantine(dir);
+    cmd.env("CANTINE_CONFIG", &path).arg("check-config");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_config_prints_effective_values_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, _) = check_config(
+        dir.path(),
+        "public_url = \"https://cantine.techniville.fr\"\n[database]\nurl = \"postgresql://cantine:hunter2@db/cantine\"\n",
+        &[("CANTINE_LISTEN", "127.0.0.1:9999")],
+    );
+    assert!(ok);
+    assert!(out.contains("listen = 127.0.0.1:9999"), "{out}");
+    assert!(
+        out.contains("public_url = https://cantine.techniville.fr/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("postgresql://cantine:********@db/cantine"),
+        "{out}"
+    );
+    assert!(!out.contains("hunter2"), "{out}");
+}
+
+#[test]
+fn check_config_fails_with_a_precise_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, env, expected) in [
+        ("colour = \"blue\"\n", vec![], "unknown field `colour`"),
+        ("listen = 8080\n", vec![], "invalid type"),
+        ("", vec![("CANTINE_PUBLIC_URL", "cantine.fr")], "public_url"),
+        (
+            "",
+            vec![("CANTINE_DATABASE_URL", "http://db")],
+            "database.url",
+        ),
+        (
+            "[database]\nmax_connections = 0\n",
+            vec![],
+            "database.max_connections",
+        ),
+    ] {
+        let (ok, _, err) = check_config(dir.path(), file, &env);
+        assert!(!ok, "{file:?} {env:?} should fail");
+        assert!(err.contains(expected), "{expected:?} not in {err:?}");
+        assert!(err.starts_with("cantine: configuration error:"), "{err}");
+    }
+    let out = cantine(dir.path())
+        .env("CANTINE_CONFIG", dir.path().join("missing.toml"))
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read configuration file"));
+}
