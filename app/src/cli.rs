@@ -83,7 +83,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => migrate(&pool).await,
         Command::Demo { password } => {
             migrate(&pool).await?;
-            crate::demo::seed(&pool, password).await
+            let rules = crate::family::Rules::from_config(&config, chrono::Utc::now());
+            crate::demo::seed(&pool, &rules, password).await
         }
         Command::CheckConfig => unreachable!("handled before the runtime starts"),
     };
@@ -116,7 +117,7 @@ async fn serve(config: Config, pool: PgPool) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, public_url = %config.public_url, "listening");
-    http::serve(listener, AppState::new(pool, config), shutdown_signal()).await?;
+    http::serve(listener, AppState::new(pool, config)?, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

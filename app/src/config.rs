@@ -5,9 +5,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
+
+use crate::domain::calendar::{HolidayCalendar, Zone};
+use crate::domain::deadline::DeadlineRule;
 
 /// Where the configuration file is looked for when neither `--config` nor `CANTINE_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/cantine/cantine.toml";
@@ -43,6 +48,30 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub http: HttpConfig,
+    pub booking: BookingConfig,
+    pub calendar: CalendarConfig,
+    pub mail: MailConfig,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BookingConfig {
+    /// When a day locks: by default 2 service days before, at 10:00 Europe/Paris.
+    pub deadline: DeadlineRule,
+}
+
+#[derive(Debug, Clone)]
+pub struct CalendarConfig {
+    pub zone: Zone,
+    /// The school holidays: the bundled official calendar unless the commune gives its own file.
+    pub holidays: Arc<HolidayCalendar>,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    pub from: String,
+    /// `None`: messages are written as `.eml` files under `<data_dir>/mail` (development, demo).
+    pub smtp_url: Option<SecretUrl>,
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +140,33 @@ struct FileConfig {
     log: FileLog,
     #[serde(default)]
     http: FileHttp,
+    #[serde(default)]
+    booking: FileBooking,
+    #[serde(default)]
+    calendar: FileCalendar,
+    #[serde(default)]
+    mail: FileMail,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBooking {
+    deadline: Option<DeadlineRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCalendar {
+    zone: Option<String>,
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    from: Option<String>,
+    smtp_url: Option<String>,
+    smtp_password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -229,7 +285,59 @@ impl Config {
             ));
         }
 
+        let zone_text = env("CANTINE_ZONE")
+            .or(file.calendar.zone)
+            .unwrap_or_else(|| "A".to_owned());
+        let zone: Zone = zone_text
+            .parse()
+            .map_err(|e: crate::domain::calendar::UnknownZone| {
+                ConfigError::invalid("calendar.zone", e.to_string())
+            })?;
+        let holidays = match &file.calendar.file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    ConfigError::invalid(
+                        "calendar.file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                Arc::new(HolidayCalendar::parse(&text).map_err(|e| {
+                    ConfigError::invalid("calendar.file", format!("{}: {e}", path.display()))
+                })?)
+            }
+            None => Arc::new(HolidayCalendar::france().clone()),
+        };
+
+        let smtp_url = match file.mail.smtp_url {
+            Some(text) => Some(parse_smtp_url(
+                &text,
+                file.mail.smtp_password_file.as_deref(),
+            )?),
+            None => None,
+        };
+        let mail = MailConfig {
+            from: file.mail.from.unwrap_or_else(|| {
+                format!(
+                    "Cantine <cantine@{}>",
+                    public_url.host_str().unwrap_or("localhost")
+                )
+            }),
+            smtp_url,
+        };
+        mail.from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| ConfigError::invalid("mail.from", format!("{:?}: {e}", mail.from)))?;
+
         Ok(Config {
+            booking: BookingConfig {
+                deadline: file.booking.deadline.unwrap_or_default(),
+            },
+            calendar: CalendarConfig {
+                zone,
+                holidays,
+                file: file.calendar.file,
+            },
+            mail,
             listen,
             public_url,
             data_dir,
@@ -263,10 +371,23 @@ impl Config {
             Some(path) => format!("from {}", path.display()),
             None => "generated under data_dir".to_owned(),
         };
+        let calendar_file = match &self.calendar.file {
+            Some(path) => path.display().to_string(),
+            None => "bundled official calendar".to_owned(),
+        };
+        let smtp = match &self.mail.smtp_url {
+            Some(url) => url.masked(),
+            None => format!(
+                "none: messages spooled in {}",
+                self.data_dir.join("mail").display()
+            ),
+        };
         format!(
             "listen = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
              database.max_connections = {}\nsecrets.session_key = {}\nlog.filter = {}\n\
-             http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n",
+             http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n\
+             booking.deadline = {}\ncalendar.zone = {}\ncalendar.file = {}\n\
+             mail.from = {}\nmail.smtp_url = {}\n",
             self.listen,
             self.public_url,
             self.data_dir.display(),
@@ -276,6 +397,11 @@ impl Config {
             self.log.filter,
             self.http.request_timeout_secs,
             self.http.body_limit_bytes,
+            self.booking.deadline,
+            self.calendar.zone,
+            calendar_file,
+            self.mail.from,
+            smtp,
         )
     }
 }
@@ -301,6 +427,32 @@ fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
         ));
     }
     Ok(url)
+}
+
+fn parse_smtp_url(text: &str, password_file: Option<&Path>) -> Result<SecretUrl, ConfigError> {
+    let mut url = Url::parse(text).map_err(|e| {
+        ConfigError::invalid(
+            "mail.smtp_url",
+            format!("not a URL ({e}); expected smtp://host:587"),
+        )
+    })?;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
+        return Err(ConfigError::invalid(
+            "mail.smtp_url",
+            "must be smtp://host[:port] (STARTTLS) or smtps://host[:port]",
+        ));
+    }
+    if let Some(path) = password_file {
+        let password = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid(
+                "mail.smtp_password_file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        url.set_password(Some(password.trim_end()))
+            .map_err(|_| ConfigError::invalid("mail.smtp_url", "cannot carry a password"))?;
+    }
+    Ok(SecretUrl(SecretString::from(url.to_string())))
 }
 
 fn parse_database_url(text: &str, password_file: Option<&Path>) -> Result<SecretUrl, ConfigError> {
@@ -447,6 +599,63 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("log.filter"), "{err}");
+    }
+
+    #[test]
+    fn booking_deadline_and_zone_are_read() {
+        let config = load(
+            "[booking]\ndeadline = { days_before = 3, at = \"09:30\", counting = \"calendar_days\" }\n[calendar]\nzone = \"C\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.booking.deadline.days_before(), 3);
+        assert_eq!(config.calendar.zone, Zone::C);
+        let err = load("[calendar]\nzone = \"D\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("calendar.zone"), "{err}");
+        let err = load("[booking]\ndeadline = { days_before = 0, at = \"10:00\", counting = \"service_days\" }\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("deadline"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_calendar_file_is_an_error_with_its_line() {
+        let mut cal = tempfile::NamedTempFile::new().unwrap();
+        write!(cal, "[[school_year]]\nlabel = \"2026-2027\"\nfirst_day = 2026-09-01\nlast_day = \"2027-02-30\"\n").unwrap();
+        let err = load(
+            &format!("[calendar]\nfile = \"{}\"\n", cal.path().display()),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("calendar.file") && err.contains("line 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn smtp_url_must_be_smtp_and_is_masked() {
+        let config = load(
+            "[mail]\nsmtp_url = \"smtp://relay:secret@mail.techniville.fr:587\"\n",
+            &[],
+        )
+        .unwrap();
+        let described = config.describe();
+        assert!(
+            described.contains("smtp://relay:********@mail.techniville.fr:587"),
+            "{described}"
+        );
+        let err = load("[mail]\nsmtp_url = \"http://x\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.smtp_url"), "{err}");
+        let err = load("[mail]\nfrom = \"not an address\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.from"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The Techniville demonstration: three schools, forty families, a tariff grid and the current
 //! school year. Generated from a fixed seed, so every demo is the same town.
 
-use chrono::{Datelike, NaiveDate, Utc};
-use chrono_tz::Europe::Paris;
+use chrono::{Datelike, NaiveDate};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::domain::calendar::SchoolYear;
+use crate::family::{self, Decision, Rules};
 use crate::password;
 
 pub const DOMAIN: &str = "techniville.test";
@@ -55,20 +56,12 @@ const TARIFFS: [(i32, Option<i32>, i32, i32); 4] = [
 /// Monday, Tuesday, Thursday, Friday.
 const USUAL_WEEKDAYS: [i16; 4] = [1, 2, 4, 5];
 
-/// The school year running on `today` in France: from September to the following July.
-pub fn school_year_bounds(today: NaiveDate) -> (String, NaiveDate, NaiveDate) {
-    let start = if today.month() >= 8 {
-        today.year()
-    } else {
-        today.year() - 1
-    };
-    let first = NaiveDate::from_ymd_opt(start, 9, 1).expect("valid date");
-    let last = NaiveDate::from_ymd_opt(start + 1, 7, 3).expect("valid date");
-    (format!("{start}-{}", start + 1), first, last)
-}
-
 /// Seeds once; run again, it only resets the demo accounts' password if one is given.
-pub async fn seed(pool: &PgPool, password: Option<String>) -> anyhow::Result<()> {
+pub async fn seed(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    password: Option<String>,
+) -> anyhow::Result<()> {
     let already: bool = sqlx::query_scalar("select exists(select 1 from school)")
         .fetch_one(pool)
         .await?;
@@ -97,10 +90,18 @@ pub async fn seed(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
         // Every demo account shares one hash: forty argon2 runs would only slow the demo down.
         tokio::task::spawn_blocking(move || password::hash(&pw)).await?
     };
-    let today = Utc::now().with_timezone(&Paris).date_naive();
+    let label = rules.current_year()?;
+    let year = rules
+        .holidays
+        .school_year(label)
+        .ok_or_else(|| anyhow::anyhow!("no school year {label} in the holiday calendar"))?;
     let mut tx = pool.begin().await?;
-    let families = insert_town(&mut tx, &hash, today).await?;
+    let (families, to_validate) = insert_town(&mut tx, &hash, year).await?;
     tx.commit().await?;
+    // Validating through the domain books each child's usual days, as a manager's click would.
+    for enrollment in to_validate {
+        family::decide_enrollment(pool, rules, enrollment, None, Decision::Validate).await?;
+    }
 
     println!(
         "Techniville demo seeded: {} schools, {families} families.",
@@ -118,8 +119,9 @@ pub async fn seed(pool: &PgPool, password: Option<String>) -> anyhow::Result<()>
 async fn insert_town(
     tx: &mut Transaction<'_, Postgres>,
     hash: &str,
-    today: NaiveDate,
-) -> anyhow::Result<usize> {
+    year: &SchoolYear,
+) -> anyhow::Result<(usize, Vec<i64>)> {
+    let mut to_validate = Vec::new();
     let mut rng = StdRng::seed_from_u64(2026);
     let mut schools = Vec::new();
     for (name, address) in SCHOOLS {
@@ -131,13 +133,13 @@ async fn insert_town(
                 .await?;
         schools.push(id);
     }
-    let (label, first_day, last_day) = school_year_bounds(today);
+    let first_day = year.first_day();
     let year_id: i64 = sqlx::query_scalar(
         "insert into school_year (label, first_day, last_day) values ($1, $2, $3) returning id",
     )
-    .bind(&label)
+    .bind(year.label().to_string())
     .bind(first_day)
-    .bind(last_day)
+    .bind(year.last_day())
     .fetch_one(&mut **tx)
     .await?;
     for (qf_min, qf_max, meal, pai) in TARIFFS {
@@ -220,34 +222,21 @@ async fn insert_town(
                 _ => None,
             };
             if let Some(status) = status {
-                sqlx::query(
-                    "insert into enrollment (child_id, school_year_id, weekdays, status, requested_by, decided_at)
-                     values ($1, $2, $3, $4, $5, case when $4 = 'validated' then now() end)",
+                let enrollment: i64 = sqlx::query_scalar(
+                    "insert into enrollment (child_id, school_year_id, weekdays, requested_by)
+                     values ($1, $2, $3, $4) returning id",
                 )
                 .bind(child)
                 .bind(year_id)
                 .bind(&USUAL_WEEKDAYS[..])
-                .bind(status)
                 .bind(account)
-                .execute(&mut **tx)
+                .fetch_one(&mut **tx)
                 .await?;
+                if status == "validated" {
+                    to_validate.push(enrollment);
+                }
             }
         }
     }
-    Ok(FAMILIES)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn school_year_runs_from_september_to_july() {
-        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-        assert_eq!(school_year_bounds(d(2026, 11, 28)).0, "2026-2027");
-        assert_eq!(school_year_bounds(d(2027, 3, 1)).0, "2026-2027");
-        assert_eq!(school_year_bounds(d(2027, 8, 20)).0, "2027-2028");
-        let (_, first, last) = school_year_bounds(d(2026, 11, 28));
-        assert_eq!((first, last), (d(2026, 9, 1), d(2027, 7, 3)));
-    }
+    Ok((FAMILIES, to_validate))
 }

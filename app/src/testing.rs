@@ -141,11 +141,15 @@ impl Drop for TestApp {
 }
 
 /// Serves `pool` with `config` on 127.0.0.1, on a port the system picks.
-pub async fn spawn_app_with(pool: PgPool, mut config: Config) -> TestApp {
+pub async fn spawn_app_with(pool: PgPool, config: Config) -> TestApp {
+    spawn_state(AppState::new(pool, config).expect("application state")).await
+}
+
+/// Serves a prepared state (a fixed clock, say). Its configured `public_url` stays as given,
+/// so a test can decide which `Origin` is the service's own.
+pub async fn spawn_state(state: AppState) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
-    config.listen = address;
-    let state = AppState::new(pool, config);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(http::serve(listener, state.clone(), async {
         let _ = stopped.await;

@@ -1,9 +1,12 @@
 //! The HTTP interface: the router, its middleware and the server loop. Handlers stay thin: they
 //! parse, call the domain and the store, and answer.
 
+mod api;
+mod auth;
 pub mod error;
 mod health;
 mod openapi;
+mod pages;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,8 +25,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::family::Rules;
+use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 pub use error::{Error, Result};
 
@@ -33,14 +40,31 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Arc<Mailer>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, config: Config) -> Self {
-        Self {
+    pub fn new(pool: PgPool, config: Config) -> anyhow::Result<Self> {
+        Ok(Self {
             pool,
+            mailer: Arc::new(Mailer::from_config(&config)?),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            clock: Arc::new(SystemClock),
+            limiter: Arc::new(RateLimiter::default()),
+        })
+    }
+
+    /// The calendar and deadline rules, judged now.
+    pub fn rules(&self) -> Rules<'_> {
+        Rules::from_config(&self.config, self.clock.now())
+    }
+
+    pub fn links(&self) -> crate::accounts::Links<'_> {
+        crate::accounts::Links {
+            public_url: &self.config.public_url,
         }
     }
 }
@@ -53,6 +77,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(openapi::routes())
+        .merge(api::routes())
+        .merge(pages::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -80,6 +106,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(middleware::from_fn_with_state(
                     state.clone(),
                     count_requests,
+                ))
+                .layer(middleware::from_fn(security_headers))
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    auth::refuse_foreign_origin,
                 ))
                 .layer(CatchPanicLayer::custom(|_| {
                     axum::response::IntoResponse::into_response(Error::Internal(anyhow::anyhow!(
@@ -124,13 +155,36 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
     response
 }
 
+/// Pages are never framed, never sniffed, and send no referrer outside the service: a link in
+/// a page must not leak a confirmation token to another site.
+async fn security_headers(request: Request, next: Next) -> Response {
+    use axum::http::HeaderValue;
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "same-origin"),
+        (
+            "content-security-policy",
+            "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
 /// Serves until `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -1,0 +1,3 @@
+pub fn routes() -> axum::Router<super::AppState> {
+    axum::Router::new()
+}

@@ -1,0 +1,973 @@
+//! The family portal's rules through the JSON API, against a real PostgreSQL and a real server.
+
+use std::sync::Arc;
+
+use cantine::clock::FixedClock;
+use cantine::family::{self, Decision, Rules};
+use cantine::http::AppState;
+use cantine::testing::{self, TestApp};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+const PASSWORD: &str = "un mot de passe solide";
+const OUR_ORIGIN: &str = "http://127.0.0.1:8080";
+
+fn paris(text: &str) -> DateTime<Utc> {
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+    Paris
+        .from_local_datetime(&local)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn date(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+struct Portal {
+    app: TestApp,
+    clock: Arc<FixedClock>,
+    pool: PgPool,
+    school: i64,
+}
+
+/// A commune with one school (Mon, Tue, Thu, Fri), the 2026-2027 year, and the clock in
+/// August 2026, before every deadline of the year.
+async fn portal() -> Portal {
+    let db = testing::database().await;
+    let clock = Arc::new(FixedClock::new(paris("2026-08-20 12:00:00")));
+    let mut state = AppState::new(db.pool.clone(), testing::config()).unwrap();
+    state.clock = clock.clone();
+    let school: i64 =
+        sqlx::query_scalar("insert into school (name) values ('École Jules-Ferry') returning id")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    sqlx::query("insert into school_year (label, first_day, last_day) values ('2026-2027', '2026-09-01', '2027-07-03')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    Portal {
+        app: testing::spawn_state(state).await,
+        clock,
+        pool: db.pool,
+        school,
+    }
+}
+
+struct Family {
+    client: Client,
+    csrf: String,
+    household: i64,
+}
+
+impl Portal {
+    fn rules(&self) -> (Arc<cantine::config::Config>, DateTime<Utc>) {
+        (
+            self.app.state.config.clone(),
+            cantine::clock::Clock::now(&*self.clock),
+        )
+    }
+
+    /// A confirmed guardian, logged in through the API.
+    async fn family(&self, name: &str) -> Family {
+        let email = format!("{name}@example.test");
+        let hash = cantine::password::hash(PASSWORD);
+        let household: i64 =
+            sqlx::query_scalar("insert into household default values returning id")
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
+        sqlx::query(
+            "insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
+             values ($1, $2, $3, 'Camille', $4, now())",
+        )
+        .bind(household)
+        .bind(&email)
+        .bind(hash)
+        .bind(name)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        let client = Client::builder().cookie_store(true).build().unwrap();
+        let response = client
+            .post(self.app.url("/api/v1/session"))
+            .json(&json!({"email": email, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        Family {
+            client,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+            household,
+        }
+    }
+
+    /// A child of `family`, enrolled (Mon, Tue, Thu, Fri) and validated in August: every
+    /// service day of the year is booked.
+    async fn enrolled_child(&self, family: &Family, first_name: &str) -> i64 {
+        let child = self.child(family, first_name).await;
+        let response = self
+            .call(
+                family,
+                Method::POST,
+                &format!("/api/v1/children/{child}/enrollment"),
+                Some(json!({"weekdays": ["mon", "tue", "thu", "fri"]})),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let enrollment = response.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap();
+        let (config, now) = self.rules();
+        family::decide_enrollment(
+            &self.pool,
+            &Rules::from_config(&config, now),
+            enrollment,
+            None,
+            Decision::Validate,
+        )
+        .await
+        .unwrap();
+        child
+    }
+
+    async fn child(&self, family: &Family, first_name: &str) -> i64 {
+        let response = self
+            .call(
+                family,
+                Method::POST,
+                "/api/v1/children",
+                Some(json!({
+                    "first_name": first_name, "last_name": "Martin", "birth_date": "2019-03-14",
+                    "school_id": self.school, "class_level": "CE1", "diet": "vegetarian",
+                    "allergies": "arachides", "pai": false
+                })),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A request as the family's browser would send it: with our Origin on unsafe methods.
+    async fn call(
+        &self,
+        family: &Family,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut request = family
+            .client
+            .request(method, self.app.url(path))
+            .header("origin", OUR_ORIGIN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn set_day(
+        &self,
+        family: &Family,
+        child: i64,
+        day: &str,
+        book: bool,
+    ) -> reqwest::Response {
+        let method = if book { Method::PUT } else { Method::DELETE };
+        self.call(
+            family,
+            method,
+            &format!("/api/v1/children/{child}/reservations/{day}"),
+            None,
+        )
+        .await
+    }
+
+    async fn day(&self, family: &Family, child: i64, day: &str) -> Value {
+        let response = self
+            .call(
+                family,
+                Method::GET,
+                &format!("/api/v1/children/{child}/reservations?from={day}&to={day}"),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json::<Vec<Value>>().await.unwrap().remove(0)
+    }
+
+    async fn reservation_rows(&self) -> (i64, i64) {
+        sqlx::query_as(
+            "select (select count(*) from reservation), (select count(*) from reservation_event)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+}
+
+async fn problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    body
+}
+
+/// At 09:59:59 Paris time on the deadline day the change goes through; at 10:00:00 it is refused
+/// and nothing changes.
+async fn assert_deadline(
+    portal: &Portal,
+    family: &Family,
+    child: i64,
+    day: &str,
+    deadline_local: &str,
+) {
+    let deadline = paris(deadline_local);
+    let before = portal.day(family, child, day).await;
+    assert_eq!(before["deadline"], json!(deadline), "deadline of {day}");
+    let booked = before["booked"].as_bool().unwrap();
+
+    portal.clock.set(deadline - chrono::Duration::seconds(1));
+    let response = portal.set_day(family, child, day, !booked).await;
+    assert_eq!(response.status(), 200, "{day} at 09:59:59");
+    assert_eq!(response.json::<Value>().await.unwrap()["changed"], true);
+
+    portal.clock.set(deadline);
+    let response = portal.set_day(family, child, day, booked).await;
+    problem(response, StatusCode::CONFLICT, "deadline_passed").await;
+    let after = portal.day(family, child, day).await;
+    assert_eq!(after["booked"], !booked);
+    assert_eq!(after["locked"], true);
+}
+
+#[tokio::test]
+async fn booking_deadline_is_10_00_two_service_days_before_in_winter() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    // Thursday 10 December 2026: Tuesday 8 and Monday 7 are the two service days before.
+    assert_deadline(&portal, &family, child, "2026-12-10", "2026-12-07 10:00:00").await;
+}
+
+#[tokio::test]
+async fn booking_deadline_is_10_00_two_service_days_before_in_summer_time() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    // Thursday 17 June 2027 (CEST): Tuesday 15 and Monday 14 June are the two service days before.
+    assert_deadline(&portal, &family, child, "2027-06-17", "2027-06-14 10:00:00").await;
+}
+
+#[tokio::test]
+async fn booking_deadlines_around_the_spring_clock_change() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    // Clocks go forward on Sunday 28 March 2027; Monday 29 is Easter Monday.
+    // Tuesday 30 March: the service days before are Friday 26 and Thursday 25 (winter time).
+    assert_deadline(&portal, &family, child, "2027-03-30", "2027-03-25 10:00:00").await;
+    // Friday 2 April: Thursday 1 and Tuesday 30 March, the first deadline in summer time.
+    assert_deadline(&portal, &family, child, "2027-04-02", "2027-03-30 10:00:00").await;
+}
+
+#[tokio::test]
+async fn booking_deadlines_around_the_autumn_clock_change() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    // Clocks go back on Sunday 25 October 2026, inside the Toussaint holidays.
+    // Tuesday 3 November: Monday 2 November and Friday 16 October (summer time).
+    assert_deadline(&portal, &family, child, "2026-11-03", "2026-10-16 10:00:00").await;
+    // Thursday 5 November: Tuesday 3 and Monday 2 November (winter time).
+    assert_deadline(&portal, &family, child, "2026-11-05", "2026-11-02 10:00:00").await;
+}
+
+#[tokio::test]
+async fn days_without_service_are_not_bookable_each_with_its_reason() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    sqlx::query("insert into closure (school_id, first_day, last_day, reason) values ($1, '2027-01-14', '2027-01-14', 'grève')")
+        .bind(portal.school)
+        .execute(&portal.pool)
+        .await
+        .unwrap();
+    let (rows_before, events_before) = portal.reservation_rows().await;
+    for (day, reason) in [
+        ("2026-12-22", "school_holiday"),
+        ("2027-03-29", "public_holiday"), // Easter Monday
+        ("2027-05-06", "public_holiday"), // Ascension
+        ("2027-05-17", "public_holiday"), // Whit Monday
+        ("2027-01-14", "closure"),
+        ("2026-12-09", "not_a_service_weekday"), // a Wednesday
+        ("2026-12-12", "weekend"),
+    ] {
+        let listed = portal.day(&family, child, day).await;
+        assert_eq!(listed["reason"], reason, "{day}: {listed}");
+        assert_eq!(listed["locked"], true);
+        // The closure came after validation booked the day: the booking stays visible (staff
+        // decide what happens to it), every other day was never booked.
+        assert_eq!(listed["booked"], reason == "closure", "{day}");
+        assert!(listed["reason_label"].as_str().unwrap().len() > 3);
+        let body = problem(
+            portal.set_day(&family, child, day, true).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_a_service_day",
+        )
+        .await;
+        assert!(
+            body["detail"].as_str().unwrap().contains("Pas de cantine"),
+            "{body}"
+        );
+    }
+    // Outside any school year (the summer holidays).
+    problem(
+        portal.set_day(&family, child, "2027-07-15", true).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not_a_service_day",
+    )
+    .await;
+    let listed = portal.day(&family, child, "2027-07-05").await;
+    assert_eq!(listed["reason"], "outside_school_year");
+    assert_eq!(
+        portal.reservation_rows().await,
+        (rows_before, events_before)
+    );
+}
+
+#[tokio::test]
+async fn a_family_never_sees_nor_changes_another_households_child() {
+    let portal = portal().await;
+    let martin = portal.family("martin").await;
+    let bernard = portal.family("bernard").await;
+    let child = portal.enrolled_child(&martin, "Léa").await;
+    let (rows_before, events_before) = portal.reservation_rows().await;
+
+    for (method, path, body) in [
+        (Method::GET, format!("/api/v1/children/{child}"), None),
+        (
+            Method::GET,
+            format!("/api/v1/children/{child}/reservations?from=2026-12-07&to=2026-12-11"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/children/{child}/reservations/2026-12-10"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/children/{child}/reservations/2026-12-10"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/children/{child}/enrollment"),
+            Some(json!({"weekdays": ["mon"]})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/reservations/pattern".to_owned(),
+            Some(
+                json!({"children": [child], "from": "2026-12-07", "to": "2026-12-18", "weekdays": ["mon"]}),
+            ),
+        ),
+    ] {
+        let response = portal.call(&bernard, method.clone(), &path, body).await;
+        problem(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
+    let listed: Vec<Value> = portal
+        .call(&bernard, Method::GET, "/api/v1/children", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+    assert_eq!(
+        portal.reservation_rows().await,
+        (rows_before, events_before)
+    );
+    assert_ne!(martin.household, bernard.household);
+}
+
+#[tokio::test]
+async fn concurrent_identical_bookings_create_one_reservation() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.child(&family, "Léa").await;
+    // Enrolled with no usual day: nothing booked yet.
+    let response = portal
+        .call(
+            &family,
+            Method::POST,
+            &format!("/api/v1/children/{child}/enrollment"),
+            Some(json!({"weekdays": []})),
+        )
+        .await;
+    let enrollment = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (config, now) = portal.rules();
+    family::decide_enrollment(
+        &portal.pool,
+        &Rules::from_config(&config, now),
+        enrollment,
+        None,
+        Decision::Validate,
+    )
+    .await
+    .unwrap();
+
+    let requests = (0..8).map(|_| portal.set_day(&family, child, "2026-12-10", true));
+    let responses = futures_join_all(requests).await;
+    let changed: usize = responses.iter().filter(|v| v["changed"] == true).count();
+    assert_eq!(changed, 1, "{responses:?}");
+    let rows: i64 =
+        sqlx::query_scalar("select count(*) from reservation where child_id = $1 and booked")
+            .bind(child)
+            .fetch_one(&portal.pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, 1);
+    let history = cantine::reservations::history(&portal.pool, child, date("2026-12-10"))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+}
+
+async fn futures_join_all(
+    requests: impl Iterator<Item = impl std::future::Future<Output = reqwest::Response>>,
+) -> Vec<Value> {
+    let handles: Vec<_> = requests.collect();
+    let mut out = Vec::new();
+    for response in futures_util::future::join_all(handles).await {
+        assert_eq!(response.status(), 200);
+        out.push(response.json().await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    for round in 0..5 {
+        let (a, b) = tokio::join!(
+            portal.set_day(&family, child, "2026-12-11", false),
+            portal.set_day(&family, child, "2026-12-11", true),
+        );
+        assert_eq!(
+            (a.status(), b.status()),
+            (StatusCode::OK, StatusCode::OK),
+            "round {round}"
+        );
+    }
+    let history = cantine::reservations::history(&portal.pool, child, date("2026-12-11"))
+        .await
+        .unwrap();
+    // Every event starts from the state the previous one left, and the last one is the state.
+    let first = history.first().unwrap();
+    assert_eq!(
+        (first.source.as_str(), first.new_booked),
+        ("enrollment", true),
+        "booked at validation"
+    );
+    for pair in history.windows(2) {
+        assert_eq!(pair[0].new_booked, pair[1].old_booked, "{history:?}");
+    }
+    let state = portal.day(&family, child, "2026-12-11").await;
+    assert_eq!(state["booked"], history.last().unwrap().new_booked);
+}
+
+#[tokio::test]
+async fn a_weekly_pattern_applies_to_siblings_and_skips_locked_days() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let lea = portal.enrolled_child(&family, "Léa").await;
+    let hugo = portal.enrolled_child(&family, "Hugo").await;
+    // Wednesday 2 December 2026, 12:00: Thursday 3 and Friday 4 are locked.
+    portal.clock.set(paris("2026-12-02 12:00:00"));
+    let response = portal
+        .call(&family, Method::POST, "/api/v1/reservations/pattern",
+            Some(json!({"children": [lea, hugo], "from": "2026-12-03", "to": "2026-12-11", "weekdays": ["mon", "thu"]})))
+        .await;
+    assert_eq!(response.status(), 200);
+    let plans: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(plans.len(), 2);
+    for plan in &plans {
+        let changed: Vec<&str> = plan["changed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["date"].as_str().unwrap())
+            .collect();
+        // Tue 8 and Fri 11 cancelled; Mon 7 and Thu 10 already booked.
+        assert_eq!(changed, ["2026-12-08", "2026-12-11"], "{plan}");
+        let locked: Vec<&str> = plan["skipped_locked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["date"].as_str().unwrap())
+            .collect();
+        assert_eq!(locked, ["2026-12-04"], "{plan}");
+    }
+    assert_eq!(
+        portal.day(&family, hugo, "2026-12-08").await["booked"],
+        false
+    );
+    assert_eq!(
+        portal.day(&family, hugo, "2026-12-04").await["booked"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn booking_requires_a_validated_enrollment() {
+    let portal = portal().await;
+    let family = portal.family("bernard").await;
+    let child = portal.child(&family, "Jade").await;
+    problem(
+        portal.set_day(&family, child, "2026-12-10", true).await,
+        StatusCode::CONFLICT,
+        "not_enrolled",
+    )
+    .await;
+    let response = portal
+        .call(
+            &family,
+            Method::POST,
+            &format!("/api/v1/children/{child}/enrollment"),
+            Some(json!({"weekdays": ["mon", "tue"]})),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    problem(
+        portal.set_day(&family, child, "2026-12-10", true).await,
+        StatusCode::CONFLICT,
+        "not_enrolled",
+    )
+    .await;
+    let again = portal
+        .call(
+            &family,
+            Method::POST,
+            &format!("/api/v1/children/{child}/enrollment"),
+            Some(json!({"weekdays": ["mon"]})),
+        )
+        .await;
+    problem(again, StatusCode::CONFLICT, "already_enrolled").await;
+    let wednesday = portal
+        .call(
+            &family,
+            Method::POST,
+            &format!("/api/v1/children/{child}/enrollment"),
+            Some(json!({"weekdays": ["wed"]})),
+        )
+        .await;
+    assert!(wednesday.status().is_client_error());
+    let listed: Vec<Value> = portal
+        .call(&family, Method::GET, "/api/v1/children", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["enrollment_status"], "pending");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    let children_before: i64 = sqlx::query_scalar("select count(*) from child")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    let rows_before = portal.reservation_rows().await;
+    let url = |p: &str| portal.app.url(p);
+    let send = |request: reqwest::RequestBuilder| async move {
+        request.header("origin", OUR_ORIGIN).send().await.unwrap()
+    };
+
+    let unknown_field = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "colour": "blue"});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/children"))
+                .json(&unknown_field),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let impossible_date = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-02-30", "school_id": portal.school, "class_level": "CP"});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/children"))
+                .json(&impossible_date),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let unknown_level = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "6e"});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/children"))
+                .json(&unknown_level),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let unknown_school = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": 999999, "class_level": "CP"});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/children"))
+                .json(&unknown_school),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let malformed = family
+        .client
+        .post(url("/api/v1/children"))
+        .header("content-type", "application/json")
+        .body("{\"first_name\": ");
+    problem(
+        send(malformed).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    let huge = family
+        .client
+        .post(url("/api/v1/children"))
+        .header("content-type", "application/json")
+        .body(format!("{{\"allergies\": \"{}\"}}", "x".repeat(200_000)));
+    problem(
+        send(huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+    let not_json = family
+        .client
+        .post(url("/api/v1/children"))
+        .body("first_name=A");
+    problem(
+        send(not_json).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+    problem(
+        send(family.client.put(url(&format!(
+            "/api/v1/children/{child}/reservations/2026-02-30"
+        ))))
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        send(
+            family
+                .client
+                .put(url("/api/v1/children/not-a-number/reservations/2026-12-10")),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        send(family.client.get(url(&format!(
+            "/api/v1/children/{child}/reservations?from=2026-13-01&to=2026-12-01"
+        ))))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    problem(
+        send(family.client.get(url(&format!(
+            "/api/v1/children/{child}/reservations?from=2026-12-10&to=2026-12-01"
+        ))))
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let long_range =
+        json!({"children": [child], "from": "2026-09-01", "to": "2028-09-01", "weekdays": ["mon"]});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/reservations/pattern"))
+                .json(&long_range),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let bad_weekday = json!({"children": [child], "from": "2026-12-01", "to": "2026-12-20", "weekdays": ["someday"]});
+    problem(
+        send(
+            family
+                .client
+                .post(url("/api/v1/reservations/pattern"))
+                .json(&bad_weekday),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+
+    let children_after: i64 = sqlx::query_scalar("select count(*) from child")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    assert_eq!(children_after, children_before);
+    assert_eq!(portal.reservation_rows().await, rows_before);
+}
+
+#[tokio::test]
+async fn unsafe_requests_need_our_origin_or_the_csrf_token() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    let path = portal
+        .app
+        .url(&format!("/api/v1/children/{child}/reservations/2026-12-10"));
+    let bare = family.client.delete(&path).send().await.unwrap();
+    problem(bare, StatusCode::FORBIDDEN, "csrf").await;
+    let foreign = family
+        .client
+        .delete(&path)
+        .header("origin", "https://evil.example")
+        .header("x-csrf-token", &family.csrf)
+        .send()
+        .await
+        .unwrap();
+    problem(foreign, StatusCode::FORBIDDEN, "csrf").await;
+    let wrong_token = family
+        .client
+        .delete(&path)
+        .header("x-csrf-token", "nope")
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_token, StatusCode::FORBIDDEN, "csrf").await;
+    let with_token = family
+        .client
+        .delete(&path)
+        .header("x-csrf-token", &family.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_token.status(), 200);
+    let anonymous = Client::new()
+        .get(portal.app.url("/api/v1/children"))
+        .send()
+        .await
+        .unwrap();
+    problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn sign_up_confirm_by_mailed_link_once_then_log_in_and_out() {
+    let mail_dir = tempfile::tempdir().unwrap();
+    let db = testing::database().await;
+    let mut config = testing::config();
+    config.data_dir = mail_dir.path().to_owned();
+    let app = testing::spawn_app_with(db.pool.clone(), config).await;
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let account = json!({"email": "Nouvelle.Famille@Example.test", "password": PASSWORD, "first_name": "Nadia", "last_name": "Roux", "phone": "0601020304"});
+    let response = client
+        .post(app.url("/api/v1/accounts"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    problem(
+        client
+            .post(app.url("/api/v1/accounts"))
+            .json(&account)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+
+    let login = json!({"email": "nouvelle.famille@example.test", "password": PASSWORD});
+    problem(
+        client
+            .post(app.url("/api/v1/session"))
+            .json(&login)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "email_not_confirmed",
+    )
+    .await;
+
+    let mails: Vec<_> = std::fs::read_dir(mail_dir.path().join("mail"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(mails.len(), 1);
+    let mail = std::fs::read_to_string(&mails[0])
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    assert!(mail.contains("To: nouvelle.famille@example.test"), "{mail}");
+    let token = mail
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let confirm = client
+        .post(app.url("/api/v1/accounts/confirmation"))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 204);
+    let reuse = client
+        .post(app.url("/api/v1/accounts/confirmation"))
+        .json(&json!({"token": token}))
+        .send()
+        .await
+        .unwrap();
+    problem(reuse, StatusCode::CONFLICT, "invalid_token").await;
+
+    let wrong =
+        json!({"email": "nouvelle.famille@example.test", "password": "mauvais mot de passe"});
+    problem(
+        client
+            .post(app.url("/api/v1/session"))
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_credentials",
+    )
+    .await;
+    let response = client
+        .post(app.url("/api/v1/session"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let csrf = response.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/children"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let logout = client
+        .delete(app.url("/api/v1/session"))
+        .header("x-csrf-token", csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    assert_eq!(
+        client
+            .get(app.url("/api/v1/children"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited() {
+    let portal = portal().await;
+    let _family = portal.family("martin").await;
+    let client = Client::new();
+    let wrong = json!({"email": "martin@example.test", "password": "pas le bon mot de passe"});
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(
+            client
+                .post(portal.app.url("/api/v1/session"))
+                .json(&wrong)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(statuses[..9].iter().all(|s| *s == 422), "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+#[test]
+fn paris_helper_knows_summer_time() {
+    assert_eq!(
+        paris("2027-06-15 10:00:00").to_rfc3339(),
+        "2027-06-15T08:00:00+00:00"
+    );
+    assert_eq!(
+        paris("2026-12-07 10:00:00").to_rfc3339(),
+        "2026-12-07T09:00:00+00:00"
+    );
+}
