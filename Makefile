@@ -12,8 +12,9 @@ run: deps-run
 	./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
 	exec ./target/debug/cantine serve
 
-## Every test: formatting, lints, unit and integration tests against real PostgreSQL.
-test: deps-test lint unit
+## Every test: formatting, lints, unit and integration tests against real PostgreSQL, and the
+## API fuzzer (no request may get a 5xx).
+test: deps-test lint unit fuzz-api
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -21,6 +22,10 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked
+
+## Property-based fuzzing of the JSON API from its OpenAPI file (FUZZ_EXAMPLES per operation).
+fuzz-api: deps-test
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-30} scripts/fuzz-api
 
 deps-run:
 	@scripts/install-deps run
