@@ -1,0 +1,188 @@
+#!/bin/bash
+# Builds the appliance from the repository: cantine.deb, root tree, ESP, ext4, GPT disk and the
+# distributable formats, into $OUT_DIR. No loop device, no mount. Run as root (image/Makefile).
+set -euo pipefail
+: "${IMAGE_DIR:?}" "${REPO_DIR:?}" "${BUILD_DIR:?}" "${OUT_DIR:?}"
+. "$IMAGE_DIR/config.sh"
+export IMAGE_DIR REPO_DIR BUILD_DIR
+APT_CACHE=${APT_CACHE:-/var/cache/cantine-image/apt}
+SUITE=bookworm
+
+# Reproducibility: every timestamp derives from the commit being built.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+  SOURCE_DATE_EPOCH=$(git -C "$REPO_DIR" log -1 --format=%ct)
+fi
+export SOURCE_DATE_EPOCH
+export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH   # e2fsprogs 1.47.0 ignores SOURCE_DATE_EPOCH
+export PYTHONHASHSEED=0
+
+rm -rf "$BUILD_DIR" "$OUT_DIR"; mkdir -p "$BUILD_DIR" "$OUT_DIR" "$APT_CACHE"
+TIMES=$OUT_DIR/build-times.txt; : > "$TIMES"
+export TMPDIR=$BUILD_DIR/tmp; mkdir -p "$TMPDIR"
+step() {
+  local name=$1 t0 t1; shift; t0=$(date +%s.%N)
+  echo "== $name"
+  "$@"
+  t1=$(date +%s.%N)
+  printf '%-16s %7.1f s\n' "$name" "$(echo "$t1 - $t0" | bc)" | tee -a "$TIMES"
+}
+# mirror host names stay out of logs that may be published
+redact() { sed -E 's#(https?)://[^ /]+#\1://<mirror>#g'; }
+
+apt_sources() {
+  # The image's apt sources: $IMAGE_APT_SOURCES if given (a .sources file), else the build
+  # host's own Debian sources, less the backports source the host tooling needs.
+  if [ -n "${IMAGE_APT_SOURCES:-}" ]; then
+    cp "$IMAGE_APT_SOURCES" "$BUILD_DIR/apt.sources"
+  else
+    local f; : > "$BUILD_DIR/apt.sources"
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -e "$f" ] || continue
+      awk 'BEGIN{RS=""; ORS="\n\n"} /Suites:[^\n]*bookworm/ && !/backports/ && /debian-archive-keyring/' "$f" \
+        | grep -v '^#' >> "$BUILD_DIR/apt.sources" || true
+    done
+    if [ ! -s "$BUILD_DIR/apt.sources" ]; then
+      echo "build: no Debian bookworm source found in /etc/apt/sources.list.d/*.sources; set IMAGE_APT_SOURCES" >&2
+      exit 1
+    fi
+  fi
+  export APT_SOURCES_IMAGE=$BUILD_DIR/apt.sources
+}
+
+build_deb() {
+  # Release binary from the workspace, then the package (metadata in app/Cargo.toml).
+  (cd "$REPO_DIR" && nice cargo build --release -p cantine 2>&1 | tail -n 3 &&
+   nice cargo deb -p cantine --no-build --output "$BUILD_DIR/cantine.deb" 2>&1 | tail -n 3)
+  dpkg-deb -I "$BUILD_DIR/cantine.deb" | sed -n 's/^ \(Package\|Version\|Installed-Size\):/  \1:/p'
+}
+
+PACKAGES=(
+  systemd-sysv udev dbus libpam-systemd kmod systemd-resolved systemd-timesyncd
+  linux-image-amd64 initramfs-tools zstd shim-signed grub-efi-amd64-signed
+  e2fsprogs cloud-guest-utils fdisk
+  iproute2 iputils-ping procps openssh-server sudo ca-certificates openssl curl less nano logrotate
+  nftables nginx postgresql-15 postgresql-client-15
+  prometheus-node-exporter prometheus-postgres-exporter
+  unattended-upgrades python3 python3-yaml
+  qemu-guest-agent open-vm-tools hyperv-daemons
+)
+
+rootfs() {
+  local inc; inc=$(IFS=,; echo "${PACKAGES[*]}")
+  # Package cache: downloaded .debs are kept between builds (warm cache), never in the image.
+  nice mmdebstrap --mode=root --variant=minbase --format=directory \
+    --aptopt='APT::Install-Recommends "false"' \
+    --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+    --dpkgopt='path-exclude=/usr/share/lintian/*' \
+    --include="$inc" \
+    --skip=download/empty \
+    --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
+    --setup-hook="sync-in $APT_CACHE /var/cache/apt/archives/" \
+    --essential-hook='"$IMAGE_DIR/scripts/essential-hook.sh" "$1"' \
+    --customize-hook="sync-out /var/cache/apt/archives $APT_CACHE" \
+    --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/*.bin' \
+    --customize-hook='"$IMAGE_DIR/scripts/customize-hook.sh" "$1"' \
+    "$SUITE" "$BUILD_DIR/rootfs" "$BUILD_DIR/apt.sources" 2>&1 | redact > "$BUILD_DIR/mmdebstrap.log" \
+    || { tail -n 40 "$BUILD_DIR/mmdebstrap.log"; return 1; }
+  # Files written by the hooks carry the build time: clamp every mtime to the commit time.
+  find "$BUILD_DIR/rootfs" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
+  du -sh --apparent-size "$BUILD_DIR/rootfs" | sed 's/^/  root tree: /'
+}
+
+esp() {
+  local R=$BUILD_DIR/rootfs E=$BUILD_DIR/esp.img
+  sed -e "s|@ROOT_UUID@|$ROOT_UUID|g" -e "s|@CMDLINE@|$KERNEL_CMDLINE|g" \
+    "$IMAGE_DIR/boot/grub.cfg.in" > "$BUILD_DIR/grub.cfg"
+  rm -f "$E"; truncate -s "${ESP_MIB}M" "$E"
+  # --invariant replaces a volume id given before it, so -i comes after it
+  mkfs.vfat -F 32 -n ESP --invariant -i "$FAT_VOLID" "$E" > /dev/null
+  export MTOOLS_SKIP_CHECK=1
+  mmd -i "$E" ::/EFI ::/EFI/BOOT ::/EFI/debian
+  # Debian's signed chain: shim (signed by Microsoft) -> GRUB (signed by Debian) -> kernel
+  # (signed by Debian). No fbx64.efi next to shim, so it starts grubx64.efi directly.
+  mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
+  mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
+  # the signed GRUB's built-in prefix is /EFI/debian on the device it was loaded from
+  mcopy -m -i "$E" "$BUILD_DIR/grub.cfg" ::/EFI/debian/grub.cfg
+}
+
+rootimg() {
+  local I=$BUILD_DIR/root.img sde
+  rm -f "$I"; truncate -s "${ROOT_MIB}M" "$I"
+  # metadata_csum_seed and orphan_file are not understood by bookworm's GRUB 2.06
+  mkfs.ext4 -q -F -L root -U "$ROOT_UUID" -O ^metadata_csum_seed,^orphan_file \
+    -E "hash_seed=$HASH_SEED,root_owner=0:0,lazy_itable_init=0" -d "$BUILD_DIR/rootfs" "$I"
+  # mke2fs -d copies ctime/atime from the unpacked tree (build time): pin them in every used inode
+  sde=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)
+  dumpe2fs "$I" 2>/dev/null | python3 "$IMAGE_DIR/scripts/pin-inode-times.py" "$sde" > "$BUILD_DIR/pin.debugfs"
+  debugfs -w -f "$BUILD_DIR/pin.debugfs" "$I" > "$BUILD_DIR/pin.log" 2>&1
+  e2fsck -fn "$I" > "$BUILD_DIR/e2fsck.log" 2>&1 || { tail "$BUILD_DIR/e2fsck.log"; return 1; }
+  echo "  pinned $(grep -c ' ctime ' "$BUILD_DIR/pin.debugfs") inodes"
+}
+
+assemble() {
+  local D=$BUILD_DIR/disk.raw
+  rm -f "$D"; truncate -s "${DISK_MIB}M" "$D"
+  sfdisk -q --no-reread --no-tell-kernel "$D" <<S
+label: gpt
+label-id: $DISK_GUID
+unit: sectors
+first-lba: 2048
+start=$((ESP_START_MIB * 2048)), size=$((ESP_MIB * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=$ESP_PARTUUID, name="esp"
+start=$((ROOT_START_MIB * 2048)), size=$((ROOT_MIB * 2048)), type=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709, uuid=$ROOT_PARTUUID, name="root"
+S
+  dd if="$BUILD_DIR/esp.img"  of="$D" bs=1M seek="$ESP_START_MIB"  conv=notrunc,sparse status=none
+  dd if="$BUILD_DIR/root.img" of="$D" bs=1M seek="$ROOT_START_MIB" conv=notrunc,sparse status=none
+  du -h "$D" | sed 's/^/  allocated: /'
+}
+
+N=$IMAGE_NAME
+conv_raw()   { nice zstd -q -f -T2 -10 -o "$OUT_DIR/$N.raw.zst" "$BUILD_DIR/disk.raw"; }
+conv_qcow2() { nice qemu-img convert -f raw -O qcow2 -c -o compression_type=zstd "$BUILD_DIR/disk.raw" "$OUT_DIR/$N.qcow2"; }
+conv_vhdx()  {
+  nice qemu-img convert -f raw -O vhdx -o subformat=dynamic "$BUILD_DIR/disk.raw" "$OUT_DIR/$N.vhdx"
+  python3 "$IMAGE_DIR/scripts/vhdx-pin.py" "$OUT_DIR/$N.vhdx" "$DISK_GUID"
+}
+conv_ova()   {
+  local V=$BUILD_DIR/ova/$N-disk1.vmdk
+  mkdir -p "$BUILD_DIR/ova"
+  nice qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$BUILD_DIR/disk.raw" "$V"
+  python3 "$IMAGE_DIR/scripts/vmdk-pin.py" "$V" "$VMDK_CID"
+  python3 "$IMAGE_DIR/scripts/make-ova.py" --name "$N" --vmdk "$V" \
+    --capacity $((DISK_MIB * 1024 * 1024)) --version "$(git -C "$REPO_DIR" describe --always --tags)" \
+    --out "$OUT_DIR/$N.ova"
+}
+tree_manifest() {
+  # For image-verify: every path with its metadata and content hash, to say which file differs.
+  (cd "$BUILD_DIR/rootfs" && find . -printf '%p %M %U:%G %s %T@ %l\n' | LC_ALL=C sort > "$BUILD_DIR/rootfs.manifest" &&
+   find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum >> "$BUILD_DIR/rootfs.manifest")
+}
+parts() {
+  (cd "$BUILD_DIR" && sha256sum cantine.deb grub.cfg esp.img root.img disk.raw ova/*.vmdk \
+    $( [ -f rootfs.manifest ] && echo rootfs.manifest ) > parts.sha256)
+}
+sums() { (cd "$OUT_DIR" && sha256sum "$N.raw.zst" "$N.qcow2" "$N.ova" "$N.vhdx" > SHA256SUMS && cat SHA256SUMS); }
+
+echo "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH ($(date -u -d "@$SOURCE_DATE_EPOCH" +%FT%TZ))"
+t_all=$(date +%s)
+step sources   apt_sources
+step deb       build_deb
+step rootfs    rootfs
+[ -z "${TREE_MANIFEST:-}" ] || step manifest tree_manifest
+step esp       esp
+step ext4      rootimg
+step assemble  assemble
+step raw.zst   conv_raw
+step qcow2     conv_qcow2
+step vhdx      conv_vhdx
+step ova       conv_ova
+step sums      sums
+[ -z "${TREE_MANIFEST:-}" ] || parts
+printf '%-16s %7d s\n' total $(( $(date +%s) - t_all )) | tee -a "$TIMES"
+ls -l "$OUT_DIR"
