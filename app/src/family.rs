@@ -31,6 +31,14 @@ impl<'a> Rules<'a> {
         }
     }
 
+    /// The booking planner judging at this instant.
+    pub fn planner(&self) -> crate::domain::booking::Planner<'a> {
+        crate::domain::booking::Planner {
+            rule: self.deadline,
+            now: self.now,
+        }
+    }
+
     pub fn today(&self) -> NaiveDate {
         self.now.with_timezone(&Paris).date_naive()
     }

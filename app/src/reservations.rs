@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::booking::{
-    BookingError, ChildBookings, DayChange, DayView, PatternRequest, Plan, Planner,
+    BookingError, ChildBookings, DayChange, DayView, PatternRequest, Plan,
 };
 use crate::domain::calendar::{SchoolCalendar, SchoolYearLabel};
 use crate::domain::enrollment::Enrollment;
@@ -111,13 +111,7 @@ async fn lock_and_load(
         .await?
         .map(|(_, e)| e)
         .ok_or_else(|| booking_error(BookingError::NotEnrolled))?;
-    let booked = booked_days(
-        conn,
-        child_id,
-        calendar.year().first_day(),
-        calendar.year().last_day(),
-    )
-    .await?;
+    let booked = booked_in_year(conn, child_id, &calendar).await?;
     Ok(Loaded {
         calendar,
         enrollment,
@@ -140,6 +134,15 @@ async fn booked_days(
     .fetch_all(&mut *conn)
     .await?;
     Ok(days.into_iter().collect())
+}
+
+async fn booked_in_year(
+    conn: &mut PgConnection,
+    child_id: i64,
+    calendar: &SchoolCalendar,
+) -> Result<BTreeSet<NaiveDate>> {
+    let year = calendar.year();
+    booked_days(conn, child_id, year.first_day(), year.last_day()).await
 }
 
 /// Stores the changes and their history in one statement each.
@@ -205,12 +208,10 @@ pub async fn list(
         .map_or_else(|| rules.current_year(), Ok)?;
     let calendar = family::school_calendar(&mut conn, rules, school, year).await?;
     let booked = booked_days(&mut conn, child_id, from, to).await?;
-    Planner {
-        rule: rules.deadline,
-        now: rules.now,
-    }
-    .day_views(&calendar, &booked, from, to)
-    .map_err(booking_error)
+    rules
+        .planner()
+        .day_views(&calendar, &booked, from, to)
+        .map_err(booking_error)
 }
 
 /// Books or cancels one day. Answers whether anything changed (a repeated request does not).
@@ -226,10 +227,7 @@ pub async fn set_day(
     let year = year_of(rules, date)?;
     let mut tx = pool.begin().await?;
     let loaded = lock_and_load(&mut tx, rules, Some(household), child_id, year).await?;
-    let planner = Planner {
-        rule: rules.deadline,
-        now: rules.now,
-    };
+    let planner = rules.planner();
     let child = ChildBookings {
         calendar: &loaded.calendar,
         enrollment: &loaded.enrollment,
@@ -270,10 +268,7 @@ pub async fn set_pattern(
             lock_and_load(&mut tx, rules, Some(household), id, year).await?,
         ));
     }
-    let planner = Planner {
-        rule: rules.deadline,
-        now: rules.now,
-    };
+    let planner = rules.planner();
     let inputs: Vec<(i64, ChildBookings<'_>)> = loaded
         .iter()
         .map(|(id, l)| {
@@ -306,23 +301,15 @@ pub async fn book_usual_days(
     enrollment: &Enrollment,
     actor: Option<i64>,
 ) -> Result<Plan> {
-    let booked = booked_days(
-        conn,
-        child_id,
-        calendar.year().first_day(),
-        calendar.year().last_day(),
-    )
-    .await?;
-    let plan = Planner {
-        rule: rules.deadline,
-        now: rules.now,
-    }
-    .enrollment_validation(&ChildBookings {
-        calendar,
-        enrollment,
-        booked: &booked,
-    })
-    .map_err(booking_error)?;
+    let booked = booked_in_year(conn, child_id, calendar).await?;
+    let plan = rules
+        .planner()
+        .enrollment_validation(&ChildBookings {
+            calendar,
+            enrollment,
+            booked: &booked,
+        })
+        .map_err(booking_error)?;
     store(conn, child_id, &plan.changes, actor, Source::Enrollment).await?;
     Ok(plan)
 }
