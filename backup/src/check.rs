@@ -35,6 +35,11 @@ impl ReadData {
         }
     }
 
+    /// [`ReadData::daily_rotation`] for today in the machine's time zone.
+    pub fn daily_rotation_today() -> Self {
+        Self::daily_rotation(rustic_core::jiff::Zoned::now().date())
+    }
+
     fn options(self) -> CheckOptions {
         match self {
             Self::None => CheckOptions::default(),

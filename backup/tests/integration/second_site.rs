@@ -73,7 +73,8 @@ fn backups_reach_the_second_site_which_refuses_deletes_and_overwrites() {
     let mut misconfigured = target.clone();
     misconfigured.append_only = false;
     misconfigured.rest_retries = 0;
-    assert!(forget_prune(&misconfigured, &keep_newest).is_err());
+    let error = forget_prune(&misconfigured, &keep_newest).unwrap_err();
+    assert!(error.to_string().contains("403 Forbidden"), "{error}");
     assert_eq!(list_snapshots(&target).unwrap(), snapshots);
 
     // Raw HTTP with the appliance's credentials: no delete, no overwrite.
