@@ -1,0 +1,742 @@
+//! The family portal's HTML pages, driven like a browser with JavaScript off: forms posted as
+//! `application/x-www-form-urlencoded`, redirects followed by hand so that each step is seen.
+
+use std::path::Path;
+
+use base64::Engine;
+use cantine::testing::{self, TestApp};
+use chrono::{Datelike, Days, NaiveDate};
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, LOCATION};
+
+const DEMO_PASSWORD: &str = "techniville-demo";
+const MARTIN: &str = "famille.martin@techniville.test";
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects by itself.
+struct Browser {
+    app: TestApp,
+    client: reqwest::Client,
+    _data_dir: tempfile::TempDir,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    html: String,
+}
+
+impl Browser {
+    async fn new() -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = testing::config();
+        config.data_dir = data_dir.path().to_owned();
+        let app = testing::spawn_app_with(testing::database().await.pool, config).await;
+        Self::with_app(app, data_dir)
+    }
+
+    fn with_app(app: TestApp, data_dir: tempfile::TempDir) -> Self {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            app,
+            client,
+            _data_dir: data_dir,
+        }
+    }
+
+    async fn read(response: reqwest::Response) -> Page {
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            html: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        Self::read(self.client.get(self.app.url(path)).send().await.unwrap()).await
+    }
+
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Self::read(
+            self.client
+                .post(self.app.url(path))
+                .form(fields)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts and checks the answer is a redirect (Post/Redirect/Get); answers its target.
+    async fn post_redirected(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let page = self.post(path, fields).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}: {}", page.html);
+        page.location.expect("a Location header")
+    }
+
+    async fn log_in(&self, email: &str, password: &str) {
+        let to = self
+            .post_redirected(
+                "/connexion",
+                &[("email", email), ("mot_de_passe", password)],
+            )
+            .await;
+        assert_eq!(to, "/");
+    }
+
+    /// The CSRF token of the signed-in session, as a page's forms carry it.
+    async fn csrf(&self) -> String {
+        attribute_after(&self.get("/foyer").await.html, "name=\"csrf\"", "value")
+    }
+}
+
+/// The value of `attribute` in the tag where `marker` first appears.
+fn attribute_after(html: &str, marker: &str, attribute: &str) -> String {
+    let start = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let tag_start = html[..start].rfind('<').unwrap();
+    let tag_end = start + html[start..].find('>').unwrap();
+    attribute_of(&html[tag_start..tag_end], attribute).unwrap()
+}
+
+fn attribute_of(tag: &str, attribute: &str) -> Option<String> {
+    let key = format!(" {attribute}=\"");
+    let start = tag.find(&key)? + key.len();
+    let len = tag[start..].find('"')?;
+    Some(tag[start..start + len].to_owned())
+}
+
+/// The opening tags of every element named `name` (`input`, `select`…).
+fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}");
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        let tail = &rest[i..];
+        let end = tail.find('>').unwrap();
+        found.push(&tail[..=end]);
+        rest = &tail[end..];
+    }
+    found
+}
+
+/// The days of a calendar page that have a button: (date, action).
+fn day_buttons(html: &str, child: i64) -> Vec<(NaiveDate, String)> {
+    let marker = format!("action=\"/enfants/{child}/jours/");
+    html.match_indices(&marker)
+        .map(|(i, _)| {
+            let rest = &html[i + marker.len()..];
+            let date: NaiveDate = rest[..10].parse().unwrap();
+            let form = &rest[..rest.find("</form>").unwrap()];
+            let button = tags(form, "button")[0];
+            (date, attribute_of(button, "value").unwrap())
+        })
+        .collect()
+}
+
+/// The day's list item in a calendar page.
+fn day_item(html: &str, date: NaiveDate) -> &str {
+    let start = html.find(&format!("id=\"j-{date}\"")).unwrap();
+    let end = start + html[start..].find("</li>").unwrap();
+    &html[start..end]
+}
+
+/// The token of the confirmation link in the last mail of the spool.
+fn confirmation_token(data_dir: &Path) -> String {
+    let mut mails: Vec<_> = std::fs::read_dir(data_dir.join("mail"))
+        .expect("the mail spool exists")
+        .map(|e| e.unwrap().path())
+        .collect();
+    mails.sort();
+    let raw = std::fs::read_to_string(mails.last().expect("a mail")).unwrap();
+    let (headers, body) = raw.split_once("\r\n\r\n").unwrap();
+    let body = if headers.contains("Content-Transfer-Encoding: base64") {
+        let joined: String = body.split_whitespace().collect();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(joined)
+                .unwrap(),
+        )
+        .unwrap()
+    } else {
+        // Quoted-printable: soft line breaks, and `=` written `=3D`.
+        body.replace("=\r\n", "").replace("=3D", "=")
+    };
+    let start = body.find("/confirmer?token=").expect("a confirmation link") + 17;
+    body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// A school and the current school year, as a commune sets them up.
+async fn school_and_year(app: &TestApp) -> i64 {
+    let rules = app.state.rules();
+    let label = rules.current_year().unwrap();
+    let year = rules.holidays.school_year(label).unwrap();
+    sqlx::query("insert into school_year (label, first_day, last_day) values ($1, $2, $3)")
+        .bind(label.to_string())
+        .bind(year.first_day())
+        .bind(year.last_day())
+        .execute(&app.state.pool)
+        .await
+        .unwrap();
+    sqlx::query_scalar(
+        "insert into school (name, address) values ('École des Tilleuls', '1 rue des Tilleuls') returning id",
+    )
+    .fetch_one(&app.state.pool)
+    .await
+    .unwrap()
+}
+
+async fn demo() -> Browser {
+    let browser = Browser::new().await;
+    cantine::demo::seed(
+        &browser.app.state.pool,
+        &browser.app.state.rules(),
+        Some(DEMO_PASSWORD.into()),
+    )
+    .await
+    .unwrap();
+    browser
+}
+
+async fn child_of(browser: &Browser, email: &str) -> i64 {
+    sqlx::query_scalar(
+        "select c.id from child c join account a on a.household_id = c.household_id
+         where a.email = $1 order by c.id limit 1",
+    )
+    .bind(email)
+    .fetch_one(&browser.app.state.pool)
+    .await
+    .unwrap()
+}
+
+/// The calendar month (from this one on) with a day whose button does `action`.
+async fn open_day(browser: &Browser, child: i64, action: &str) -> (String, NaiveDate) {
+    let today = browser.app.state.rules().today();
+    for ahead in 0..4 {
+        let month = today
+            .checked_add_months(chrono::Months::new(ahead))
+            .unwrap();
+        let code = month.format("%Y-%m").to_string();
+        let page = browser
+            .get(&format!("/enfants/{child}/calendrier?mois={code}"))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+        if let Some((date, _)) = day_buttons(&page.html, child)
+            .into_iter()
+            .find(|(_, a)| a == action)
+        {
+            return (code, date);
+        }
+    }
+    panic!("no day to {action} within four months");
+}
+
+#[tokio::test]
+async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_enrollment() {
+    let browser = Browser::new().await;
+    let school = school_and_year(&browser.app).await;
+
+    let form = browser.get("/inscription").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let to = browser
+        .post_redirected(
+            "/inscription",
+            &[
+                ("invitation", ""),
+                ("prenom", "Élodie"),
+                ("nom", "Durand"),
+                ("email", "elodie.durand@example.test"),
+                ("telephone", ""),
+                ("mot_de_passe", "un-mot-de-passe-solide"),
+            ],
+        )
+        .await;
+    assert_eq!(to, "/connexion?info=inscrit");
+    assert!(browser.get(&to).await.html.contains("Ouvrez le lien"));
+
+    // Following the mailed link shows a button and confirms nothing by itself.
+    let token = confirmation_token(browser._data_dir.path());
+    let confirm = browser.get(&format!("/confirmer?token={token}")).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(confirm.html.contains("Confirmer mon adresse"));
+    let refused = browser
+        .post(
+            "/connexion",
+            &[
+                ("email", "elodie.durand@example.test"),
+                ("mot_de_passe", "un-mot-de-passe-solide"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.html.contains("pas encore confirmée"));
+
+    let to = browser
+        .post_redirected("/confirmer", &[("token", &token)])
+        .await;
+    assert_eq!(to, "/connexion?info=confirme");
+    browser
+        .log_in("elodie.durand@example.test", "un-mot-de-passe-solide")
+        .await;
+    let home = browser.get("/").await;
+    assert!(home.html.contains("Bonjour Élodie"), "{}", home.html);
+
+    let csrf = browser.csrf().await;
+    let new_child = browser.get("/enfants/nouveau").await;
+    assert!(new_child.html.contains("École des Tilleuls"));
+    let birth = (browser.app.state.rules().today() - Days::new(7 * 365)).to_string();
+    let school = school.to_string();
+    let to = browser
+        .post_redirected(
+            "/enfants/nouveau",
+            &[
+                ("csrf", &csrf),
+                ("prenom", "Lucas"),
+                ("nom", "Durand"),
+                ("naissance", &birth),
+                ("ecole", &school),
+                ("classe", "CE1"),
+                ("regime", "vegetarian"),
+                ("allergies", "arachides"),
+                ("pai", "oui"),
+            ],
+        )
+        .await;
+    let child: i64 = to
+        .strip_prefix("/enfants/")
+        .and_then(|rest| rest.strip_suffix("/inscription"))
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let enrollment = browser.get(&to).await;
+    assert_eq!(enrollment.status, StatusCode::OK);
+    for day in ["mon", "tue", "thu", "fri"] {
+        assert!(enrollment.html.contains(&format!("value=\"{day}\"")));
+    }
+    assert!(
+        !enrollment.html.contains("value=\"wed\""),
+        "Wednesday is not served"
+    );
+    let to = browser
+        .post_redirected(
+            &to,
+            &[
+                ("csrf", &csrf),
+                ("jours", "mon"),
+                ("jours", "tue"),
+                ("jours", "thu"),
+            ],
+        )
+        .await;
+    assert_eq!(to, "/foyer?info=demande");
+    let household = browser.get(&to).await;
+    assert!(household.html.contains("Lucas Durand"));
+    assert!(household.html.contains("en attente de validation"));
+
+    let (status, weekdays): (String, Vec<i16>) =
+        sqlx::query_as("select status, weekdays from enrollment where child_id = $1")
+            .bind(child)
+            .fetch_one(&browser.app.state.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), weekdays), ("pending", vec![1, 2, 4]));
+}
+
+#[tokio::test]
+async fn a_refused_form_comes_back_with_its_message_its_values_and_a_4xx() {
+    let browser = Browser::new().await;
+    let page = browser
+        .post(
+            "/inscription",
+            &[
+                ("prenom", "Paul"),
+                ("nom", "Petit"),
+                ("email", "paul@example.test"),
+                ("mot_de_passe", "court"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.html.contains("role=\"alert\""));
+    assert!(
+        page.html.contains("au moins 10 caractères"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("value=\"paul@example.test\""));
+}
+
+#[tokio::test]
+async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let child = child_of(&browser, MARTIN).await;
+    let csrf = browser.csrf().await;
+
+    // Validation booked the usual days: an open one can be cancelled.
+    let (month, day) = open_day(&browser, child, "annuler").await;
+    let to = browser
+        .post_redirected(
+            &format!("/enfants/{child}/jours/{day}"),
+            &[("csrf", &csrf), ("mois", &month), ("action", "annuler")],
+        )
+        .await;
+    assert!(
+        to.starts_with(&format!("/enfants/{child}/calendrier?mois={month}")),
+        "{to}"
+    );
+    let page = browser.get(&to).await;
+    assert!(page.html.contains("annulé"), "{}", page.html);
+    let item = day_item(&page.html, day);
+    assert!(item.contains("Pas de repas"), "{item}");
+    assert!(item.contains("value=\"reserver\""), "{item}");
+
+    browser
+        .post_redirected(
+            &format!("/enfants/{child}/jours/{day}"),
+            &[("csrf", &csrf), ("mois", &month), ("action", "reserver")],
+        )
+        .await;
+    let page = browser
+        .get(&format!("/enfants/{child}/calendrier?mois={month}"))
+        .await;
+    let item = day_item(&page.html, day);
+    assert!(item.contains("Repas réservé"), "{item}");
+    assert!(item.contains("value=\"annuler\""), "{item}");
+
+    let history: i64 = sqlx::query_scalar(
+        "select count(*) from reservation_event where child_id = $1 and service_date = $2 and source = 'parent'",
+    )
+    .bind(child)
+    .bind(day)
+    .fetch_one(&browser.app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(history, 2);
+}
+
+#[tokio::test]
+async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let child = child_of(&browser, MARTIN).await;
+    let today = browser.app.state.rules().today();
+    let page = browser
+        .get(&format!(
+            "/enfants/{child}/calendrier?mois={}",
+            today.format("%Y-%m")
+        ))
+        .await;
+    // Wednesdays are not served by the demo schools; the first Wednesday of the month says so.
+    let wednesday = (1..=7)
+        .map(|d| today.with_day(1).unwrap() + Days::new(d - 1))
+        .find(|d| d.weekday() == chrono::Weekday::Wed)
+        .unwrap();
+    let item = day_item(&page.html, wednesday);
+    assert!(item.contains("Pas de cantine"), "{item}");
+    assert!(!item.contains("<button"), "{item}");
+    // Today's meal (if any) is past its deadline: it shows the lock in words.
+    if let Some(i) = page.html.find(&format!("id=\"j-{today}\"")) {
+        let item = &page.html[i..i + page.html[i..].find("</li>").unwrap()];
+        assert!(
+            item.contains("Verrouillé") || item.contains("Pas de cantine"),
+            "{item}"
+        );
+        assert!(!item.contains("<button"), "{item}");
+    }
+}
+
+#[tokio::test]
+async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let child = child_of(&browser, MARTIN).await;
+    let (_, day) = open_day(&browser, child, "annuler").await;
+
+    let page = browser
+        .post(
+            &format!("/enfants/{child}/jours/{day}"),
+            &[("action", "annuler")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(page.html.contains("lang=\"fr\""));
+    let wrong = browser
+        .post(
+            &format!("/enfants/{child}/jours/{day}"),
+            &[("csrf", "pas-le-bon-jeton"), ("action", "annuler")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let logout = browser.post("/deconnexion", &[]).await;
+    assert_eq!(logout.status, StatusCode::FORBIDDEN);
+
+    let booked: bool = sqlx::query_scalar(
+        "select booked from reservation where child_id = $1 and service_date = $2",
+    )
+    .bind(child)
+    .bind(day)
+    .fetch_one(&browser.app.state.pool)
+    .await
+    .unwrap();
+    assert!(booked, "nothing changed");
+    assert_eq!(
+        browser.get("/foyer").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn another_households_child_answers_404_on_every_page() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let stranger = child_of(&browser, "famille.bernard@techniville.test").await;
+    let day = browser.app.state.rules().today().to_string();
+
+    for path in ["calendrier", "semaine-type", "inscription"] {
+        let page = browser.get(&format!("/enfants/{stranger}/{path}")).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
+        assert!(page.html.contains("Page introuvable"), "{path}");
+    }
+    let post = browser
+        .post(
+            &format!("/enfants/{stranger}/jours/{day}"),
+            &[("csrf", &csrf), ("action", "reserver")],
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::NOT_FOUND);
+    let pattern = browser
+        .post(
+            &format!("/enfants/{stranger}/semaine-type"),
+            &[
+                ("csrf", &csrf),
+                ("du", &day),
+                ("au", &day),
+                ("jours", "mon"),
+            ],
+        )
+        .await;
+    assert_eq!(pattern.status, StatusCode::NOT_FOUND);
+    let malformed = browser.get("/enfants/pas-un-nombre/calendrier").await;
+    assert_eq!(malformed.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn pages_that_need_a_session_send_visitors_to_the_login_page() {
+    let browser = Browser::new().await;
+    for path in [
+        "/foyer",
+        "/enfants/nouveau",
+        "/enfants/1/calendrier",
+        "/enfants/1/semaine-type",
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/connexion"), "{path}");
+    }
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.html.contains("href=\"/connexion\""));
+    assert!(home.html.contains("href=\"/inscription\""));
+}
+
+#[tokio::test]
+async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let home = browser.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    let children: i64 = sqlx::query_scalar(
+        "select count(*) from child c join account a on a.household_id = c.household_id where a.email = $1",
+    )
+    .bind(MARTIN)
+    .fetch_one(&browser.app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(children, 2);
+    assert_eq!(home.html.matches("class=\"carte\"").count(), 2);
+    assert_eq!(
+        home.html.matches("Prochaine échéance").count(),
+        2,
+        "{}",
+        home.html
+    );
+    assert!(home.html.contains("est modifiable jusqu"));
+    assert!(home.html.contains("Semaine du"));
+    // Five weekdays per child, each with its state in words.
+    assert_eq!(home.html.matches("class=\"jour-etat\"").count(), 10);
+}
+
+#[tokio::test]
+async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let children: Vec<i64> = sqlx::query_scalar(
+        "select c.id from child c join account a on a.household_id = c.household_id
+         where a.email = $1 order by c.id",
+    )
+    .bind(MARTIN)
+    .fetch_all(&browser.app.state.pool)
+    .await
+    .unwrap();
+    let today = browser.app.state.rules().today();
+    let (from, to) = (today.to_string(), (today + Days::new(60)).to_string());
+
+    let form = browser
+        .get(&format!("/enfants/{}/semaine-type", children[0]))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.html.contains(&format!("value=\"{}\"", children[1])),
+        "sibling offered"
+    );
+
+    // Mondays only, for both siblings: the other booked days are cancelled where still open.
+    let sibling = children[1].to_string();
+    let page = browser
+        .post(
+            &format!("/enfants/{}/semaine-type", children[0]),
+            &[
+                ("csrf", &csrf),
+                ("du", &from),
+                ("au", &to),
+                ("jours", "mon"),
+                ("enfants", &sibling),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Semaine type appliquée"));
+    assert_eq!(page.html.matches("<h3>").count(), 2, "one report per child");
+    assert!(page.html.contains("repas annulé"));
+    let locked: i64 = sqlx::query_scalar(
+        "select count(*) from reservation where child_id = $1 and booked
+         and service_date between $2 and $3 and extract(isodow from service_date) <> 1",
+    )
+    .bind(children[0])
+    .bind(today)
+    .bind(today + Days::new(60))
+    .fetch_one(&browser.app.state.pool)
+    .await
+    .unwrap();
+    if locked > 0 {
+        assert!(page.html.contains("verrouillé"), "{}", page.html);
+    }
+
+    // Posting the same pattern again changes nothing and says so.
+    let again = browser
+        .post(
+            &format!("/enfants/{}/semaine-type", children[0]),
+            &[
+                ("csrf", &csrf),
+                ("du", &from),
+                ("au", &to),
+                ("jours", "mon"),
+            ],
+        )
+        .await;
+    assert!(again.html.contains("Aucun jour modifié"), "{}", again.html);
+}
+
+#[tokio::test]
+async fn pages_are_french_and_label_every_field() {
+    let browser = demo().await;
+    let mut pages = Vec::new();
+    for path in ["/", "/connexion", "/inscription", "/confirmer?token=abc"] {
+        pages.push((path.to_owned(), browser.get(path).await));
+    }
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let child = child_of(&browser, MARTIN).await;
+    for path in [
+        "/".to_owned(),
+        "/foyer".to_owned(),
+        "/enfants/nouveau".to_owned(),
+        format!("/enfants/{child}/calendrier"),
+        format!("/enfants/{child}/semaine-type"),
+        format!("/enfants/{child}/calendrier?mois=2000-01"),
+    ] {
+        pages.push((path.clone(), browser.get(&path).await));
+    }
+    let csrf = browser.csrf().await;
+    browser
+        .post_redirected("/deconnexion", &[("csrf", &csrf)])
+        .await;
+    let bernard = &browser;
+    bernard
+        .log_in("famille.bernard@techniville.test", DEMO_PASSWORD)
+        .await;
+    // Without an enrollment, the child's page offers the request form.
+    let pending = child_of(bernard, "famille.bernard@techniville.test").await;
+    sqlx::query("delete from enrollment where child_id = $1")
+        .bind(pending)
+        .execute(&bernard.app.state.pool)
+        .await
+        .unwrap();
+    pages.push((
+        "enrollment".to_owned(),
+        bernard
+            .get(&format!("/enfants/{pending}/inscription"))
+            .await,
+    ));
+
+    for (path, page) in &pages {
+        let html = &page.html;
+        assert!(html.contains("<html lang=\"fr\">"), "{path}");
+        assert!(html.contains("href=\"#contenu\""), "{path}: skip link");
+        assert_eq!(html.matches("<h1").count(), 1, "{path}: one h1");
+        let fields = tags(html, "input")
+            .into_iter()
+            .filter(|t| !t.contains("type=\"hidden\""))
+            .chain(tags(html, "select"))
+            .chain(tags(html, "textarea"));
+        for field in fields {
+            let id =
+                attribute_of(field, "id").unwrap_or_else(|| panic!("{path}: {field} has no id"));
+            assert!(
+                html.contains(&format!("<label for=\"{id}\"")),
+                "{path}: no label for {field}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_stylesheet_is_served_and_pages_use_no_inline_style_or_script() {
+    let browser = Browser::new().await;
+    let css = browser
+        .client
+        .get(browser.app.url("/static/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert!(
+        css.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    for path in ["/", "/connexion", "/inscription"] {
+        let html = browser.get(path).await.html;
+        assert!(!html.contains("style="), "{path}");
+        assert!(!html.contains("<style"), "{path}");
+        assert!(!html.contains("<script"), "{path}");
+    }
+}
