@@ -2,6 +2,10 @@
 //!
 //! `cargo run --release -p cantine-backup --example measure -- [MEGABYTES]`
 //! (the figures in README.md come from here).
+//!
+//! With `MEASURE_REST_REPO` (`rest:https://user@host:port/user/repo/`),
+//! `MEASURE_REST_PASSWORD_FILE` (HTTP password) and optionally `MEASURE_CA`, it also
+//! measures a backup to and a restore from that REST server (the repository is created).
 
 use std::{
     fs,
@@ -88,6 +92,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         SnapshotOptions::default().to_snapshot()?,
     )?;
     let builtin_time = started.elapsed();
+
+    if let Ok(repository) = std::env::var("MEASURE_REST_REPO") {
+        let mut rest = Target::new("rest", repository, &password);
+        rest.rest_password_file = std::env::var_os("MEASURE_REST_PASSWORD_FILE").map(Into::into);
+        rest.ca_cert = std::env::var_os("MEASURE_CA").map(Into::into);
+        cantine_backup::init(&rest)?;
+        let report = backup_dump(&rest, &dump, &request)?;
+        let started = Instant::now();
+        let mut sink = io::sink();
+        restore_stream(
+            &rest,
+            &SnapshotSelector::Latest,
+            DEFAULT_STREAM_PATH,
+            &mut sink,
+        )?;
+        println!("REST backup (new data):  {:.2?}", report.duration);
+        println!("REST restore:            {:.2?}", started.elapsed());
+    }
 
     println!("stream: {megabytes} MiB, incompressible");
     println!("dump command into temp file: {dump_time:.2?}");

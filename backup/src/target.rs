@@ -92,6 +92,65 @@ impl Target {
         }
     }
 
+    /// Checks what can be checked without touching the repository: a usable name, a
+    /// parseable location, readable non-empty secret files, REST-only options only on
+    /// REST targets. Meant for configuration loading, so mistakes show at start-up rather
+    /// than at the first hourly backup.
+    pub fn validate(&self) -> Result<()> {
+        let invalid = |reason: String| Error::InvalidTarget {
+            target: self.name.clone(),
+            reason,
+        };
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid(
+                "the name must be non-empty ASCII letters, digits, `-` or `_`".to_owned(),
+            ));
+        }
+        let location = self.location()?;
+        if self.password()?.is_empty() {
+            return Err(invalid("the password file is empty".to_owned()));
+        }
+        match location {
+            Location::Local(_) => {
+                if self.rest_password_file.is_some() || self.ca_cert.is_some() {
+                    return Err(invalid(
+                        "`rest_password_file` and `ca_cert` apply to REST targets only".into(),
+                    ));
+                }
+            }
+            Location::Rest(url) => {
+                if let Some(file) = &self.rest_password_file {
+                    if url.username().is_empty() || url.password().is_some() {
+                        return Err(invalid(
+                            "with `rest_password_file`, the URL names the user only".into(),
+                        ));
+                    }
+                    read_secret(&self.name, "REST password file", file)?;
+                }
+                if let Some(ca) = &self.ca_cert {
+                    let pem = std::fs::read(ca).map_err(|source| Error::ReadSecret {
+                        target: self.name.clone(),
+                        what: "CA certificate",
+                        path: ca.clone(),
+                        source,
+                    })?;
+                    reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                        invalid(format!(
+                            "cannot parse CA certificate `{}`: {e}",
+                            ca.display()
+                        ))
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Where the repository is, parsed.
     pub fn location(&self) -> Result<Location> {
         Location::parse(&self.repository).map_err(|reason| Error::InvalidTarget {
@@ -384,6 +443,34 @@ mod tests {
         assert_eq!(target.rest_retries, DEFAULT_REST_RETRIES);
         assert!(target.cache_dir.is_none());
         assert!(!target.append_only);
+    }
+
+    #[test]
+    fn validate_catches_configuration_mistakes_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("pw");
+        std::fs::write(&password, "secret\n").unwrap();
+        let local = Target::new("local", "/srv/repo", &password);
+        local.validate().unwrap();
+
+        let mut bad_name = local.clone();
+        bad_name.name = "second site".into();
+        assert!(bad_name.validate().is_err());
+
+        let mut missing_password = local.clone();
+        missing_password.password_file = dir.path().join("absent");
+        assert!(matches!(
+            missing_password.validate(),
+            Err(Error::ReadSecret { .. })
+        ));
+
+        let mut ca_on_local = local.clone();
+        ca_on_local.ca_cert = Some(dir.path().join("ca.pem"));
+        assert!(ca_on_local.validate().is_err());
+
+        let mut both_passwords = Target::new("site", "rest:https://u:p@host/u/repo", &password);
+        both_passwords.rest_password_file = Some(password.clone());
+        assert!(both_passwords.validate().is_err());
     }
 
     fn toml_like(json: &str) -> Target {

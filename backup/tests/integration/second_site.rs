@@ -174,4 +174,24 @@ fn wrong_credentials_and_untrusted_certificates_fail_fast_with_clear_errors() {
         started.elapsed()
     );
     assert!(!error.to_string().contains(&site.http_password));
+
+    // Nothing listening: unreachable, also at once.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut down = target.clone();
+    down.repository = format!(
+        "rest:https://{}@127.0.0.1:{closed_port}/{}/mairie/",
+        site.user, site.user
+    );
+    let started = Instant::now();
+    let error = list_snapshots(&down).unwrap_err();
+    assert!(matches!(error, Error::Unreachable { .. }), "{error}");
+    assert!(
+        started.elapsed().as_secs() < 5,
+        "took {:?}",
+        started.elapsed()
+    );
 }
