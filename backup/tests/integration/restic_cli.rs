@@ -15,7 +15,7 @@ use cantine_backup::{
 use crate::common::{LocalRepo, cat, ok, pseudo_random, restic, scratch};
 
 #[test]
-fn restic_lists_checks_and_restores_a_snapshot_made_by_the_library() {
+fn restic_and_the_library_read_each_others_snapshots() {
     let repo = LocalRepo::new("local");
     let original = pseudo_random(1_500_000, 3);
     fs::write(repo.path("db.dump"), &original).unwrap();
@@ -24,6 +24,7 @@ fn restic_lists_checks_and_restores_a_snapshot_made_by_the_library() {
         .with_file(repo.path("cantine.toml"), "/cantine/config/cantine.toml");
     let report = backup_command(&repo.target, cat(&repo.path("db.dump")), &request, None).unwrap();
 
+    // restic reads the library's snapshot…
     let listed = ok(restic(&repo.target, &["snapshots", "--json"]));
     let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     let snapshot = &listed.as_array().unwrap()[0];
@@ -56,15 +57,16 @@ fn restic_lists_checks_and_restores_a_snapshot_made_by_the_library() {
         fs::read_to_string(restored.join("cantine/config/cantine.toml")).unwrap(),
         "commune = \"Test\"\n"
     );
+
+    the_library_restores_a_snapshot_made_by_restic_backup_stdin(&repo);
 }
 
-#[test]
-fn the_library_restores_a_snapshot_made_by_restic_backup_stdin() {
-    let repo = LocalRepo::new("local");
+/// Runs on the repository of the test above, after it: restic's check takes an
+/// exclusive lock, and a repository of its own would cost another key derivation (10 s in
+/// a debug build). The repository is the library's: restic's own key derivation is tuned
+/// for Go, far slower to repeat in a debug build of the library.
+fn the_library_restores_a_snapshot_made_by_restic_backup_stdin(repo: &LocalRepo) {
     let input = scratch();
-    // The repository is created by the library: restic's own key derivation is tuned for
-    // Go, about 20 times slower to repeat in a debug build of the library.
-    cantine_backup::open(&repo.target).unwrap();
     let original = pseudo_random(1_200_000, 4);
     fs::write(input.path().join("db.dump"), &original).unwrap();
 
