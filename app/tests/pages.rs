@@ -3,20 +3,50 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use base64::Engine;
-use cantine::testing::{self, TestApp};
-use chrono::{Datelike, Days, NaiveDate};
+use cantine::clock::FixedClock;
+use cantine::http::{self, AppState};
+use cantine::testing;
+use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
 
 const DEMO_PASSWORD: &str = "techniville-demo";
 const MARTIN: &str = "famille.martin@techniville.test";
 
+/// Monday 30 November 2026, 09:00 in Paris. With the default rule (2 service days before, at
+/// 10:00), Monday and Tuesday are locked, Thursday 3 December is open until 10:00 today.
+fn monday_9am() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 30, 8, 0, 0).unwrap()
+}
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// The application on a loopback port, its clock stopped where the test puts it.
+struct App {
+    base_url: String,
+    state: AppState,
+    clock: Arc<FixedClock>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
 /// A browser without JavaScript: keeps cookies, does not follow redirects by itself.
 struct Browser {
-    app: TestApp,
+    app: App,
     client: reqwest::Client,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
 }
 
 struct Page {
@@ -30,20 +60,30 @@ impl Browser {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = testing::config();
         config.data_dir = data_dir.path().to_owned();
-        let app = testing::spawn_app_with(testing::database().await.pool, config).await;
-        Self::with_app(app, data_dir)
-    }
-
-    fn with_app(app: TestApp, data_dir: tempfile::TempDir) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        config.listen = address;
+        let mut state = AppState::new(testing::database().await.pool, config).unwrap();
+        let clock = Arc::new(FixedClock::new(monday_9am()));
+        state.clock = clock.clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(http::serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         Self {
-            app,
+            app: App {
+                base_url: format!("http://{address}"),
+                state,
+                clock,
+                _stop: stop,
+            },
             client,
-            _data_dir: data_dir,
+            data_dir,
         }
     }
 
@@ -180,7 +220,7 @@ fn confirmation_token(data_dir: &Path) -> String {
 }
 
 /// A school and the current school year, as a commune sets them up.
-async fn school_and_year(app: &TestApp) -> i64 {
+async fn school_and_year(app: &App) -> i64 {
     let rules = app.state.rules();
     let label = rules.current_year().unwrap();
     let year = rules.holidays.school_year(label).unwrap();
@@ -222,28 +262,6 @@ async fn child_of(browser: &Browser, email: &str) -> i64 {
     .unwrap()
 }
 
-/// The calendar month (from this one on) with a day whose button does `action`.
-async fn open_day(browser: &Browser, child: i64, action: &str) -> (String, NaiveDate) {
-    let today = browser.app.state.rules().today();
-    for ahead in 0..4 {
-        let month = today
-            .checked_add_months(chrono::Months::new(ahead))
-            .unwrap();
-        let code = month.format("%Y-%m").to_string();
-        let page = browser
-            .get(&format!("/enfants/{child}/calendrier?mois={code}"))
-            .await;
-        assert_eq!(page.status, StatusCode::OK, "{}", page.html);
-        if let Some((date, _)) = day_buttons(&page.html, child)
-            .into_iter()
-            .find(|(_, a)| a == action)
-        {
-            return (code, date);
-        }
-    }
-    panic!("no day to {action} within four months");
-}
-
 #[tokio::test]
 async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_enrollment() {
     let browser = Browser::new().await;
@@ -268,7 +286,7 @@ async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_en
     assert!(browser.get(&to).await.html.contains("Ouvrez le lien"));
 
     // Following the mailed link shows a button and confirms nothing by itself.
-    let token = confirmation_token(browser._data_dir.path());
+    let token = confirmation_token(browser.data_dir.path());
     let confirm = browser.get(&format!("/confirmer?token={token}")).await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.html.contains("Confirmer mon adresse"));
@@ -386,35 +404,39 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
     browser.log_in(MARTIN, DEMO_PASSWORD).await;
     let child = child_of(&browser, MARTIN).await;
     let csrf = browser.csrf().await;
+    let thursday = day("2026-12-03");
 
-    // Validation booked the usual days: an open one can be cancelled.
-    let (month, day) = open_day(&browser, child, "annuler").await;
+    // Validation booked the usual days; Thursday is still open: it can be cancelled.
+    let page = browser
+        .get(&format!("/enfants/{child}/calendrier?mois=2026-12"))
+        .await;
+    assert!(day_buttons(&page.html, child).contains(&(thursday, "annuler".to_owned())));
     let to = browser
         .post_redirected(
-            &format!("/enfants/{child}/jours/{day}"),
-            &[("csrf", &csrf), ("mois", &month), ("action", "annuler")],
+            &format!("/enfants/{child}/jours/{thursday}"),
+            &[("csrf", &csrf), ("mois", "2026-12"), ("action", "annuler")],
         )
         .await;
     assert!(
-        to.starts_with(&format!("/enfants/{child}/calendrier?mois={month}")),
+        to.starts_with(&format!("/enfants/{child}/calendrier?mois=2026-12")),
         "{to}"
     );
     let page = browser.get(&to).await;
-    assert!(page.html.contains("annulé"), "{}", page.html);
-    let item = day_item(&page.html, day);
+    assert!(page.html.contains("Repas du jeudi 3 décembre annulé."));
+    let item = day_item(&page.html, thursday);
     assert!(item.contains("Pas de repas"), "{item}");
     assert!(item.contains("value=\"reserver\""), "{item}");
 
     browser
         .post_redirected(
-            &format!("/enfants/{child}/jours/{day}"),
-            &[("csrf", &csrf), ("mois", &month), ("action", "reserver")],
+            &format!("/enfants/{child}/jours/{thursday}"),
+            &[("csrf", &csrf), ("mois", "2026-12"), ("action", "reserver")],
         )
         .await;
     let page = browser
-        .get(&format!("/enfants/{child}/calendrier?mois={month}"))
+        .get(&format!("/enfants/{child}/calendrier?mois=2026-12"))
         .await;
-    let item = day_item(&page.html, day);
+    let item = day_item(&page.html, thursday);
     assert!(item.contains("Repas réservé"), "{item}");
     assert!(item.contains("value=\"annuler\""), "{item}");
 
@@ -422,7 +444,7 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
         "select count(*) from reservation_event where child_id = $1 and service_date = $2 and source = 'parent'",
     )
     .bind(child)
-    .bind(day)
+    .bind(thursday)
     .fetch_one(&browser.app.state.pool)
     .await
     .unwrap();
@@ -430,34 +452,73 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
 }
 
 #[tokio::test]
+async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let child = child_of(&browser, MARTIN).await;
+    let csrf = browser.csrf().await;
+    let thursday = day("2026-12-03");
+    let path = format!("/enfants/{child}/jours/{thursday}");
+
+    browser
+        .app
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 30, 8, 59, 59).unwrap());
+    browser
+        .post_redirected(&path, &[("csrf", &csrf), ("action", "annuler")])
+        .await;
+
+    browser
+        .app
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap());
+    let refused = browser
+        .post(
+            &path,
+            &[("csrf", &csrf), ("mois", "2026-12"), ("action", "reserver")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.html.contains("role=\"alert\""));
+    assert!(
+        refused.html.contains("ne peut plus être modifié"),
+        "{}",
+        refused.html
+    );
+    let item = day_item(&refused.html, thursday);
+    assert!(item.contains("Verrouillé"), "{item}");
+    assert!(item.contains("Pas de repas"), "{item}");
+    assert!(!item.contains("<button"), "{item}");
+}
+
+#[tokio::test]
 async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
     let browser = demo().await;
     browser.log_in(MARTIN, DEMO_PASSWORD).await;
     let child = child_of(&browser, MARTIN).await;
-    let today = browser.app.state.rules().today();
     let page = browser
-        .get(&format!(
-            "/enfants/{child}/calendrier?mois={}",
-            today.format("%Y-%m")
-        ))
+        .get(&format!("/enfants/{child}/calendrier?mois=2026-12"))
         .await;
-    // Wednesdays are not served by the demo schools; the first Wednesday of the month says so.
-    let wednesday = (1..=7)
-        .map(|d| today.with_day(1).unwrap() + Days::new(d - 1))
-        .find(|d| d.weekday() == chrono::Weekday::Wed)
-        .unwrap();
-    let item = day_item(&page.html, wednesday);
-    assert!(item.contains("Pas de cantine"), "{item}");
-    assert!(!item.contains("<button"), "{item}");
-    // Today's meal (if any) is past its deadline: it shows the lock in words.
-    if let Some(i) = page.html.find(&format!("id=\"j-{today}\"")) {
-        let item = &page.html[i..i + page.html[i..].find("</li>").unwrap()];
-        assert!(
-            item.contains("Verrouillé") || item.contains("Pas de cantine"),
-            "{item}"
-        );
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("<h2>décembre 2026</h2>"));
+    assert!(page.html.contains("?mois=2026-11"));
+    assert!(page.html.contains("?mois=2027-01"));
+
+    let wednesday = day_item(&page.html, day("2026-12-02"));
+    assert!(
+        wednesday.contains("Pas de cantine le mercredi"),
+        "{wednesday}"
+    );
+    let tuesday = day_item(&page.html, day("2026-12-01"));
+    assert!(tuesday.contains("Verrouillé"), "{tuesday}");
+    let christmas = day_item(&page.html, day("2026-12-25"));
+    assert!(christmas.contains("Pas de cantine"), "{christmas}");
+    assert!(christmas.contains("Noël"), "{christmas}");
+    for item in [wednesday, tuesday, christmas] {
         assert!(!item.contains("<button"), "{item}");
     }
+    // Weekends are left out of the month.
+    assert!(!page.html.contains("id=\"j-2026-12-05\""));
 }
 
 #[tokio::test]
@@ -465,7 +526,7 @@ async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
     let browser = demo().await;
     browser.log_in(MARTIN, DEMO_PASSWORD).await;
     let child = child_of(&browser, MARTIN).await;
-    let (_, day) = open_day(&browser, child, "annuler").await;
+    let day = day("2026-12-03");
 
     let page = browser
         .post(
@@ -507,7 +568,7 @@ async fn another_households_child_answers_404_on_every_page() {
     browser.log_in(MARTIN, DEMO_PASSWORD).await;
     let csrf = browser.csrf().await;
     let stranger = child_of(&browser, "famille.bernard@techniville.test").await;
-    let day = browser.app.state.rules().today().to_string();
+    let day = "2026-12-03";
 
     for path in ["calendrier", "semaine-type", "inscription"] {
         let page = browser.get(&format!("/enfants/{stranger}/{path}")).await;
@@ -524,12 +585,7 @@ async fn another_households_child_answers_404_on_every_page() {
     let pattern = browser
         .post(
             &format!("/enfants/{stranger}/semaine-type"),
-            &[
-                ("csrf", &csrf),
-                ("du", &day),
-                ("au", &day),
-                ("jours", "mon"),
-            ],
+            &[("csrf", &csrf), ("du", day), ("au", day), ("jours", "mon")],
         )
         .await;
     assert_eq!(pattern.status, StatusCode::NOT_FOUND);
@@ -562,25 +618,33 @@ async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
     browser.log_in(MARTIN, DEMO_PASSWORD).await;
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
-    let children: i64 = sqlx::query_scalar(
-        "select count(*) from child c join account a on a.household_id = c.household_id where a.email = $1",
-    )
-    .bind(MARTIN)
-    .fetch_one(&browser.app.state.pool)
-    .await
-    .unwrap();
-    assert_eq!(children, 2);
-    assert_eq!(home.html.matches("class=\"carte\"").count(), 2);
+    assert!(home.html.contains("Semaine du lundi 30 novembre 2026"));
     assert_eq!(
-        home.html.matches("Prochaine échéance").count(),
+        home.html.matches("class=\"carte\"").count(),
+        2,
+        "two children"
+    );
+    assert_eq!(
+        home.html
+            .matches("Prochaine échéance : le repas du jeudi 3 déc. est modifiable jusqu&#39;au lundi 30 nov. à 10:00.")
+            .count(),
         2,
         "{}",
         home.html
     );
-    assert!(home.html.contains("est modifiable jusqu"));
-    assert!(home.html.contains("Semaine du"));
     // Five weekdays per child, each with its state in words.
     assert_eq!(home.html.matches("class=\"jour-etat\"").count(), 10);
+    assert_eq!(home.html.matches("Pas de cantine le mercredi").count(), 2);
+    assert!(home.html.contains("Verrouillé"));
+    assert!(home.html.contains("Repas réservé"));
+
+    // At the weekend, the coming week is the next one.
+    browser
+        .app
+        .clock
+        .set(Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap());
+    let home = browser.get("/").await;
+    assert!(home.html.contains("Semaine du lundi 7 décembre 2026"));
 }
 
 #[tokio::test]
@@ -596,27 +660,24 @@ async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
     .fetch_all(&browser.app.state.pool)
     .await
     .unwrap();
-    let today = browser.app.state.rules().today();
-    let (from, to) = (today.to_string(), (today + Days::new(60)).to_string());
+    let path = format!("/enfants/{}/semaine-type", children[0]);
 
-    let form = browser
-        .get(&format!("/enfants/{}/semaine-type", children[0]))
-        .await;
+    let form = browser.get(&path).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(
         form.html.contains(&format!("value=\"{}\"", children[1])),
-        "sibling offered"
+        "the sibling is offered"
     );
 
-    // Mondays only, for both siblings: the other booked days are cancelled where still open.
+    // Mondays only, for both siblings, over two weeks.
     let sibling = children[1].to_string();
     let page = browser
         .post(
-            &format!("/enfants/{}/semaine-type", children[0]),
+            &path,
             &[
                 ("csrf", &csrf),
-                ("du", &from),
-                ("au", &to),
+                ("du", "2026-11-30"),
+                ("au", "2026-12-11"),
                 ("jours", "mon"),
                 ("enfants", &sibling),
             ],
@@ -625,29 +686,28 @@ async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(page.html.contains("Semaine type appliquée"));
     assert_eq!(page.html.matches("<h3>").count(), 2, "one report per child");
-    assert!(page.html.contains("repas annulé"));
-    let locked: i64 = sqlx::query_scalar(
-        "select count(*) from reservation where child_id = $1 and booked
-         and service_date between $2 and $3 and extract(isodow from service_date) <> 1",
-    )
-    .bind(children[0])
-    .bind(today)
-    .bind(today + Days::new(60))
-    .fetch_one(&browser.app.state.pool)
-    .await
-    .unwrap();
-    if locked > 0 {
-        assert!(page.html.contains("verrouillé"), "{}", page.html);
-    }
+    // Thursday 3 and Friday 4 were booked and open: cancelled. Monday 7 booked already.
+    assert!(page.html.contains("Jeudi 3 décembre 2026 : repas annulé"));
+    assert!(
+        page.html
+            .contains("Vendredi 11 décembre 2026 : repas annulé")
+    );
+    // Monday 30 November is locked: left unbooked and said so.
+    assert!(
+        page.html
+            .contains("Lundi 30 novembre 2026 : non modifié (repas demandé)"),
+        "{}",
+        page.html
+    );
 
     // Posting the same pattern again changes nothing and says so.
     let again = browser
         .post(
-            &format!("/enfants/{}/semaine-type", children[0]),
+            &path,
             &[
                 ("csrf", &csrf),
-                ("du", &from),
-                ("au", &to),
+                ("du", "2026-11-30"),
+                ("au", "2026-12-11"),
                 ("jours", "mon"),
             ],
         )

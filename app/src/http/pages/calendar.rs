@@ -34,7 +34,7 @@ pub(super) struct DayRow {
     pub detail: Option<String>,
     /// `reserver` or `annuler` when the day can still change and buttons are wanted.
     pub action: Option<&'static str>,
-    /// The button's visible text.
+    /// The button's visible text (the day is added for screen readers).
     pub button: &'static str,
 }
 
@@ -49,7 +49,7 @@ impl DayRow {
             }
             (None, true) => (
                 "verrouille",
-                "🔒",
+                "⊘",
                 if day.booked {
                     "Repas réservé".to_owned()
                 } else {
@@ -79,11 +79,7 @@ impl DayRow {
             state,
             detail,
             action: action.filter(|_| with_buttons),
-            button: if day.booked {
-                "Annuler le repas"
-            } else {
-                "Réserver le repas"
-            },
+            button: if day.booked { "Annuler" } else { "Réserver" },
         }
     }
 }
