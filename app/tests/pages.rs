@@ -594,8 +594,8 @@ async fn another_households_child_answers_404_on_every_page() {
 }
 
 #[tokio::test]
-async fn pages_that_need_a_session_send_visitors_to_the_login_page() {
-    let browser = Browser::new().await;
+async fn pages_that_need_a_session_send_visitors_to_log_in_and_back() {
+    let browser = demo().await;
     for path in [
         "/foyer",
         "/enfants/nouveau",
@@ -604,12 +604,51 @@ async fn pages_that_need_a_session_send_visitors_to_the_login_page() {
     ] {
         let page = browser.get(path).await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(page.location.as_deref(), Some("/connexion"), "{path}");
+        let location = page.location.unwrap();
+        assert!(location.starts_with("/connexion?suite=%2F"), "{location}");
     }
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.html.contains("href=\"/connexion\""));
     assert!(home.html.contains("href=\"/inscription\""));
+
+    // The login form carries the page asked for, and goes there once logged in.
+    let to = browser
+        .get("/enfants/1/calendrier?mois=2026-12")
+        .await
+        .location
+        .unwrap();
+    let form = browser.get(&to).await;
+    let back_to = attribute_after(&form.html, "name=\"suite\"", "value");
+    assert_eq!(back_to, "/enfants/1/calendrier?mois=2026-12");
+    let to = browser
+        .post_redirected(
+            "/connexion",
+            &[
+                ("email", MARTIN),
+                ("mot_de_passe", DEMO_PASSWORD),
+                ("suite", &back_to),
+            ],
+        )
+        .await;
+    assert_eq!(to, back_to);
+
+    // Never to another site.
+    let csrf = browser.csrf().await;
+    browser
+        .post_redirected("/deconnexion", &[("csrf", &csrf)])
+        .await;
+    let to = browser
+        .post_redirected(
+            "/connexion",
+            &[
+                ("email", MARTIN),
+                ("mot_de_passe", DEMO_PASSWORD),
+                ("suite", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(to, "/");
 }
 
 #[tokio::test]

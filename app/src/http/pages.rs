@@ -16,7 +16,7 @@ use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
@@ -88,6 +88,12 @@ impl Layout {
                 .unwrap_or_default(),
         }
     }
+
+    /// A form that comes back refused says so in the title, the first thing screen readers
+    /// announce.
+    pub fn mark_failed(&mut self) {
+        self.title = format!("Erreur – {}", self.title);
+    }
 }
 
 /// Renders a page with a status. Personal pages are never cached by the browser or a proxy.
@@ -111,17 +117,18 @@ pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// How a page request fails: to the login page, or with an error page.
+/// How a page request fails: to the login page (then back to the page asked for), or with an
+/// error page.
 #[derive(Debug)]
 pub(super) enum PageError {
-    Login,
+    Login { back_to: Option<String> },
     Error(Error),
 }
 
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Unauthorized => PageError::Login,
+            Error::Unauthorized => PageError::Login { back_to: None },
             other => PageError::Error(other),
         }
     }
@@ -140,6 +147,32 @@ impl From<QueryRejection> for PageError {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_login() {
+        assert_eq!(local_path("/foyer"), Some("/foyer"));
+        assert_eq!(
+            local_path("/enfants/3/calendrier?mois=2026-12"),
+            Some("/enfants/3/calendrier?mois=2026-12")
+        );
+        for bad in [
+            "",
+            "foyer",
+            "//evil.example/",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/a b",
+            "/é",
+            "/a\nb",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -151,7 +184,14 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let error = match self {
-            PageError::Login => return see_other("/connexion"),
+            PageError::Login { back_to: None } => return see_other("/connexion"),
+            PageError::Login {
+                back_to: Some(path),
+            } => {
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+                return see_other(&format!("/connexion?suite={encoded}"));
+            }
             PageError::Error(error) => error,
         };
         if let Error::Internal(e) = &error {
@@ -166,6 +206,7 @@ impl IntoResponse for PageError {
         };
         let message = match &error {
             Error::NotFound => "Cette page n'existe pas ou ne concerne pas votre foyer.".to_owned(),
+            Error::UnsupportedMediaType => "Formulaire attendu.".to_owned(),
             Error::Forbidden("csrf") => {
                 "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
                     .to_owned()
@@ -209,9 +250,26 @@ impl FromRequestParts<AppState> for Signed {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         match MaybeSession::from_request_parts(parts, state).await? {
             MaybeSession(Some(session)) => Ok(Signed(session)),
-            MaybeSession(None) => Err(PageError::Login),
+            MaybeSession(None) => Err(PageError::Login {
+                // Only pages are worth coming back to; a form posted signed out is lost.
+                back_to: (parts.method == Method::GET)
+                    .then(|| parts.uri.path_and_query().map(|p| p.as_str().to_owned()))
+                    .flatten()
+                    .and_then(|p| local_path(&p).map(str::to_owned)),
+            }),
         }
     }
+}
+
+/// A path of this site to go back to after logging in, never another site's (`//host`) nor
+/// anything a `Location` header cannot carry.
+pub(super) fn local_path(text: &str) -> Option<&str> {
+    let local = text.starts_with('/')
+        && !text.starts_with("//")
+        && !text.starts_with("/\\")
+        && text.len() <= 512
+        && text.bytes().all(|b| b.is_ascii_graphic());
+    local.then_some(text)
 }
 
 /// `Path` whose rejection is the 404 page.

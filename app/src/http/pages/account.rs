@@ -11,7 +11,8 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::{
-    FormData, Layout, PageError, PageQuery, Signed, check_csrf, form_failure, page, see_other,
+    FormData, Layout, PageError, PageQuery, Signed, check_csrf, form_failure, local_path, page,
+    see_other,
 };
 use crate::accounts::{self, MIN_PASSWORD_CHARS, NewAccount};
 use crate::error::Error;
@@ -100,6 +101,7 @@ pub(super) async fn signup(
         Err(e) => {
             let (status, message) = form_failure(e)?;
             template.error = Some(message);
+            template.layout.mark_failed();
             page(status, &template)
         }
     }
@@ -136,7 +138,7 @@ pub(super) async fn confirm(
             page(
                 status,
                 &ConfirmPage {
-                    layout: Layout::new("Confirmer votre adresse e-mail", None),
+                    layout: Layout::new("Erreur – Confirmer votre adresse e-mail", None),
                     error: Some(message),
                     token,
                 },
@@ -146,9 +148,12 @@ pub(super) async fn confirm(
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct InfoQuery {
+pub(super) struct LoginQuery {
     #[serde(default)]
     info: Option<String>,
+    /// The page to go back to once logged in.
+    #[serde(default)]
+    suite: Option<String>,
 }
 
 #[derive(Template)]
@@ -158,6 +163,7 @@ struct LoginPage {
     error: Option<String>,
     info: Option<&'static str>,
     email: String,
+    back_to: String,
 }
 
 fn login_info(code: Option<&str>) -> Option<&'static str> {
@@ -174,16 +180,18 @@ fn login_info(code: Option<&str>) -> Option<&'static str> {
 
 pub(super) async fn login_form(
     MaybeSession(session): MaybeSession,
-    PageQuery(query): PageQuery<InfoQuery>,
+    PageQuery(query): PageQuery<LoginQuery>,
 ) -> Result<Response, PageError> {
+    let back_to = query.suite.as_deref().and_then(local_path).unwrap_or("/");
     if session.is_some() {
-        return Ok(see_other("/"));
+        return Ok(see_other(back_to));
     }
     super::ok(&LoginPage {
         layout: Layout::new("Connexion", None),
         error: None,
         info: login_info(query.info.as_deref()),
         email: String::new(),
+        back_to: back_to.to_owned(),
     })
 }
 
@@ -195,6 +203,7 @@ pub(super) async fn login(
     form: FormData,
 ) -> Result<Response, PageError> {
     let email = form.get("email").trim().to_owned();
+    let back_to = local_path(form.get("suite")).unwrap_or("/").to_owned();
     match api::log_in(
         &state,
         &headers,
@@ -205,7 +214,7 @@ pub(super) async fn login(
     )
     .await
     {
-        Ok((jar, _)) => Ok((jar, see_other("/")).into_response()),
+        Ok((jar, _)) => Ok((jar, see_other(&back_to)).into_response()),
         Err(e) => {
             let (status, message) = match e {
                 Error::Forbidden("email_not_confirmed") => (
@@ -218,10 +227,11 @@ pub(super) async fn login(
             page(
                 status,
                 &LoginPage {
-                    layout: Layout::new("Connexion", None),
+                    layout: Layout::new("Erreur – Connexion", None),
                     error: Some(message),
                     info: None,
                     email,
+                    back_to,
                 },
             )
         }

@@ -251,6 +251,7 @@ pub(super) async fn set_day(
             let (status, message) = form_failure(e)?;
             let mut template = calendar_page(&state, &session, child_id, shown).await?;
             template.error = Some(message);
+            template.layout.mark_failed();
             page(status, &template)
         }
     }
@@ -453,6 +454,7 @@ pub(super) async fn set_pattern(
         Err(e) => {
             let (status, message) = form_failure(e)?;
             template.error = Some(message);
+            template.layout.mark_failed();
             page(status, &template)
         }
     }

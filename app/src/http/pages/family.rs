@@ -257,6 +257,7 @@ pub(super) async fn invite(
             let (status, message) = form_failure(e)?;
             let mut template = household_page(&state, &session).await?;
             template.error = Some(message);
+            template.layout.mark_failed();
             template.invite_email = email;
             page(status, &template)
         }
@@ -383,6 +384,7 @@ pub(super) async fn create_child(
             let (status, message) = form_failure(e)?;
             let mut template = child_page(&state, &session, Some(&form)).await?;
             template.error = Some(message);
+            template.layout.mark_failed();
             page(status, &template)
         }
     }
@@ -497,6 +499,7 @@ pub(super) async fn request_enrollment(
             let mut template =
                 enrollment_page(&state, &session, child_id, weekdays_field(&form).ok()).await?;
             template.error = Some(message);
+            template.layout.mark_failed();
             page(status, &template)
         }
     }
