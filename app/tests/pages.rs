@@ -193,6 +193,11 @@ fn day_item(html: &str, date: NaiveDate) -> &str {
 
 /// The token of the confirmation link in the last mail of the spool.
 fn confirmation_token(data_dir: &Path) -> String {
+    link_token(data_dir, "/confirmer?token=")
+}
+
+/// The token of the link to `path` (`/confirmer?token=`) in the last mail of the spool.
+fn link_token(data_dir: &Path, path: &str) -> String {
     let mut mails: Vec<_> = std::fs::read_dir(data_dir.join("mail"))
         .expect("the mail spool exists")
         .map(|e| e.unwrap().path())
@@ -212,7 +217,7 @@ fn confirmation_token(data_dir: &Path) -> String {
         // Quoted-printable: soft line breaks, and `=` written `=3D`.
         body.replace("=\r\n", "").replace("=3D", "=")
     };
-    let start = body.find("/confirmer?token=").expect("a confirmation link") + 17;
+    let start = body.find(path).expect("a link") + path.len();
     body[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
@@ -838,4 +843,78 @@ async fn the_stylesheet_is_served_and_pages_use_no_inline_style_or_script() {
         assert!(!html.contains("<style"), "{path}");
         assert!(!html.contains("<script"), "{path}");
     }
+}
+
+#[tokio::test]
+async fn an_invited_guardian_signs_up_from_the_mailed_link_and_sees_the_same_children() {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let csrf = browser.csrf().await;
+    let to = browser
+        .post_redirected(
+            "/foyer/invitation",
+            &[("csrf", &csrf), ("email", "second.parent@example.test")],
+        )
+        .await;
+    assert_eq!(to, "/foyer?info=invitation");
+    assert!(browser.get(&to).await.html.contains("Invitation envoyée"));
+    let bad = browser
+        .post(
+            "/foyer/invitation",
+            &[("csrf", &csrf), ("email", "pas-une-adresse")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.html.contains("Adresse e-mail invalide"));
+    assert!(bad.html.contains("<title>Erreur – Mon foyer"));
+    browser
+        .post_redirected("/deconnexion", &[("csrf", &csrf)])
+        .await;
+
+    let token = link_token(browser.data_dir.path(), "/inscription?token=");
+    let form = browser.get(&format!("/inscription?token={token}")).await;
+    assert_eq!(
+        attribute_after(&form.html, "name=\"invitation\"", "value"),
+        token
+    );
+    let to = browser
+        .post_redirected(
+            "/inscription",
+            &[
+                ("invitation", &token),
+                ("prenom", "Sam"),
+                ("nom", "Martin"),
+                ("email", "second.parent@example.test"),
+                ("telephone", "06 00 00 00 00"),
+                ("mot_de_passe", "un-autre-mot-de-passe"),
+            ],
+        )
+        .await;
+    assert_eq!(to, "/connexion?info=invite", "no confirmation needed");
+    browser
+        .log_in("second.parent@example.test", "un-autre-mot-de-passe")
+        .await;
+    let household = browser.get("/foyer").await;
+    assert_eq!(
+        household.html.matches("Martin</h3>").count(),
+        2,
+        "{}",
+        household.html
+    );
+
+    // The link is single-use.
+    let again = browser
+        .post(
+            "/inscription",
+            &[
+                ("invitation", &token),
+                ("prenom", "Sam"),
+                ("nom", "Martin"),
+                ("email", "troisieme@example.test"),
+                ("mot_de_passe", "un-autre-mot-de-passe"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.html.contains("déjà utilisé"));
 }

@@ -76,6 +76,8 @@ pub(super) struct Layout {
     pub user: Option<String>,
     /// For the logout form in the header.
     pub csrf: String,
+    /// Known to be signed out: the header offers to log in. Error pages do not know.
+    pub signed_out: bool,
 }
 
 impl Layout {
@@ -86,6 +88,15 @@ impl Layout {
             csrf: session
                 .map(|s| s.account.csrf_token.clone())
                 .unwrap_or_default(),
+            signed_out: session.is_none(),
+        }
+    }
+
+    /// For error pages, answered without looking at the session.
+    pub fn unknown_visitor(title: impl Into<String>) -> Self {
+        Self {
+            signed_out: false,
+            ..Self::new(title, None)
         }
     }
 
@@ -214,7 +225,7 @@ impl IntoResponse for PageError {
             other => other.message_fr(),
         };
         let template = ErrorPage {
-            layout: Layout::new(heading, None),
+            layout: Layout::unknown_visitor(heading),
             heading,
             message,
         };
