@@ -38,9 +38,13 @@ struct Portal {
 /// A commune with one school (Mon, Tue, Thu, Fri), the 2026-2027 year, and the clock in
 /// August 2026, before every deadline of the year.
 async fn portal() -> Portal {
+    portal_with(testing::config()).await
+}
+
+async fn portal_with(config: cantine::config::Config) -> Portal {
     let db = testing::database().await;
     let clock = Arc::new(FixedClock::new(paris("2026-08-20 12:00:00")));
-    let mut state = AppState::new(db.pool.clone(), testing::config()).unwrap();
+    let mut state = AppState::new(db.pool.clone(), config).unwrap();
     state.clock = clock.clone();
     let school: i64 =
         sqlx::query_scalar("insert into school (name) values ('École Jules-Ferry') returning id")
@@ -970,4 +974,85 @@ fn paris_helper_knows_summer_time() {
         paris("2026-12-07 10:00:00").to_rfc3339(),
         "2026-12-07T09:00:00+00:00"
     );
+}
+
+#[tokio::test]
+async fn an_invited_guardian_joins_the_household_and_sees_its_children() {
+    let mail_dir = tempfile::tempdir().unwrap();
+    let mut config = testing::config();
+    config.data_dir = mail_dir.path().to_owned();
+    let portal = portal_with(config).await;
+    let first = portal.family("martin").await;
+    let child = portal.child(&first, "Léa").await;
+    let response = portal
+        .call(
+            &first,
+            Method::POST,
+            "/api/v1/household/invitations",
+            Some(json!({"email": "second.parent@example.test"})),
+        )
+        .await;
+    assert_eq!(response.status(), 202);
+    let mail = std::fs::read_dir(mail_dir.path().join("mail"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mail = std::fs::read_to_string(mail)
+        .unwrap()
+        .replace("=\r\n", "")
+        .replace("=3D", "=");
+    let token = mail
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let client = Client::builder().cookie_store(true).build().unwrap();
+    let mut account = json!({"email": "someone.else@example.test", "password": PASSWORD, "first_name": "Karim", "last_name": "Martin", "invitation": token});
+    let wrong_address = client
+        .post(portal.app.url("/api/v1/accounts"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_address, StatusCode::CONFLICT, "invitation_mismatch").await;
+    account["email"] = json!("second.parent@example.test");
+    let created = client
+        .post(portal.app.url("/api/v1/accounts"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // The invitation proved the address: no confirmation needed, and the link is spent.
+    let login = client
+        .post(portal.app.url("/api/v1/session"))
+        .json(&json!({"email": "second.parent@example.test", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let children: Vec<Value> = client
+        .get(portal.app.url("/api/v1/children"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0]["id"], child);
+    account["email"] = json!("third@example.test");
+    let reused = client
+        .post(portal.app.url("/api/v1/accounts"))
+        .json(&account)
+        .send()
+        .await
+        .unwrap();
+    problem(reused, StatusCode::CONFLICT, "invalid_token").await;
 }
