@@ -739,7 +739,7 @@ async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
     // Monday 30 November is locked: left unbooked and said so.
     assert!(
         page.html
-            .contains("Lundi 30 novembre 2026 : non modifié (repas demandé)"),
+            .contains("Lundi 30 novembre 2026 : repas non réservé, la date limite était le"),
         "{}",
         page.html
     );

@@ -398,11 +398,11 @@ fn results(plans: Vec<(i64, Plan)>, children: &[Child]) -> Vec<ChildResult> {
                 .map(|l| Line {
                     date: fr::capitalized(&fr::long_date_year(l.date)),
                     text: format!(
-                        "non modifié ({} demandé), date limite passée le {}",
+                        "{}, la date limite était le {}",
                         if l.wanted_booked {
-                            "repas"
+                            "repas non réservé"
                         } else {
-                            "annulation"
+                            "repas non annulé"
                         },
                         fr::deadline(l.deadline)
                     ),
