@@ -99,8 +99,17 @@ pub async fn seed(
     let (families, to_validate) = insert_town(&mut tx, &hash, year).await?;
     tx.commit().await?;
     // Validating through the domain books each child's usual days, as a manager's click would.
+    // The demo town validated in August, so the whole year is booked, past weeks included.
+    let august = Rules {
+        now: crate::domain::deadline::paris_to_utc(
+            (year.first_day() - chrono::Duration::days(10))
+                .and_hms_opt(12, 0, 0)
+                .expect("valid time"),
+        ),
+        ..*rules
+    };
     for enrollment in to_validate {
-        family::decide_enrollment(pool, rules, enrollment, None, Decision::Validate).await?;
+        family::decide_enrollment(pool, &august, enrollment, None, Decision::Validate).await?;
     }
 
     println!(
