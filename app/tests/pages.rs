@@ -730,16 +730,21 @@ async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(page.html.contains("Semaine type appliquée"));
     assert_eq!(page.html.matches("<h3>").count(), 2, "one report per child");
-    // Thursday 3 and Friday 4 were booked and open: cancelled. Monday 7 booked already.
+    // The demo booked the whole year: Thursday 3 and the other open days are cancelled.
     assert!(page.html.contains("Jeudi 3 décembre 2026 : repas annulé"));
     assert!(
         page.html
             .contains("Vendredi 11 décembre 2026 : repas annulé")
     );
-    // Monday 30 November is locked: left unbooked and said so.
     assert!(
-        page.html
-            .contains("Lundi 30 novembre 2026 : repas non réservé, la date limite était le"),
+        !page.html.contains("Lundi 7 décembre 2026 : repas"),
+        "Monday stays booked"
+    );
+    // Tuesday 1 December is past its deadline: kept booked, and said so.
+    assert!(
+        page.html.contains(
+            "Mardi 1er décembre 2026 : repas non annulé, la date limite était le vendredi 27 nov. à 10:00"
+        ),
         "{}",
         page.html
     );
@@ -917,4 +922,29 @@ async fn an_invited_guardian_signs_up_from_the_mailed_link_and_sees_the_same_chi
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(again.html.contains("déjà utilisé"));
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_french_page_for_browsers_and_a_problem_for_api_clients() {
+    let browser = Browser::new().await;
+    let page = browser
+        .client
+        .get(browser.app.url("/page-inexistante"))
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(html.contains("Page introuvable"));
+
+    let api = browser
+        .client
+        .get(browser.app.url("/page-inexistante"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    assert_eq!(api.headers()[CONTENT_TYPE], "application/problem+json");
 }

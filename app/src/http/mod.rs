@@ -127,8 +127,17 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Error {
-    Error::NotFound
+/// Browsers get the French 404 page; API clients and tools a problem.
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        pages::not_found_page()
+    } else {
+        axum::response::IntoResponse::into_response(Error::NotFound)
+    }
 }
 
 /// Counts by matched route (`/api/v1/children/{id}`), never by raw path: the label set stays

@@ -236,6 +236,11 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The 404 page, for the router's fallback when a browser asks.
+pub(super) fn not_found_page() -> Response {
+    PageError::Error(Error::NotFound).into_response()
+}
+
 fn message_only(status: StatusCode) -> &'static str {
     status.canonical_reason().unwrap_or("Erreur")
 }
