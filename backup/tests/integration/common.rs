@@ -20,10 +20,27 @@ pub fn shared_repo() -> &'static LocalRepo {
     // Statics are never dropped: keep the directory under Cargo's scratch space for
     // integration tests rather than leaking it into /tmp.
     SHARED.get_or_init(|| {
-        let repo = LocalRepo::new_in("shared", Path::new(env!("CARGO_TARGET_TMPDIR")));
+        let parent = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cantine-backup-shared");
+        fs::create_dir_all(&parent).expect("scratch dir");
+        remove_leftovers_of_dead_runs(&parent);
+        let repo = LocalRepo::new_in("shared", &parent.join(std::process::id().to_string()));
         cantine_backup::open(&repo.target).expect("create the shared repository");
         repo
     })
+}
+
+/// Earlier runs' shared repositories, named by process id, once those processes are gone.
+fn remove_leftovers_of_dead_runs(parent: &Path) {
+    for entry in fs::read_dir(parent).expect("scratch dir").flatten() {
+        let name = entry.file_name();
+        let alive = name
+            .to_str()
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The snapshots of `target` made under host name `host`, oldest first.
@@ -47,6 +64,7 @@ impl LocalRepo {
     }
 
     pub fn new_in(name: &str, parent: &Path) -> Self {
+        fs::create_dir_all(parent).expect("scratch dir");
         let dir = tempfile::tempdir_in(parent).expect("temp dir");
         let password_file = dir.path().join("repo-password");
         write_secret(&password_file, &random_hex(16));
