@@ -638,11 +638,15 @@ async fn pages_that_need_a_session_send_visitors_to_log_in_and_back() {
         .await;
     assert_eq!(to, back_to);
 
-    // Never to another site.
+    // Logging out closes the session: the pages ask to log in again.
     let csrf = browser.csrf().await;
-    browser
+    let to = browser
         .post_redirected("/deconnexion", &[("csrf", &csrf)])
         .await;
+    assert_eq!(to, "/connexion?info=deconnecte");
+    assert_eq!(browser.get("/foyer").await.status, StatusCode::SEE_OTHER);
+
+    // Never to another site.
     let to = browser
         .post_redirected(
             "/connexion",

@@ -106,7 +106,8 @@ struct CalendarPage {
     error: Option<String>,
     info: Option<String>,
     child_id: i64,
-    child_name: String,
+    /// "d'Adam Martin"
+    of_child: String,
     enrolled: bool,
     status: String,
     month: String,
@@ -163,8 +164,8 @@ async fn calendar_page(
     Ok(CalendarPage {
         layout: Layout::new(
             format!(
-                "Calendrier de {}, {}",
-                child.first_name,
+                "Calendrier {}, {}",
+                fr::of(&child.first_name),
                 fr::month_year(first.year(), first.month())
             ),
             Some(session),
@@ -172,7 +173,7 @@ async fn calendar_page(
         error: None,
         info: None,
         child_id,
-        child_name: format!("{} {}", child.first_name, child.last_name),
+        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
         enrolled,
         status: super::family::enrollment_text(&child),
         month: month_code(first),
@@ -287,7 +288,7 @@ struct PatternPage {
     layout: Layout,
     error: Option<String>,
     child_id: i64,
-    child_name: String,
+    of_child: String,
     from: String,
     to: String,
     days: Vec<DayChoice>,
@@ -341,12 +342,12 @@ async fn pattern_page(
         .collect();
     let template = PatternPage {
         layout: Layout::new(
-            format!("Semaine type de {}", child.first_name),
+            format!("Semaine type {}", fr::of(&child.first_name)),
             Some(session),
         ),
         error: None,
         child_id,
-        child_name: format!("{} {}", child.first_name, child.last_name),
+        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
         from: value("du", (today + Days::new(1)).to_string()),
         to: value("au", year_end.to_string()),
         days: service

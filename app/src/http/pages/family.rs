@@ -39,6 +39,8 @@ const LOOKAHEAD_DAYS: u64 = 60;
 struct ChildWeek {
     id: i64,
     name: String,
+    /// "d'Adam Martin", for links read out of context.
+    of_name: String,
     /// Text of this year's enrollment when it does not allow booking.
     status: Option<String>,
     days: Vec<DayRow>,
@@ -77,6 +79,7 @@ pub(super) async fn home(
         if child.enrollment_status.as_deref() != Some("validated") {
             children.push(ChildWeek {
                 id: child.id,
+                of_name: fr::of(&name),
                 name,
                 status: Some(enrollment_text(&child)),
                 days: Vec::new(),
@@ -112,6 +115,7 @@ pub(super) async fn home(
             .collect();
         children.push(ChildWeek {
             id: child.id,
+            of_name: fr::of(&name),
             name,
             status: None,
             days,
@@ -143,6 +147,7 @@ pub(super) fn enrollment_text(child: &Child) -> String {
 struct ChildLine {
     id: i64,
     name: String,
+    of_name: String,
     school: String,
     class_level: String,
     diet: String,
@@ -189,9 +194,11 @@ async fn household_page(
         .into_iter()
         .map(|c| {
             let status = c.enrollment_status.as_deref();
+            let name = format!("{} {}", c.first_name, c.last_name);
             ChildLine {
                 id: c.id,
-                name: format!("{} {}", c.first_name, c.last_name),
+                of_name: fr::of(&name),
+                name,
                 school: c.school_name.clone(),
                 class_level: c
                     .class_level
@@ -431,7 +438,7 @@ async fn enrollment_page(
     );
     Ok(EnrollmentPage {
         layout: Layout::new(
-            format!("Inscription à la cantine de {}", child.first_name),
+            format!("Inscription à la cantine {}", fr::of(&child.first_name)),
             Some(session),
         ),
         error: None,

@@ -77,6 +77,19 @@ pub fn deadline(at: DateTime<Utc>) -> String {
     )
 }
 
+/// "de Lina", "d'Adam": French elides "de" before a vowel.
+pub fn of(name: &str) -> String {
+    let elided = name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUYÂÉÈÊÎÏÔÛaeiouyâéèêîïôû".contains(c));
+    if elided {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
 /// "Lundi"
 pub fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
@@ -105,5 +118,8 @@ mod tests {
             .and_utc();
         assert_eq!(deadline(summer), "mardi 1er juin à 10:00");
         assert_eq!(capitalized("lundi"), "Lundi");
+        assert_eq!(of("Adam Martin"), "d'Adam Martin");
+        assert_eq!(of("Élodie"), "d'Élodie");
+        assert_eq!(of("Lina"), "de Lina");
     }
 }
