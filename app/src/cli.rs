@@ -1,4 +1,4 @@
-//! The command line: `cantine serve|migrate|demo|check-config`.
+//! The command line: `cantine serve|migrate|demo|check-config|backup …`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,11 @@ enum Command {
     },
     /// Print the effective configuration, secrets masked; exit non-zero if it is invalid.
     CheckConfig,
+    /// Backups: now, list, check, restore, drill, confirm-restore.
+    Backup {
+        #[command(subcommand)]
+        command: crate::backup::cli::BackupCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -66,7 +71,14 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command, config)) {
+    let result = match cli.command {
+        Command::Backup { command } => {
+            let config_file = crate::backup::config_file_read(cli.config.as_deref());
+            runtime.block_on(crate::backup::cli::run(command, config, config_file))
+        }
+        command => runtime.block_on(run(command, config)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = ?e, "cantine failed");
@@ -86,7 +98,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let rules = crate::family::Rules::from_config(&config, chrono::Utc::now());
             crate::demo::seed(&pool, &rules, password).await
         }
-        Command::CheckConfig => unreachable!("handled before the runtime starts"),
+        Command::CheckConfig | Command::Backup { .. } => {
+            unreachable!("handled before connecting")
+        }
     };
     pool.close().await;
     // Stopping the private server last: requests in flight have finished by now.
@@ -112,6 +126,11 @@ async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config, pool: PgPool) -> anyhow::Result<()> {
+    // Held while serving: `cantine backup restore` refuses to swap the database under us.
+    let _serving = crate::backup::lock::FileLock::try_acquire(
+        &config.data_dir.join(crate::backup::SERVE_LOCK),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}: is another `cantine serve` running?"))?;
     migrate(&pool).await?;
     let listener = TcpListener::bind(config.listen)
         .await

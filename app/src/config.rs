@@ -51,6 +51,19 @@ pub struct Config {
     pub booking: BookingConfig,
     pub calendar: CalendarConfig,
     pub mail: MailConfig,
+    pub backup: BackupConfig,
+}
+
+/// `[backup]`: where snapshots go and what is kept.
+#[derive(Debug, Clone)]
+pub struct BackupConfig {
+    /// The host name stored in each snapshot (restic groups snapshots by it).
+    pub host: String,
+    /// Where the dump is written before it is sent: a disk with room for it, not a tmpfs.
+    pub temp_dir: PathBuf,
+    /// Retention on the repositories the appliance may delete from.
+    pub keep: cantine_backup::KeepPolicy,
+    pub targets: Vec<cantine_backup::Target>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -146,6 +159,18 @@ struct FileConfig {
     calendar: FileCalendar,
     #[serde(default)]
     mail: FileMail,
+    #[serde(default)]
+    backup: FileBackup,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBackup {
+    host: Option<String>,
+    temp_dir: Option<PathBuf>,
+    keep: Option<cantine_backup::KeepPolicy>,
+    #[serde(default)]
+    targets: Vec<cantine_backup::Target>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -328,7 +353,10 @@ impl Config {
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| ConfigError::invalid("mail.from", format!("{:?}: {e}", mail.from)))?;
 
+        let backup = backup_config(file.backup, &data_dir, &env)?;
+
         Ok(Config {
+            backup,
             booking: BookingConfig {
                 deadline: file.booking.deadline.unwrap_or_default(),
             },
@@ -387,7 +415,7 @@ impl Config {
              database.max_connections = {}\nsecrets.session_key = {}\nlog.filter = {}\n\
              http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n\
              booking.deadline = {}\ncalendar.zone = {}\ncalendar.file = {}\n\
-             mail.from = {}\nmail.smtp_url = {}\n",
+             mail.from = {}\nmail.smtp_url = {}\n{}",
             self.listen,
             self.public_url,
             self.data_dir.display(),
@@ -402,8 +430,97 @@ impl Config {
             calendar_file,
             self.mail.from,
             smtp,
+            self.describe_backup(),
         )
     }
+}
+
+impl Config {
+    /// The `[backup]` lines of `check-config`: repository locations with any password
+    /// replaced, secrets named by their file only.
+    fn describe_backup(&self) -> String {
+        let b = &self.backup;
+        let keep = format!(
+            "hourly {}, daily {}, weekly {}, monthly {}",
+            b.keep.hourly, b.keep.daily, b.keep.weekly, b.keep.monthly
+        );
+        let mut text = format!(
+            "backup.host = {}\nbackup.temp_dir = {}\nbackup.keep = {keep}\n",
+            b.host,
+            b.temp_dir.display()
+        );
+        if b.targets.is_empty() {
+            text.push_str("backup.targets = none\n");
+        }
+        for (i, t) in b.targets.iter().enumerate() {
+            text.push_str(&format!(
+                "backup.targets[{i}] = {}: {} (password from {}{}{}{})\n",
+                t.name,
+                t.redacted_location(),
+                t.password_file.display(),
+                t.rest_password_file
+                    .as_ref()
+                    .map(|f| format!(", HTTP password from {}", f.display()))
+                    .unwrap_or_default(),
+                t.ca_cert
+                    .as_ref()
+                    .map(|f| format!(", CA {}", f.display()))
+                    .unwrap_or_default(),
+                if t.append_only { ", append-only" } else { "" },
+            ));
+        }
+        text
+    }
+}
+
+fn backup_config(
+    file: FileBackup,
+    data_dir: &Path,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<BackupConfig, ConfigError> {
+    let host = env("CANTINE_BACKUP_HOST")
+        .or(file.host)
+        .unwrap_or_else(hostname);
+    if host.trim().is_empty() {
+        return Err(ConfigError::invalid("backup.host", "must not be empty"));
+    }
+    let keep = file.keep.unwrap_or_default();
+    if keep.keeps_nothing() {
+        return Err(ConfigError::invalid(
+            "backup.keep",
+            "keeps no snapshot at all; set at least one of hourly, daily, weekly, monthly",
+        ));
+    }
+    for (i, target) in file.targets.iter().enumerate() {
+        let key = format!("backup.targets[{i}]");
+        target
+            .validate()
+            .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+        if file.targets[..i].iter().any(|t| t.name == target.name) {
+            return Err(ConfigError::invalid(
+                &key,
+                format!("a second target is named `{}`", target.name),
+            ));
+        }
+    }
+    Ok(BackupConfig {
+        host,
+        temp_dir: file.temp_dir.unwrap_or_else(|| data_dir.join("backup-tmp")),
+        keep,
+        targets: file.targets,
+    })
+}
+
+/// The machine's host name, as `hostname` prints it.
+fn hostname() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which we pass.
+    let rc = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if rc != 0 {
+        return "cantine".to_owned();
+    }
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -656,6 +773,124 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("mail.from"), "{err}");
+    }
+
+    fn secret(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn backup_defaults_follow_data_dir_and_the_machine() {
+        let config = load("data_dir = \"/srv/cantine\"\n", &[]).unwrap();
+        assert_eq!(
+            config.backup.temp_dir,
+            PathBuf::from("/srv/cantine/backup-tmp")
+        );
+        assert_eq!(config.backup.host, hostname());
+        assert!(!config.backup.host.is_empty());
+        assert_eq!(config.backup.keep, cantine_backup::KeepPolicy::default());
+        assert_eq!(config.backup.keep.hourly, 24);
+        assert!(config.backup.targets.is_empty());
+        assert!(config.describe().contains("backup.targets = none"));
+    }
+
+    #[test]
+    fn backup_targets_are_read_validated_and_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = secret(dir.path(), "restic", "repo-secret\n");
+        let rest = secret(dir.path(), "rest", "http-secret\n");
+        let text = format!(
+            "[backup]\nhost = \"mairie\"\nkeep = {{ hourly = 6, daily = 7 }}\n\
+             [[backup.targets]]\nname = \"local\"\nrepository = \"/srv/backup/restic\"\npassword_file = \"{pw}\"\n\
+             [[backup.targets]]\nname = \"second-site\"\nrepository = \"rest:https://cantine:inline-secret@backup.example.org:8000/cantine/\"\n\
+             password_file = \"{pw}\"\nappend_only = true\n",
+            pw = pw.display()
+        );
+        let config = load(&text, &[]).unwrap();
+        assert_eq!(config.backup.host, "mairie");
+        assert_eq!(config.backup.keep.hourly, 6);
+        assert_eq!(
+            config.backup.keep.monthly, 12,
+            "unset counts keep their default"
+        );
+        assert_eq!(config.backup.targets.len(), 2);
+        assert!(config.backup.targets[1].append_only);
+        let described = config.describe();
+        assert!(
+            described.contains("backup.targets[0] = local: /srv/backup/restic"),
+            "{described}"
+        );
+        assert!(
+            described.contains("backup.targets[1] = second-site: rest:https://"),
+            "{described}"
+        );
+        assert!(described.contains("append-only"), "{described}");
+        for secret in ["inline-secret", "repo-secret", "http-secret"] {
+            assert!(!described.contains(secret), "{described}");
+            assert!(!format!("{config:?}").contains(secret));
+        }
+        let _ = rest;
+    }
+
+    #[test]
+    fn a_bad_backup_target_is_an_error_naming_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = secret(dir.path(), "restic", "s3cret\n");
+        let target = |body: &str| format!("[[backup.targets]]\n{body}\n");
+        let cases = [
+            (
+                target(
+                    "name = \"local\"\nrepository = \"/r\"\npassword_file = \"/nonexistent/pw\"",
+                ),
+                "backup.targets[0]",
+            ),
+            (
+                target(&format!(
+                    "name = \"bad name\"\nrepository = \"/r\"\npassword_file = \"{}\"",
+                    pw.display()
+                )),
+                "backup.targets[0]",
+            ),
+            (
+                target(&format!(
+                    "name = \"x\"\nrepository = \"rest:ftp://h/\"\npassword_file = \"{}\"",
+                    pw.display()
+                )),
+                "backup.targets[0]",
+            ),
+            (
+                format!(
+                    "{}{}",
+                    target(&format!(
+                        "name = \"x\"\nrepository = \"/a\"\npassword_file = \"{}\"",
+                        pw.display()
+                    )),
+                    target(&format!(
+                        "name = \"x\"\nrepository = \"/b\"\npassword_file = \"{}\"",
+                        pw.display()
+                    ))
+                ),
+                "backup.targets[1]",
+            ),
+            (
+                "[backup]\nkeep = { hourly = 0, daily = 0, weekly = 0, monthly = 0 }\n".to_owned(),
+                "backup.keep",
+            ),
+        ];
+        for (text, key) in cases {
+            let err = load(&text, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{key} not in: {err}");
+        }
+        let err = load("[backup]\nkeep_hourly = 3\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `keep_hourly`"), "{err}");
+        let err = load(&target("name = \"x\"\nrepo = \"/a\""), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `repo`"), "{err}");
     }
 
     #[test]

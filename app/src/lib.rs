@@ -4,6 +4,7 @@
 //! [`http::router`] and [`http::serve`] the binary runs.
 
 pub mod accounts;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -71,6 +71,17 @@ impl Metrics {
         }
     }
 
+    /// Adds the backup results recorded under `data_dir` by `cantine backup …` (another
+    /// process, run by systemd timers), read afresh at each scrape.
+    pub fn with_backup_state(self, data_dir: &std::path::Path) -> Self {
+        self.registry
+            .register(Box::new(crate::backup::state::StateCollector::new(
+                data_dir,
+            )))
+            .expect("backup metric names are unique");
+        self
+    }
+
     /// Lets other parts (backups, billing) add their own metrics to the same page.
     pub fn registry(&self) -> &Registry {
         &self.registry

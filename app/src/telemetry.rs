@@ -8,6 +8,10 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// `RUST_LOG` wins over the configured filter, so an operator can turn up one module's logs
 /// without editing the configuration.
+///
+/// `try_init` also installs the `log` → `tracing` bridge (tracing-subscriber's `tracing-log`
+/// feature, enabled explicitly in the workspace): rustic_core, under the backups, logs
+/// through `log`, and its records then go through the same filter and output.
 pub fn init(config_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config_filter));

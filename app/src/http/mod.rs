@@ -47,11 +47,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(pool: PgPool, config: Config) -> anyhow::Result<Self> {
+        let metrics = Metrics::new().with_backup_state(&config.data_dir);
         Ok(Self {
             pool,
             mailer: Arc::new(Mailer::from_config(&config)?),
             config: Arc::new(config),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::new(metrics),
             clock: Arc::new(SystemClock),
             limiter: Arc::new(RateLimiter::default()),
         })

@@ -1,0 +1,306 @@
+//! `cantine backup …`: argument parsing and what the operator reads.
+
+use std::path::PathBuf;
+use std::process::Command as Process;
+
+use anyhow::{Context, bail};
+use cantine_backup::{SnapshotSelector, Target};
+use clap::{Args, Subcommand};
+
+use super::{Backups, Targets};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Dump the database and send it to every target, then apply retention (the hourly timer).
+    Now(TargetArgs),
+    /// List the snapshots of a target.
+    List(TargetArgs),
+    /// Check the repositories: structure and today's share of the data (all with --read-all).
+    Check {
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Read every pack instead of today's share.
+        #[arg(long)]
+        read_all: bool,
+    },
+    /// Restore a snapshot into a fresh database and put it in place of the current one,
+    /// which is kept until `confirm-restore`.
+    Restore {
+        #[command(flatten)]
+        targets: TargetArgs,
+        /// Snapshot id (or unique prefix), or `latest`.
+        #[arg(long, value_name = "ID", default_value = "latest")]
+        snapshot: String,
+    },
+    /// Restore the latest snapshot of each target into a scratch database, check it, drop it.
+    Drill(TargetArgs),
+    /// Drop the database(s) kept by the last restore.
+    ConfirmRestore,
+    /// Create the repository of a target (a second site's, before its first backup).
+    Init(TargetArgs),
+}
+
+/// Which repository: configured targets (all, or `--target`), or one given here.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// A configured target's name (default: all; for restore, the first).
+    #[arg(long, value_name = "NAME", conflicts_with = "repo")]
+    target: Option<String>,
+    /// A repository outside the configuration: a folder or rest:https://user@host:port/path/.
+    #[arg(long, value_name = "REPO", requires = "password_file")]
+    repo: Option<String>,
+    /// Its password file (with --repo).
+    #[arg(long, value_name = "FILE", requires = "repo")]
+    password_file: Option<PathBuf>,
+    /// Its REST server's HTTP password, in a file (with --repo).
+    #[arg(long, value_name = "FILE", requires = "repo")]
+    rest_password_file: Option<PathBuf>,
+    /// The CA certificate of its REST server (with --repo).
+    #[arg(long, value_name = "FILE", requires = "repo")]
+    ca_cert: Option<PathBuf>,
+    /// It is append-only: no retention (with --repo).
+    #[arg(long, requires = "repo")]
+    append_only: bool,
+}
+
+impl TargetArgs {
+    fn resolve(&self, backups: &Backups) -> anyhow::Result<Targets> {
+        match (&self.repo, &self.password_file) {
+            (Some(repo), Some(password_file)) => {
+                let mut target = Target::new("adhoc", repo.clone(), password_file.clone());
+                target.rest_password_file = self.rest_password_file.clone();
+                target.ca_cert = self.ca_cert.clone();
+                target.append_only = self.append_only;
+                target.cache_dir = None;
+                target.validate()?;
+                Ok(Targets::AdHoc(target))
+            }
+            _ => backups.configured(self.target.as_deref()),
+        }
+    }
+
+    fn one(&self, backups: &Backups) -> anyhow::Result<Target> {
+        Ok(self.resolve(backups)?.list()[0].clone())
+    }
+}
+
+fn seconds(d: std::time::Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+/// Runs one `cantine backup` command; `config_file` is the file the configuration came
+/// from, stored in each snapshot.
+pub async fn run(
+    command: BackupCommand,
+    config: Config,
+    config_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let (database, server) = super::database::connect(&config).await?;
+    let backups = Backups::from_config(&config, database, config_file);
+    let result = dispatch(command, &backups).await;
+    if let Some(server) = server {
+        let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    }
+    result
+}
+
+async fn dispatch(command: BackupCommand, backups: &Backups) -> anyhow::Result<()> {
+    match command {
+        BackupCommand::Now(args) => {
+            let targets = args.resolve(backups)?;
+            let report = backups.now(&targets).await?;
+            println!(
+                "database dumped: {} bytes in {}",
+                report.dump_bytes,
+                seconds(report.dump_duration)
+            );
+            for outcome in &report.outcomes {
+                match &outcome.result {
+                    Ok(r) => println!(
+                        "{}: snapshot {} saved, {} bytes added, {}",
+                        outcome.target,
+                        &r.snapshot_id[..8.min(r.snapshot_id.len())],
+                        r.data_added_packed,
+                        seconds(r.duration)
+                    ),
+                    Err(e) => println!("{}: FAILED: {e:#}", outcome.target),
+                }
+            }
+            if report.failures() > 0 {
+                bail!(
+                    "{} of {} target(s) failed",
+                    report.failures(),
+                    report.outcomes.len()
+                );
+            }
+        }
+        BackupCommand::List(args) => {
+            for target in args.resolve(backups)?.list() {
+                println!("{} ({}):", target.name, target.redacted_location());
+                for s in backups.list(target).await? {
+                    println!(
+                        "  {}  {}  {}  {}  {}",
+                        s.short_id(),
+                        s.time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                        s.host,
+                        s.tags.join(","),
+                        s.total_bytes
+                            .map_or("-".to_owned(), |b| format!("{b} bytes"))
+                    );
+                }
+            }
+        }
+        BackupCommand::Check { targets, read_all } => {
+            let targets = targets.resolve(backups)?;
+            let mut failed = 0;
+            for (name, result) in backups.check(&targets, read_all).await? {
+                match result {
+                    Ok(report) if report.is_ok() => println!(
+                        "{name}: ok ({} warning(s)), {}",
+                        report.warnings.len(),
+                        seconds(report.duration)
+                    ),
+                    Ok(report) => {
+                        failed += 1;
+                        println!("{name}: DAMAGED");
+                        for error in &report.errors {
+                            println!("  {error}");
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("{name}: check could not run: {e:#}");
+                    }
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} repository check(s) failed");
+            }
+        }
+        BackupCommand::Restore { targets, snapshot } => {
+            let target = targets.one(backups)?;
+            let selector = SnapshotSelector::parse(&snapshot);
+            let service = Service::detect();
+            service.stop()?;
+            let result = backups.restore(&target, &selector).await;
+            // Back up whatever happened: the previous database is still there on failure.
+            let restarted = service.start();
+            let outcome = result?;
+            restarted?;
+            println!(
+                "restored snapshot {} ({}) from {}",
+                &outcome.snapshot.snapshot_id[..8],
+                outcome
+                    .snapshot
+                    .snapshot_time
+                    .strftime("%Y-%m-%d %H:%M:%S %Z"),
+                target.name
+            );
+            match outcome.previous {
+                Some(previous) => println!(
+                    "the previous database is kept as {previous}; once the service is checked, drop it with `cantine backup confirm-restore`"
+                ),
+                None => println!("there was no previous database"),
+            }
+        }
+        BackupCommand::Drill(args) => {
+            let targets = args.resolve(backups)?;
+            let reports = backups.drill(&targets).await;
+            let mut failed = 0;
+            for report in &reports {
+                let verdict = if report.passed() { "passed" } else { "FAILED" };
+                if !report.passed() {
+                    failed += 1;
+                }
+                println!(
+                    "{}: drill {verdict} (snapshot {})",
+                    report.target,
+                    report
+                        .snapshot
+                        .as_deref()
+                        .map_or("-", |s| &s[..8.min(s.len())])
+                );
+                for line in report.summary().lines() {
+                    println!("  {line}");
+                }
+            }
+            if failed > 0 {
+                bail!("{failed} restore drill(s) failed");
+            }
+        }
+        BackupCommand::ConfirmRestore => {
+            let dropped = backups.confirm_restore().await?;
+            if dropped.is_empty() {
+                println!("no previous database to drop");
+            }
+            for name in dropped {
+                println!("dropped {name}");
+            }
+        }
+        BackupCommand::Init(args) => {
+            for target in args.resolve(backups)?.list() {
+                let t = target.clone();
+                let info = tokio::task::spawn_blocking(move || cantine_backup::init(&t)).await??;
+                println!(
+                    "{}: repository {} {}",
+                    target.name,
+                    &info.id[..8.min(info.id.len())],
+                    if info.created {
+                        "created"
+                    } else {
+                        "already existed"
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The systemd service, stopped around a restore when it is running.
+enum Service {
+    Systemd { was_active: bool },
+    None,
+}
+
+const UNIT: &str = "cantine.service";
+
+impl Service {
+    fn detect() -> Self {
+        if !std::path::Path::new("/run/systemd/system").exists() {
+            return Self::None;
+        }
+        let active = Process::new("systemctl")
+            .args(["is-active", "--quiet", UNIT])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        Self::Systemd { was_active: active }
+    }
+
+    fn stop(&self) -> anyhow::Result<()> {
+        if let Self::Systemd { was_active: true } = self {
+            systemctl("stop")?;
+        }
+        Ok(())
+    }
+
+    fn start(&self) -> anyhow::Result<()> {
+        if let Self::Systemd { was_active: true } = self {
+            systemctl("start")?;
+        }
+        Ok(())
+    }
+}
+
+fn systemctl(verb: &str) -> anyhow::Result<()> {
+    let status = Process::new("systemctl")
+        .args([verb, UNIT])
+        .status()
+        .with_context(|| format!("cannot run systemctl {verb} {UNIT}"))?;
+    if !status.success() {
+        bail!("systemctl {verb} {UNIT} failed ({status})");
+    }
+    Ok(())
+}

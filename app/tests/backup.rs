@@ -1,0 +1,548 @@
+//! Backups wired into the application, against the test PostgreSQL and real repositories:
+//! backup then restore, a killed `pg_dump`, the ransomware drill with an append-only second
+//! site, the restore drill and its metrics, and two backups at once.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use cantine::backup::lock::FileLock;
+use cantine::backup::{AlreadyRunning, BACKUP_LOCK, Backups, Database, Targets};
+use cantine::config::BackupConfig;
+use cantine::testing::{self, TestDb};
+use cantine_backup::{KeepPolicy, SnapshotSelector, Target};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cantine");
+
+/// A test database with its backups: a data folder, a local repository, the password.
+struct Fixture {
+    dir: TempDir,
+    db: TestDb,
+    backups: Backups,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let db = testing::database().await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("restic-password"),
+            "correct horse battery\n",
+        )
+        .unwrap();
+        let local = Target::new(
+            "local",
+            dir.path().join("local-repo").to_str().unwrap(),
+            dir.path().join("restic-password"),
+        );
+        let backups = Backups {
+            settings: BackupConfig {
+                host: "mairie-test".to_owned(),
+                temp_dir: dir.path().join("data/backup-tmp"),
+                keep: KeepPolicy::default(),
+                targets: vec![local],
+            },
+            data_dir: dir.path().join("data"),
+            database: Database::in_cluster(testing::cluster(), &db.name),
+            config_file: None,
+        };
+        Self { dir, db, backups }
+    }
+
+    fn targets(&self) -> Targets {
+        Targets::Configured(self.backups.settings.targets.clone())
+    }
+
+    fn local(&self) -> &Target {
+        &self.backups.settings.targets[0]
+    }
+
+    /// The Techniville demo, through the domain: families, enrollments, a year of bookings.
+    async fn populate(&self) {
+        let config = testing::config();
+        let rules = cantine::family::Rules::from_config(&config, chrono::Utc::now());
+        cantine::demo::seed(&self.db.pool, &rules, Some("demo-password-1234".into()))
+            .await
+            .unwrap();
+    }
+
+    /// `pg_dump --format=plain --no-owner` of the current database, without the lines that
+    /// carry versions or a per-run key.
+    fn plain_dump(&self) -> String {
+        let output = self
+            .backups
+            .database
+            .plain_dump_command(&self.db.name)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|line| {
+                !line.starts_with("-- Dumped from")
+                    && !line.starts_with("-- Dumped by")
+                    && !line.starts_with("\\restrict")
+                    && !line.starts_with("\\unrestrict")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// `/metrics` of the application serving this data folder.
+    async fn metrics(&self) -> String {
+        let mut config = testing::config();
+        config.data_dir = self.backups.data_dir.clone();
+        let app = testing::spawn_app_with(self.db.pool.clone(), config).await;
+        reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+async fn bookings(pool: &sqlx::PgPool) -> BTreeSet<(i64, chrono::NaiveDate, bool)> {
+    sqlx::query_as("select child_id, service_date, booked from reservation")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn snapshot_count(target: &Target) -> usize {
+    cantine_backup::list_snapshots(target).unwrap().len()
+}
+
+async fn snapshots(target: &Target) -> usize {
+    let target = target.clone();
+    tokio::task::spawn_blocking(move || snapshot_count(&target))
+        .await
+        .unwrap()
+}
+
+/// The value of a metric line `name{target="…"} value`, if exported.
+fn metric(text: &str, name: &str, target: &str) -> Option<f64> {
+    let prefix = format!("{name}{{target=\"{target}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .map(|v| v.parse().unwrap())
+}
+
+async fn admin() -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect_with(&testing::cluster().connect_options("postgres"))
+        .await
+        .unwrap()
+}
+
+async fn databases_like(db: &TestDb, pattern: &str) -> Vec<String> {
+    let mut admin = admin().await;
+    sqlx::query_scalar("select datname from pg_database where datname like $1")
+        .bind(format!("{}{pattern}", db.name.replace('_', "\\_")))
+        .fetch_all(&mut admin)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn backup_then_restore_gives_a_database_whose_dump_is_identical() {
+    let fixture = Fixture::new().await;
+    fixture.populate().await;
+    let before = fixture.plain_dump();
+    assert!(
+        before.contains("COPY public.reservation"),
+        "the dump holds data"
+    );
+
+    let report = fixture.backups.now(&fixture.targets()).await.unwrap();
+    assert_eq!(report.failures(), 0, "{report:?}");
+    // The restore refuses while a session uses the database (here the test's pool).
+    let refused = fixture
+        .backups
+        .restore(fixture.local(), &SnapshotSelector::Latest)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("session"), "{refused:#}");
+    fixture.db.pool.close().await;
+
+    let outcome = fixture
+        .backups
+        .restore(fixture.local(), &SnapshotSelector::Latest)
+        .await
+        .unwrap();
+    assert_eq!(fixture.plain_dump(), before);
+    let previous = outcome.previous.expect("the replaced database is kept");
+    assert_eq!(
+        databases_like(&fixture.db, "\\_previous\\_%").await,
+        std::slice::from_ref(&previous)
+    );
+
+    let dropped = fixture.backups.confirm_restore().await.unwrap();
+    assert_eq!(dropped, [previous]);
+    assert!(
+        databases_like(&fixture.db, "\\_previous\\_%")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_pg_dump_killed_midway_leaves_no_snapshot_and_raises_the_alert_metric() {
+    let mut fixture = Fixture::new().await;
+    fixture.backups.now(&fixture.targets()).await.unwrap();
+    assert_eq!(snapshots(fixture.local()).await, 1);
+    let metrics = fixture.metrics().await;
+    assert_eq!(
+        metric(&metrics, "cantine_backup_last_run_success", "local"),
+        Some(1.0)
+    );
+    let succeeded = metric(
+        &metrics,
+        "cantine_backup_last_success_timestamp_seconds",
+        "local",
+    )
+    .expect("success time exported");
+    assert!(metric(&metrics, "cantine_backup_last_size_bytes", "local").unwrap() > 0.0);
+    assert!(metric(&metrics, "cantine_backup_last_duration_seconds", "local").is_some());
+
+    // The real pg_dump, cut off after 2 KiB by its own death.
+    let wrapper = fixture.dir.path().join("pg_dump-killed");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n\"{}\" \"$@\" | head -c 2048\nkill -KILL $$\n",
+            fixture.backups.database.tools.pg_dump.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    fixture.backups.database.tools.pg_dump = wrapper;
+    let err = fixture.backups.now(&fixture.targets()).await.unwrap_err();
+    assert!(format!("{err:#}").contains("dump"), "{err:#}");
+
+    assert_eq!(snapshots(fixture.local()).await, 1, "no new snapshot");
+    let metrics = fixture.metrics().await;
+    assert_eq!(
+        metric(&metrics, "cantine_backup_last_run_success", "local"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert!(
+        metric(
+            &metrics,
+            "cantine_backup_last_failure_timestamp_seconds",
+            "local"
+        )
+        .unwrap()
+            >= succeeded
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "cantine_backup_last_success_timestamp_seconds",
+            "local"
+        ),
+        Some(succeeded),
+        "the last good backup is still known"
+    );
+    // Nothing left behind in the temporary folder.
+    let left: Vec<PathBuf> = std::fs::read_dir(&fixture.backups.settings.temp_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// `rclone serve restic --append-only` on a free loopback port: the second site, which the
+/// appliance can write to but never delete from. Stopped on drop.
+struct SecondSite {
+    _dir: TempDir,
+    child: Child,
+    port: u16,
+}
+
+impl SecondSite {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rclone.conf"), "").unwrap();
+        let mut child = Command::new("rclone")
+            .args(["serve", "restic", "--addr", "127.0.0.1:0", "--append-only"])
+            .arg(dir.path().join("data"))
+            .env("RCLONE_CONFIG", dir.path().join("rclone.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rclone (Debian package `rclone`)");
+        let mut log = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            assert!(log.read_line(&mut line).unwrap() > 0, "rclone exited");
+            if let Some(at) = line.find("http://127.0.0.1:") {
+                let digits: String = line[at + 17..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                break digits.parse().unwrap();
+            }
+        };
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        Self {
+            _dir: dir,
+            child,
+            port,
+        }
+    }
+
+    fn target(&self, password_file: &Path) -> Target {
+        let mut target = Target::new(
+            "second-site",
+            format!("rest:http://127.0.0.1:{}/cantine/", self.port),
+            password_file,
+        );
+        target.append_only = true;
+        target
+    }
+}
+
+impl Drop for SecondSite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
+    let site = SecondSite::start();
+    let mut fixture = Fixture::new().await;
+    let second = site.target(&fixture.dir.path().join("restic-password"));
+    let init = second.clone();
+    tokio::task::spawn_blocking(move || cantine_backup::init(&init).unwrap())
+        .await
+        .unwrap();
+    fixture.backups.settings.targets.push(second.clone());
+    fixture.populate().await;
+    let committed = bookings(&fixture.db.pool).await;
+    assert!(
+        committed.len() > 1000,
+        "a year of bookings: {}",
+        committed.len()
+    );
+
+    let report = fixture.backups.now(&fixture.targets()).await.unwrap();
+    assert_eq!(report.failures(), 0, "{report:?}");
+
+    // The attack: the database and the local repository are gone.
+    fixture.db.pool.close().await;
+    let mut admin = admin().await;
+    sqlx::query(&format!("drop database {}", fixture.db.name))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    std::fs::remove_dir_all(fixture.dir.path().join("local-repo")).unwrap();
+
+    // A freshly imported appliance knows only the second site, as `--repo` gives it.
+    fixture.backups.settings.targets.clear();
+    let outcome = fixture
+        .backups
+        .restore(&second, &SnapshotSelector::Latest)
+        .await
+        .unwrap();
+    assert!(outcome.previous.is_none(), "there was nothing to keep");
+    let pool = fixture
+        .backups
+        .database
+        .pool(&fixture.db.name)
+        .await
+        .unwrap();
+    assert_eq!(bookings(&pool).await, committed);
+    cantine::db::readiness(&pool)
+        .await
+        .expect("migrated and ready");
+    pool.close().await;
+}
+
+#[tokio::test]
+async fn the_restore_drill_passes_on_a_good_backup_and_its_result_is_exported() {
+    let mut fixture = Fixture::new().await;
+    // A second repository that holds no snapshot: its drill must fail, and say so.
+    let mut empty = Target::new(
+        "empty",
+        fixture.dir.path().join("empty-repo").to_str().unwrap(),
+        fixture.dir.path().join("restic-password"),
+    );
+    empty.append_only = true;
+    let init = empty.clone();
+    tokio::task::spawn_blocking(move || cantine_backup::init(&init).unwrap())
+        .await
+        .unwrap();
+    fixture.populate().await;
+    let report = fixture.backups.now(&fixture.targets()).await.unwrap();
+    assert_eq!(report.failures(), 0, "{report:?}");
+    fixture.backups.settings.targets.push(empty);
+
+    let reports = fixture.backups.drill(&fixture.targets()).await;
+    assert_eq!(reports.len(), 2);
+    assert!(reports[0].passed(), "{}", reports[0].summary());
+    let names: Vec<&str> = reports[0].checks.iter().map(|c| c.name).collect();
+    assert_eq!(
+        names,
+        [
+            "schema version",
+            "row counts",
+            "reservations match their history"
+        ]
+    );
+    assert!(!reports[1].passed());
+    assert!(databases_like(&fixture.db, "\\_drill\\_%").await.is_empty());
+
+    let metrics = fixture.metrics().await;
+    assert_eq!(
+        metric(&metrics, "cantine_backup_drill_last_run_success", "local"),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(
+        metric(
+            &metrics,
+            "cantine_backup_drill_last_success_timestamp_seconds",
+            "local"
+        )
+        .is_some()
+    );
+    assert_eq!(
+        metric(&metrics, "cantine_backup_drill_last_run_success", "empty"),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "cantine_backup_drill_last_success_timestamp_seconds",
+            "empty"
+        ),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_drill_notices_a_reservation_that_disagrees_with_its_history() {
+    let fixture = Fixture::new().await;
+    fixture.populate().await;
+    // Damage as a lost half-transaction would: a day's state without its event.
+    sqlx::query(
+        "update reservation set booked = not booked
+         where (child_id, service_date) = (select child_id, service_date from reservation limit 1)",
+    )
+    .execute(&fixture.db.pool)
+    .await
+    .unwrap();
+    fixture.backups.now(&fixture.targets()).await.unwrap();
+    let reports = fixture.backups.drill(&fixture.targets()).await;
+    assert!(!reports[0].passed());
+    let failed: Vec<&str> = reports[0]
+        .checks
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(failed, ["reservations match their history"]);
+}
+
+#[tokio::test]
+async fn two_backups_at_once_one_runs_the_other_refuses() {
+    let fixture = Fixture::new().await;
+    let targets = fixture.targets();
+    let (first, second) =
+        tokio::join!(fixture.backups.now(&targets), fixture.backups.now(&targets));
+    let (done, refused) = match (first, second) {
+        (Ok(done), Err(refused)) | (Err(refused), Ok(done)) => (done, refused),
+        other => panic!("exactly one backup should run: {other:?}"),
+    };
+    assert_eq!(done.failures(), 0);
+    assert!(
+        refused.downcast_ref::<AlreadyRunning>().is_some(),
+        "{refused:#}"
+    );
+    assert_eq!(snapshots(fixture.local()).await, 1);
+
+    // The command line, while a run holds the lock: refused, non-zero, and it says why.
+    let config = fixture.dir.path().join("cantine.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"{}\"\n\
+             [database]\nurl = \"postgresql://cantine@{}/{}\"\n\
+             [backup]\nhost = \"mairie-test\"\n\
+             [[backup.targets]]\nname = \"local\"\nrepository = \"{}\"\npassword_file = \"{}\"\n",
+            fixture.backups.data_dir.display(),
+            url_host(&testing::cluster().socket_dir()),
+            fixture.db.name,
+            fixture.local().repository,
+            fixture.local().password_file.display(),
+        ),
+    )
+    .unwrap();
+    let cantine = |args: &[&str]| {
+        Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("CANTINE_LOG", "warn")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let held = FileLock::try_acquire(&fixture.backups.data_dir.join(BACKUP_LOCK)).unwrap();
+    let output = cantine(&["backup", "now"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("another backup is running"), "{stderr}");
+    drop(held);
+
+    let output = cantine(&["backup", "now", "--target", "local"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout.contains("local: snapshot"), "{stdout}");
+    let output = cantine(&["backup", "list"]);
+    assert!(output.status.success(), "{output:?}");
+    let listed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(listed.matches("mairie-test").count(), 2, "{listed}");
+    // The configuration file travels with the dump.
+    assert_eq!(snapshots(fixture.local()).await, 2);
+    let mut restored = Vec::new();
+    let local = fixture.local().clone();
+    let restored = tokio::task::spawn_blocking(move || {
+        cantine_backup::restore_stream(
+            &local,
+            &SnapshotSelector::Latest,
+            cantine::backup::CONFIG_SNAPSHOT_PATH,
+            &mut restored,
+        )
+        .unwrap();
+        restored
+    })
+    .await
+    .unwrap();
+    assert_eq!(restored, std::fs::read(&config).unwrap());
+}
+
+/// A socket folder as the host of a `postgresql://` URL.
+fn url_host(socket_dir: &Path) -> String {
+    socket_dir
+        .to_str()
+        .unwrap()
+        .replace('%', "%25")
+        .replace('/', "%2F")
+}
