@@ -8,9 +8,11 @@ export IMAGE_DIR REPO_DIR BUILD_DIR
 APT_CACHE=${APT_CACHE:-/var/cache/cantine-image/apt}
 SUITE=bookworm
 
+# The commit the application is built from (image-verify pins it for both of its builds).
+IMAGE_COMMIT=$(git -C "$REPO_DIR" rev-parse --verify "${IMAGE_COMMIT:-HEAD}^{commit}")
 # Reproducibility: every timestamp derives from the commit being built.
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
-  SOURCE_DATE_EPOCH=$(git -C "$REPO_DIR" log -1 --format=%ct)
+  SOURCE_DATE_EPOCH=$(git -C "$REPO_DIR" log -1 --format=%ct "$IMAGE_COMMIT")
 fi
 export SOURCE_DATE_EPOCH
 export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH   # e2fsprogs 1.47.0 ignores SOURCE_DATE_EPOCH
@@ -50,8 +52,20 @@ apt_sources() {
 }
 
 build_deb() {
-  # Release binary from the workspace, then the package (metadata in app/Cargo.toml).
-  (cd "$REPO_DIR" && nice cargo build --release -p cantine 2>&1 | tail -n 3 &&
+  # The package is built from the committed tree ($IMAGE_COMMIT, default HEAD, exported with
+  # git archive), so that the image matches SOURCE_DATE_EPOCH and uncommitted edits in the work
+  # tree never leak in.
+  # IMAGE_FROM_WORKTREE=1 builds the work tree as it is instead (for trying local changes).
+  local src=$REPO_DIR locked=
+  if [ -z "${IMAGE_FROM_WORKTREE:-}" ]; then
+    src=$BUILD_DIR/src; mkdir -p "$src"; locked=--locked
+    git -C "$REPO_DIR" archive --format=tar "$IMAGE_COMMIT" | tar -x -C "$src"
+  fi
+  # Same cargo target directory as the workspace: dependencies are shared, not rebuilt.
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_DIR/target}
+  # the commit stamped into the binary (app/build.rs), also outside a checkout
+  export CANTINE_COMMIT=${CANTINE_COMMIT:-${IMAGE_COMMIT:0:12}}
+  (cd "$src" && nice cargo build --release $locked -p cantine 2>&1 | tail -n 3 &&
    nice cargo deb -p cantine --no-build --output "$BUILD_DIR/cantine.deb" 2>&1 | tail -n 3)
   dpkg-deb -I "$BUILD_DIR/cantine.deb" | sed -n 's/^ \(Package\|Version\|Installed-Size\):/  \1:/p'
 }
@@ -155,7 +169,7 @@ conv_ova()   {
   nice qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$BUILD_DIR/disk.raw" "$V"
   python3 "$IMAGE_DIR/scripts/vmdk-pin.py" "$V" "$VMDK_CID"
   python3 "$IMAGE_DIR/scripts/make-ova.py" --name "$N" --vmdk "$V" \
-    --capacity $((DISK_MIB * 1024 * 1024)) --version "$(git -C "$REPO_DIR" describe --always --tags)" \
+    --capacity $((DISK_MIB * 1024 * 1024)) --version "$(git -C "$REPO_DIR" describe --always --tags --abbrev=12 "$IMAGE_COMMIT")" \
     --out "$OUT_DIR/$N.ova"
 }
 tree_manifest() {

@@ -27,12 +27,17 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tcantine\n::1\tlocalhost ip6-localhost i
 
 # nginx: only the appliance's site
 rm -f "$R/etc/nginx/sites-enabled/default"
+mkdir -p "$R/var/www/acme"
 ln -sf ../sites-available/cantine "$R/etc/nginx/sites-enabled/cantine"
 
 # PostgreSQL: initdb under software emulation takes most of a minute, so the cluster is made
 # here, with the roles and database, and made unique at first boot (pg-control randomize, then
 # pg_resetwal). The one the package made has a random identifier: replaced by a normalized one.
 inroot pg_dropcluster --stop 15 main 2>/dev/null || true
+# The snakeoil certificate has a private key made at install time: removed, and before the cluster
+# is made so that PostgreSQL (local only) is not configured to use it.
+rm -f "$R/etc/ssl/private/ssl-cert-snakeoil.key" "$R/etc/ssl/certs/ssl-cert-snakeoil.pem"
+find "$R/etc/ssl/certs" -xtype l -delete
 rm -rf "$R/var/lib/postgresql/15/main" "$R/etc/postgresql/15/main"
 # Local only: listen_addresses stays 'localhost'; peer for the socket, SCRAM over TCP.
 inroot pg_createcluster --locale=C.UTF-8 --start-conf=auto 15 main -- \
@@ -53,8 +58,6 @@ if grep -q ERROR "$BUILD_DIR/pg-roles.log"; then cat "$BUILD_DIR/pg-roles.log"; 
 # statistics file (reset timestamp); the WAL is rewritten at first boot, statistics start empty
 rm -f "$R"/var/lib/postgresql/15/main/pg_wal/0000* "$R/var/lib/postgresql/15/main/pg_stat/pgstat.stat"
 python3 "$R/usr/lib/cantine-image/pg-control" normalize "$R/var/lib/postgresql/15/main/global/pg_control" "$SOURCE_DATE_EPOCH"
-rm -f "$R/etc/ssl/private/ssl-cert-snakeoil.key" "$R/etc/ssl/certs/ssl-cert-snakeoil.pem"
-find "$R/etc/ssl/certs" -xtype l -delete
 
 inroot systemctl enable systemd-networkd.service systemd-resolved.service nftables.service \
   cantine-firstboot-early.service cantine-firstboot.service \

@@ -11,13 +11,17 @@
 set -uo pipefail
 : "${IMAGE_DIR:?}" "${OUT_DIR:?}" "${BUILD_DIR:?}"
 RUN=${TEST_DIR:-$IMAGE_DIR/test-run}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}   # seconds from qemu start to /readyz 200
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-420}   # seconds from qemu start to /readyz 200
 N=cantine
 rm -rf "$RUN"; mkdir -p "$RUN"
 pass=0 fail=0
 ok()   { pass=$((pass + 1)); echo "  ok    $*" | tee -a "$RUN/results.txt"; }
 bad()  { fail=$((fail + 1)); echo "  FAIL  $*" | tee -a "$RUN/results.txt"; }
-check() { local what=$1; shift; if "$@" >> "$RUN/checks.log" 2>&1; then ok "$what"; else bad "$what"; fi; }
+check() {  # check DESCRIPTION COMMAND...: on failure, the command's last output lines are shown
+  local what=$1 out; shift
+  if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | tail -n 5 | sed 's/^/          /'; fi
+  printf '== %s\n%s\n' "$what" "$out" >> "$RUN/checks.log"
+}
 QPID=
 cleanup() { [ -n "$QPID" ] && kill "$QPID" 2>/dev/null; wait 2>/dev/null; }
 trap cleanup EXIT
@@ -140,6 +144,9 @@ full_checks() {
   check "cantine runs as its own unprivileged user" test "$(vssh 'stat -c %U /proc/$(systemctl show -p MainPID --value cantine)')" = cantine
   check "journal is persistent" vssh test -d "/var/log/journal/\$(cat /etc/machine-id)"
   check "nftables ruleset loaded" vssh sudo nft list set inet filter admin4
+  local pw; pw=$(openssl rand -hex 12)
+  check "demo data seeded (cantine demo)" vssh "sudo -u cantine /usr/bin/cantine demo --password $pw"
+  check "demo family logs in and books a meal over HTTPS" python3 "$IMAGE_DIR/scripts/demo-check.py" "$b" "$pw"
   vssh 'sudo journalctl -b -o cat -u cantine-firstboot-early -u cantine-firstboot' > "$D/firstboot.txt" 2>&1
   vssh 'systemd-analyze; systemd-analyze blame | head -n 12' > "$D/analyze.txt" 2>&1
   identity
@@ -169,7 +176,10 @@ if wait_ready; then
   check "boot 2: systemctl --failed is empty" test ! -s "$D/failed.txt"
   identity
   if [ -f "$RUN/identity-1.txt" ]; then
-    same=$(join <(sort "$RUN/identity-1.txt") <(sort "$D/identity.txt") | awk '$2 == $3 || $2 == "" {print $1}')
+    # keys whose value is the same in both boots, or empty
+    same=$(awk 'NR == FNR {k = $1; $1 = ""; a[k] = $0; next}
+                {k = $1; $1 = ""; if (!(k in a) || a[k] == $0 || $0 ~ /^ *$/) print k}' \
+           "$RUN/identity-1.txt" "$D/identity.txt" | tr '\n' ' ')
     if [ -z "$same" ] && [ "$(wc -l < "$D/identity.txt")" -ge 7 ]; then ok "machine-id, host key, TLS cert, PG system id and secrets differ between two first boots"
     else bad "identical between two first boots (or missing): $same"; fi
   fi

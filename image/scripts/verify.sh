@@ -7,7 +7,10 @@ set -euo pipefail
 V=$IMAGE_DIR/verify
 rm -rf "$V"; mkdir -p "$V"
 export TREE_MANIFEST=1
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO_DIR" log -1 --format=%ct)}
+# both builds from the same commit, even if HEAD moves meanwhile
+export IMAGE_COMMIT=$(git -C "$REPO_DIR" rev-parse HEAD)
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO_DIR" log -1 --format=%ct "$IMAGE_COMMIT")}
+echo "image-verify: commit $IMAGE_COMMIT"
 for n in 1 2; do
   echo "==== build $n of 2"
   BUILD_DIR=$V/build-$n OUT_DIR=$V/out-$n bash "$IMAGE_DIR/scripts/build.sh" > "$V/build-$n.log" 2>&1 \
