@@ -91,6 +91,44 @@ impl Fixture {
             .join("\n")
     }
 
+    /// A configuration file for the `cantine` binary: this data folder, the test database
+    /// (through the cluster's socket, as `database.url`), the configured targets.
+    fn write_config(&self) -> PathBuf {
+        let mut text = format!(
+            "data_dir = \"{}\"\n\
+             [database]\nurl = \"postgresql://cantine@{}/{}\"\n\
+             [backup]\nhost = \"mairie-test\"\n",
+            self.backups.data_dir.display(),
+            url_host(&testing::cluster().socket_dir()),
+            self.db.name,
+        );
+        for target in &self.backups.settings.targets {
+            text.push_str(&format!(
+                "[[backup.targets]]\nname = \"{}\"\nrepository = \"{}\"\npassword_file = \"{}\"\nappend_only = {}\n",
+                target.name,
+                target.repository,
+                target.password_file.display(),
+                target.append_only,
+            ));
+        }
+        let path = self.dir.path().join("cantine.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs the `cantine` binary with the configuration written by `write_config`.
+    fn cantine(&self, args: &[&str]) -> std::process::Output {
+        Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("CANTINE_LOG", "warn")
+            .arg("--config")
+            .arg(self.dir.path().join("cantine.toml"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
     /// `/metrics` of the application serving this data folder.
     async fn metrics(&self) -> String {
         let mut config = testing::config();
@@ -352,14 +390,26 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
         .unwrap();
     std::fs::remove_dir_all(fixture.dir.path().join("local-repo")).unwrap();
 
-    // A freshly imported appliance knows only the second site, as `--repo` gives it.
+    // A freshly imported appliance, no target configured: the runbook's command, with the
+    // second site given by `--repo`.
     fixture.backups.settings.targets.clear();
-    let outcome = fixture
-        .backups
-        .restore(&second, &SnapshotSelector::Latest)
-        .await
-        .unwrap();
-    assert!(outcome.previous.is_none(), "there was nothing to keep");
+    fixture.write_config();
+    let output = fixture.cantine(&[
+        "backup",
+        "restore",
+        "--repo",
+        &second.repository,
+        "--password-file",
+        second.password_file.to_str().unwrap(),
+        "--snapshot",
+        "latest",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("there was no previous database"),
+        "{stdout}"
+    );
     let pool = fixture
         .backups
         .database
@@ -374,7 +424,7 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
 }
 
 #[tokio::test]
-async fn the_restore_drill_passes_on_a_good_backup_and_its_result_is_exported() {
+async fn check_and_restore_drill_pass_on_a_good_backup_and_their_results_are_exported() {
     let mut fixture = Fixture::new().await;
     // A second repository that holds no snapshot: its drill must fail, and say so.
     let mut empty = Target::new(
@@ -390,6 +440,12 @@ async fn the_restore_drill_passes_on_a_good_backup_and_its_result_is_exported() 
     fixture.populate().await;
     let report = fixture.backups.now(&fixture.targets()).await.unwrap();
     assert_eq!(report.failures(), 0, "{report:?}");
+    let checked = fixture
+        .backups
+        .check(&fixture.targets(), true)
+        .await
+        .unwrap();
+    assert!(checked[0].1.as_ref().unwrap().is_ok(), "{checked:?}");
     fixture.backups.settings.targets.push(empty);
 
     let reports = fixture.backups.drill(&fixture.targets()).await;
@@ -420,6 +476,15 @@ async fn the_restore_drill_passes_on_a_good_backup_and_its_result_is_exported() 
             "local"
         )
         .is_some()
+    );
+    assert!(
+        metric(
+            &metrics,
+            "cantine_backup_check_last_success_timestamp_seconds",
+            "local"
+        )
+        .is_some(),
+        "{metrics}"
     );
     assert_eq!(
         metric(&metrics, "cantine_backup_drill_last_run_success", "empty"),
@@ -477,33 +542,8 @@ async fn two_backups_at_once_one_runs_the_other_refuses() {
     assert_eq!(snapshots(fixture.local()).await, 1);
 
     // The command line, while a run holds the lock: refused, non-zero, and it says why.
-    let config = fixture.dir.path().join("cantine.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "data_dir = \"{}\"\n\
-             [database]\nurl = \"postgresql://cantine@{}/{}\"\n\
-             [backup]\nhost = \"mairie-test\"\n\
-             [[backup.targets]]\nname = \"local\"\nrepository = \"{}\"\npassword_file = \"{}\"\n",
-            fixture.backups.data_dir.display(),
-            url_host(&testing::cluster().socket_dir()),
-            fixture.db.name,
-            fixture.local().repository,
-            fixture.local().password_file.display(),
-        ),
-    )
-    .unwrap();
-    let cantine = |args: &[&str]| {
-        Command::new(BIN)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap())
-            .env("CANTINE_LOG", "warn")
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let config = fixture.write_config();
+    let cantine = |args: &[&str]| fixture.cantine(args);
     let held = FileLock::try_acquire(&fixture.backups.data_dir.join(BACKUP_LOCK)).unwrap();
     let output = cantine(&["backup", "now"]);
     assert!(!output.status.success());

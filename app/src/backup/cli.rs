@@ -96,13 +96,27 @@ pub async fn run(
     config: Config,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let (database, server) = super::database::connect(&config).await?;
-    let backups = Backups::from_config(&config, database, config_file);
-    let result = dispatch(command, &backups).await;
-    if let Some(server) = server {
-        let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+    // A restore stops the service before anything connects: with the private server,
+    // stopping `cantine serve` also stops the PostgreSQL it ran.
+    let service = match command {
+        BackupCommand::Restore { .. } => Service::detect(),
+        _ => Service::None,
+    };
+    service.stop()?;
+    let result = async {
+        let (database, server) = super::database::connect(&config).await?;
+        let backups = Backups::from_config(&config, database, config_file);
+        let result = dispatch(command, &backups).await;
+        if let Some(server) = server {
+            let _ = tokio::task::spawn_blocking(move || server.stop()).await;
+        }
+        result
     }
-    result
+    .await;
+    // Started again whatever happened: on failure the previous database is still in place.
+    let restarted = service.start();
+    result?;
+    restarted
 }
 
 async fn dispatch(command: BackupCommand, backups: &Backups) -> anyhow::Result<()> {
@@ -181,13 +195,7 @@ async fn dispatch(command: BackupCommand, backups: &Backups) -> anyhow::Result<(
         BackupCommand::Restore { targets, snapshot } => {
             let target = targets.one(backups)?;
             let selector = SnapshotSelector::parse(&snapshot);
-            let service = Service::detect();
-            service.stop()?;
-            let result = backups.restore(&target, &selector).await;
-            // Back up whatever happened: the previous database is still there on failure.
-            let restarted = service.start();
-            let outcome = result?;
-            restarted?;
+            let outcome = backups.restore(&target, &selector).await?;
             println!(
                 "restored snapshot {} ({}) from {}",
                 &outcome.snapshot.snapshot_id[..8],

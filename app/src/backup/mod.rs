@@ -98,8 +98,10 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| anyhow!("backup task failed: {e}"))
 }
 
+/// UTC time to the millisecond, for the names of restored, previous and scratch databases:
+/// two restores in the same second must not collide.
 fn utc_stamp() -> String {
-    chrono::Utc::now().format("%Y%m%d%H%M%S").to_string()
+    chrono::Utc::now().format("%Y%m%d%H%M%S%3f").to_string()
 }
 
 impl Backups {
@@ -360,10 +362,17 @@ impl Backups {
         db: &str,
     ) -> anyhow::Result<Restored> {
         let (dump, report) = self.fetch(target, selector).await?;
+        tracing::info!(target = %target.name, snapshot = %report.snapshot_id, bytes = report.bytes, seconds = report.duration.as_secs_f64(), "dump read from the repository");
         let mut admin = self.database.admin().await?;
         self.database.create(&mut admin, db).await?;
         let filled = async {
+            let started = Instant::now();
             self.database.pg_restore(&dump, db).await?;
+            tracing::info!(
+                database = db,
+                seconds = started.elapsed().as_secs_f64(),
+                "pg_restore done"
+            );
             let pool = self.database.pool(db).await?;
             let migrated = async {
                 let version = schema_version(&pool).await?;
