@@ -110,6 +110,14 @@ impl Fixture {
                 target.password_file.display(),
                 target.append_only,
             ));
+            for (key, file) in [
+                ("rest_password_file", &target.rest_password_file),
+                ("ca_cert", &target.ca_cert),
+            ] {
+                if let Some(file) = file {
+                    text.push_str(&format!("{key} = \"{}\"\n", file.display()));
+                }
+            }
         }
         let path = self.dir.path().join("cantine.toml");
         std::fs::write(&path, text).unwrap();
@@ -300,21 +308,53 @@ async fn a_pg_dump_killed_midway_leaves_no_snapshot_and_raises_the_alert_metric(
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// `rclone serve restic --append-only` on a free loopback port: the second site, which the
-/// appliance can write to but never delete from. Stopped on drop.
+/// The second site as the appliance meets it: `rclone serve restic --append-only
+/// --private-repos` on a free loopback port, over TLS (a test CA signs its certificate) with
+/// an htpasswd user. The appliance can write there but never delete. Stopped on drop.
 struct SecondSite {
-    _dir: TempDir,
+    dir: TempDir,
     child: Child,
     port: u16,
 }
 
+/// A CA, a server certificate it signs for 127.0.0.1 (rustls refuses a self-signed
+/// certificate that is also a CA) and the htpasswd entry of user `cantine`.
+const MAKE_SITE: &str = r#"set -e
+ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj "/CN=Cantine test CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+openssl req $ec -keyout server.key -out server.csr -subj /CN=127.0.0.1
+printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+    -days 2 -extfile server.ext
+printf 'cantine:%s\n' "$(openssl passwd -apr1 "$(cat http-password)")" > htpasswd
+: > rclone.conf
+"#;
+
 impl SecondSite {
     fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("rclone.conf"), "").unwrap();
+        let http_password = format!("{:032x}", rand::random::<u128>());
+        std::fs::write(dir.path().join("http-password"), &http_password).unwrap();
+        let made = Command::new("sh")
+            .args(["-c", MAKE_SITE])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{made:?}");
         let mut child = Command::new("rclone")
-            .args(["serve", "restic", "--addr", "127.0.0.1:0", "--append-only"])
-            .arg(dir.path().join("data"))
+            .args(["serve", "restic", "--addr", "127.0.0.1:0"])
+            .args(["--append-only", "--private-repos"])
+            .args([
+                "--htpasswd",
+                "htpasswd",
+                "--cert",
+                "server.pem",
+                "--key",
+                "server.key",
+            ])
+            .arg("data")
+            .current_dir(dir.path())
             .env("RCLONE_CONFIG", dir.path().join("rclone.conf"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -326,8 +366,8 @@ impl SecondSite {
         let port = loop {
             line.clear();
             assert!(log.read_line(&mut line).unwrap() > 0, "rclone exited");
-            if let Some(at) = line.find("http://127.0.0.1:") {
-                let digits: String = line[at + 17..]
+            if let Some(at) = line.find("https://127.0.0.1:") {
+                let digits: String = line[at + 18..]
                     .chars()
                     .take_while(char::is_ascii_digit)
                     .collect();
@@ -335,19 +375,24 @@ impl SecondSite {
             }
         };
         std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
-        Self {
-            _dir: dir,
-            child,
-            port,
-        }
+        Self { dir, child, port }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     fn target(&self, password_file: &Path) -> Target {
         let mut target = Target::new(
             "second-site",
-            format!("rest:http://127.0.0.1:{}/cantine/", self.port),
+            format!(
+                "rest:https://cantine@127.0.0.1:{}/cantine/mairie/",
+                self.port
+            ),
             password_file,
         );
+        target.rest_password_file = Some(self.path("http-password"));
+        target.ca_cert = Some(self.path("ca.pem"));
         target.append_only = true;
         target
     }
@@ -401,6 +446,10 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
         &second.repository,
         "--password-file",
         second.password_file.to_str().unwrap(),
+        "--rest-password-file",
+        site.path("http-password").to_str().unwrap(),
+        "--ca-cert",
+        site.path("ca.pem").to_str().unwrap(),
         "--snapshot",
         "latest",
     ]);

@@ -96,6 +96,22 @@ pub async fn run(
     config: Config,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    // Root would leave root-owned packs in the local repository and a root-owned state
+    // file: the service user's next hourly run could not write either.
+    let writes_as_service = matches!(
+        command,
+        BackupCommand::Now(_)
+            | BackupCommand::Check { .. }
+            | BackupCommand::Drill(_)
+            | BackupCommand::Init(_)
+    );
+    if writes_as_service && let Some((uid, _)) = super::service_owner(&config.data_dir) {
+        bail!(
+            "run this as the service user (uid {uid}, the owner of {}), not root: \
+             `systemctl start cantine-backup.service` (or -check, -drill), or `sudo -u cantine cantine backup …`",
+            config.data_dir.display()
+        );
+    }
     // A restore stops the service before anything connects: with the private server,
     // stopping `cantine serve` also stops the PostgreSQL it ran.
     let service = match command {

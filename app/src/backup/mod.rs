@@ -66,6 +66,18 @@ impl Targets {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_root_on_a_service_users_folder_acts_for_that_user() {
+        assert_eq!(owner_if_other(0, 998, 997), Some((998, 997)));
+        assert_eq!(owner_if_other(0, 0, 0), None);
+        assert_eq!(owner_if_other(998, 998, 997), None);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("another backup is running ({0} is locked); this run does nothing")]
 pub struct AlreadyRunning(pub PathBuf);
@@ -149,6 +161,12 @@ impl Backups {
         tokio::fs::create_dir_all(&dir)
             .await
             .with_context(|| format!("cannot create backup.temp_dir {}", dir.display()))?;
+        // Created by root (an operator's restore), it would lock the service user out of
+        // its own temporary folder at the next hourly backup.
+        if let Some((uid, gid)) = service_owner(&self.data_dir) {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .with_context(|| format!("cannot give {} to the service user", dir.display()))?;
+        }
         Ok(dir)
     }
 
@@ -505,6 +523,19 @@ pub struct RestoreOutcome {
     pub snapshot: cantine_backup::RestoreReport,
     /// The database kept until `confirm-restore`, if there was one.
     pub previous: Option<String>,
+}
+
+/// When we run as root on a data folder that belongs to the service user: that user's ids.
+pub fn service_owner(data_dir: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    let meta = std::fs::metadata(data_dir).ok()?;
+    owner_if_other(euid, meta.uid(), meta.gid())
+}
+
+fn owner_if_other(euid: u32, uid: u32, gid: u32) -> Option<(u32, u32)> {
+    (euid == 0 && uid != 0).then_some((uid, gid))
 }
 
 /// The configuration file this process read, if it is a real file: it goes into the
