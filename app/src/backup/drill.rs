@@ -98,6 +98,7 @@ const RESERVATIONS_VS_HISTORY: &str = "
 impl Backups {
     /// `cantine backup drill`: for each target, in turn.
     pub async fn drill(&self, targets: &Targets) -> Vec<DrillReport> {
+        self.drop_leftovers("drill").await;
         let mut reports = Vec::new();
         for (index, target) in targets.list().iter().enumerate() {
             let report = self.drill_one(target, index).await;

@@ -71,6 +71,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn leftovers_are_recognised_by_the_time_in_their_name() {
+        let cutoff = "20261127120000000";
+        let prefix = "cantine_drill_";
+        assert!(is_stale(
+            "cantine_drill_20261126235959999_0",
+            prefix,
+            cutoff
+        ));
+        assert!(!is_stale(
+            "cantine_drill_20261128000000000_1",
+            prefix,
+            cutoff
+        ));
+        assert!(!is_stale("cantine_drill_2026_0", prefix, cutoff));
+        assert!(!is_stale(
+            "cantine_drill_x0261126235959999_0",
+            prefix,
+            cutoff
+        ));
+        assert!(!is_stale(
+            "cantine_previous_20261126235959999",
+            prefix,
+            cutoff
+        ));
+    }
+
+    #[test]
     fn only_root_on_a_service_users_folder_acts_for_that_user() {
         assert_eq!(owner_if_other(0, 998, 997), Some((998, 997)));
         assert_eq!(owner_if_other(0, 0, 0), None);
@@ -113,7 +140,17 @@ async fn blocking<T: Send + 'static>(
 /// UTC time to the millisecond, for the names of restored, previous and scratch databases:
 /// two restores in the same second must not collide.
 fn utc_stamp() -> String {
-    chrono::Utc::now().format("%Y%m%d%H%M%S%3f").to_string()
+    chrono::Utc::now().format(STAMP).to_string()
+}
+
+const STAMP: &str = "%Y%m%d%H%M%S%3f";
+
+/// Whether `name` is `<prefix><stamp>…` with a stamp before `cutoff` (same format, so
+/// the strings compare as the times do).
+fn is_stale(name: &str, prefix: &str, cutoff: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.get(..cutoff.len()))
+        .is_some_and(|stamp| stamp.bytes().all(|b| b.is_ascii_digit()) && stamp < cutoff)
 }
 
 impl Backups {
@@ -198,14 +235,18 @@ impl Backups {
             Err(LockError::Busy(path)) => return Err(AlreadyRunning(path).into()),
             Err(e) => return Err(e.into()),
         };
-        let started = Instant::now();
-        let temp_dir = self.temp_dir().await?;
-        let command = self.database.dump_command();
-        let dumped = blocking(move || Dump::run(command, Some(&temp_dir))).await?;
+        let dumped = async {
+            let temp_dir = self.temp_dir().await?;
+            let command = self.database.dump_command();
+            Ok::<_, anyhow::Error>(blocking(move || Dump::run(command, Some(&temp_dir))).await??)
+        }
+        .await;
         let dump = match dumped {
             Ok(dump) => dump,
             Err(e) => {
-                let message = format!("{e}");
+                // Whatever stopped the dump (pg_dump failed or killed, no room for the
+                // temporary file), every target missed this run: the alert metric says so.
+                let message = format!("{e:#}");
                 tracing::error!(error = %message, "database dump failed: no snapshot made");
                 let failed = now_unix();
                 let names = targets.list().iter().map(|t| t.name.clone()).collect();
@@ -215,7 +256,7 @@ impl Backups {
                     s.last_error = Some(format!("dump: {message}"));
                 })
                 .await;
-                return Err(anyhow::Error::new(e).context("database dump failed; no snapshot made"));
+                return Err(e.context("database dump failed; no snapshot made"));
             }
         };
         let dump = std::sync::Arc::new(dump);
@@ -237,6 +278,7 @@ impl Backups {
                 request.clone(),
                 self.settings.keep,
             );
+            let target_started = Instant::now();
             let result = blocking(move || -> anyhow::Result<_> {
                 let report = cantine_backup::backup_dump(&t, &d, &r)?;
                 let retention = if t.append_only {
@@ -253,7 +295,8 @@ impl Backups {
             .await
             .and_then(|r| r);
             let finished = now_unix();
-            let elapsed = started.elapsed().as_secs_f64();
+            // This target's run: the shared dump, then its own upload and retention.
+            let elapsed = (dump_duration + target_started.elapsed()).as_secs_f64();
             let outcome = match result {
                 Ok((report, retention)) => {
                     tracing::info!(target = %target.name, snapshot = %report.snapshot_id, added = report.data_added_packed, "snapshot saved");
@@ -438,6 +481,7 @@ impl Backups {
             ),
             Err(e) => return Err(e.into()),
         };
+        self.drop_leftovers("restore").await;
         let stamp = utc_stamp();
         let restored = format!("{}_restore_{stamp}", self.database.name);
         let previous = format!("{}_previous_{stamp}", self.database.name);
@@ -470,6 +514,33 @@ impl Backups {
             snapshot: report,
             previous: had_current.then_some(previous),
         })
+    }
+
+    /// Drops `<name>_<kind>_<stamp>…` databases over a day old: the scratch databases of
+    /// a drill or restore that was killed before it could clean up.
+    pub(crate) async fn drop_leftovers(&self, kind: &str) {
+        let prefix = format!("{}_{kind}_", self.database.name);
+        let cutoff = (chrono::Utc::now() - chrono::Duration::hours(24))
+            .format(STAMP)
+            .to_string();
+        let dropped = async {
+            let mut admin = self.database.admin().await?;
+            let names: Vec<String> = sqlx::query_scalar(
+                "select datname from pg_database where starts_with(datname, $1)",
+            )
+            .bind(&prefix)
+            .fetch_all(&mut admin)
+            .await?;
+            for name in names.iter().filter(|n| is_stale(n, &prefix, &cutoff)) {
+                tracing::warn!(database = %name, "dropping a leftover of an interrupted {kind}");
+                self.database.drop_database(&mut admin, name).await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = dropped {
+            tracing::warn!(error = %format!("{e:#}"), "cannot drop leftover {kind} databases");
+        }
     }
 
     /// `cantine backup confirm-restore`: drops the databases kept by earlier restores.
