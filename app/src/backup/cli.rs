@@ -120,7 +120,13 @@ pub async fn run(
     };
     service.stop()?;
     let result = async {
-        let (database, server) = super::database::connect(&config).await?;
+        // Listing, checking and creating repositories need no database.
+        let (database, server) = match command {
+            BackupCommand::List(_) | BackupCommand::Check { .. } | BackupCommand::Init(_) => {
+                (super::database::locate(&config)?.0, None)
+            }
+            _ => super::database::connect(&config).await?,
+        };
         let backups = Backups::from_config(&config, database, config_file);
         let result = dispatch(command, &backups).await;
         if let Some(server) = server {

@@ -314,16 +314,28 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Where the application's database is, without connecting or starting anything (for
+/// commands that only read repositories); the private cluster, if that is where.
+pub fn locate(config: &Config) -> anyhow::Result<(Database, Option<pg::Cluster>)> {
+    if let Some(url) = &config.database.url {
+        return Ok((Database::from_url(url.expose())?, None));
+    }
+    let cluster = pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())?;
+    Ok((
+        Database::in_cluster(&cluster, crate::db::EMBEDDED_DATABASE),
+        Some(cluster),
+    ))
+}
+
 /// The application's database as the configuration says: the configured server, or the
 /// private cluster under `data_dir`. For the private cluster, a server already running
 /// (`cantine serve`) is used as it is; otherwise one is started for the duration of the
 /// command and stopped when the returned guard drops.
 pub async fn connect(config: &Config) -> anyhow::Result<(Database, Option<pg::Server>)> {
-    if let Some(url) = &config.database.url {
-        return Ok((Database::from_url(url.expose())?, None));
-    }
-    let cluster = pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())?;
-    let database = Database::in_cluster(&cluster, crate::db::EMBEDDED_DATABASE);
+    let (database, cluster) = locate(config)?;
+    let Some(cluster) = cluster else {
+        return Ok((database, None));
+    };
     let live = Command::new(cluster.binaries().path("pg_isready"))
         .arg("-q")
         .arg("-h")
