@@ -6,6 +6,7 @@ set -euo pipefail
 . "$IMAGE_DIR/config.sh"
 export IMAGE_DIR REPO_DIR BUILD_DIR
 APT_CACHE=${APT_CACHE:-/var/cache/cantine-image/apt}
+SRC_EXPORT=${SRC_EXPORT:-$IMAGE_DIR/src-export}
 SUITE=bookworm
 
 # The commit the application is built from (image-verify pins it for both of its builds).
@@ -56,10 +57,18 @@ build_deb() {
   # git archive), so that the image matches SOURCE_DATE_EPOCH and uncommitted edits in the work
   # tree never leak in.
   # IMAGE_FROM_WORKTREE=1 builds the work tree as it is instead (for trying local changes).
+  # The export lives at one fixed path: cargo derives symbol hashes from the package's path, so
+  # a path per build would give different binaries. Kept between builds of the same commit (cargo
+  # finds it fresh); re-exported with current mtimes when the commit changes, because git
+  # archive's commit-time mtimes can be older than an earlier build's outputs.
   local src=$REPO_DIR locked=
   if [ -z "${IMAGE_FROM_WORKTREE:-}" ]; then
-    src=$BUILD_DIR/src; mkdir -p "$src"; locked=--locked
-    git -C "$REPO_DIR" archive --format=tar "$IMAGE_COMMIT" | tar -x -C "$src"
+    src=$SRC_EXPORT; locked=--locked
+    if [ "$(cat "$src/.image-commit" 2>/dev/null)" != "$IMAGE_COMMIT" ]; then
+      rm -rf "$src"; mkdir -p "$src"
+      git -C "$REPO_DIR" archive --format=tar "$IMAGE_COMMIT" | tar -x -m -C "$src"
+      echo "$IMAGE_COMMIT" > "$src/.image-commit"
+    fi
   fi
   # Same cargo target directory as the workspace: dependencies are shared, not rebuilt.
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_DIR/target}
@@ -112,6 +121,8 @@ esp() {
   local R=$BUILD_DIR/rootfs E=$BUILD_DIR/esp.img
   sed -e "s|@ROOT_UUID@|$ROOT_UUID|g" -e "s|@CMDLINE@|$KERNEL_CMDLINE|g" \
     "$IMAGE_DIR/boot/grub.cfg.in" > "$BUILD_DIR/grub.cfg"
+  # mcopy -m keeps each file's mtime: the generated one gets the commit time, not the build time
+  touch --date="@$SOURCE_DATE_EPOCH" "$BUILD_DIR/grub.cfg"
   rm -f "$E"; truncate -s "${ESP_MIB}M" "$E"
   # --invariant replaces a volume id given before it, so -i comes after it
   mkfs.vfat -F 32 -n ESP --invariant -i "$FAT_VOLID" "$E" > /dev/null

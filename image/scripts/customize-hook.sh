@@ -65,7 +65,7 @@ inroot systemctl enable systemd-networkd.service systemd-resolved.service nftabl
 # systemd-firstboot would prompt on the console at the first boot: the appliance's own first-boot
 # units and the console wizard (getty@tty1) replace it
 if [ -e "$R/lib/systemd/system/systemd-firstboot.service" ]; then inroot systemctl mask systemd-firstboot.service; fi
-# the dummy postgresql.service pulls in every cluster; started once the cluster exists
+# postgresql.service pulls in every cluster (postgresql-common's generator)
 inroot systemctl enable postgresql.service cantine.service
 
 # Host keys and machine identity are made at first boot; an empty machine-id tells systemd this
