@@ -160,6 +160,16 @@ async fn bookings(pool: &sqlx::PgPool) -> BTreeSet<(i64, chrono::NaiveDate, bool
         .collect()
 }
 
+/// Every change to a reservation: who, when, from what to what.
+async fn events(pool: &sqlx::PgPool) -> Vec<(i64, i64, chrono::NaiveDate, bool, String)> {
+    sqlx::query_as(
+        "select id, child_id, service_date, new_booked, source from reservation_event order by id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
 fn snapshot_count(target: &Target) -> usize {
     cantine_backup::list_snapshots(target).unwrap().len()
 }
@@ -417,6 +427,7 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
     fixture.backups.settings.targets.push(second.clone());
     fixture.populate().await;
     let committed = bookings(&fixture.db.pool).await;
+    let history = events(&fixture.db.pool).await;
     assert!(
         committed.len() > 1000,
         "a year of bookings: {}",
@@ -466,6 +477,7 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
         .await
         .unwrap();
     assert_eq!(bookings(&pool).await, committed);
+    assert_eq!(events(&pool).await, history, "and the history of each day");
     cantine::db::readiness(&pool)
         .await
         .expect("migrated and ready");
