@@ -647,3 +647,77 @@ fn url_host(socket_dir: &Path) -> String {
         .replace('%', "%25")
         .replace('/', "%2F")
 }
+
+/// The script of a unit's `ExecStopPost=`, with the installed paths replaced by this
+/// build's binary and the fixture's configuration.
+fn stop_post_script(unit: &str, config: &Path) -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("debian")
+            .join(unit),
+    )
+    .unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStopPost=/bin/sh -c '"))
+        .expect("an ExecStopPost= shell line");
+    line.strip_suffix('\'')
+        .unwrap()
+        .replace("$$", "$")
+        .replace("/usr/bin/cantine", BIN)
+        .replace("/etc/cantine/cantine.toml", config.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_backup_killed_by_systemd_is_recorded_as_failed_by_the_units_hook() {
+    let fixture = Fixture::new().await;
+    fixture.backups.now(&fixture.targets()).await.unwrap();
+    let config = fixture.write_config();
+    let script = stop_post_script("cantine-backup.service", &config);
+    let run_hook = |result: &str| {
+        let output = Command::new("sh")
+            .args(["-c", &script])
+            .env("SERVICE_RESULT", result)
+            .env("CANTINE_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+    };
+
+    // A run that exited with an error recorded its own failure: the hook leaves it.
+    run_hook("exit-code");
+    let metrics = fixture.metrics().await;
+    assert_eq!(
+        metric(&metrics, "cantine_backup_last_run_success", "local"),
+        Some(1.0)
+    );
+
+    // Killed at the timeout, it could not: the hook does.
+    run_hook("timeout");
+    let metrics = fixture.metrics().await;
+    assert_eq!(
+        metric(&metrics, "cantine_backup_last_run_success", "local"),
+        Some(0.0),
+        "{metrics}"
+    );
+    assert!(
+        metric(
+            &metrics,
+            "cantine_backup_last_failure_timestamp_seconds",
+            "local"
+        )
+        .is_some()
+    );
+    for (unit, run) in [
+        ("cantine-backup-check.service", "check"),
+        ("cantine-backup-drill.service", "drill"),
+    ] {
+        assert!(
+            stop_post_script(unit, &config).contains(&format!(
+                "record-failure --config {} {run} ",
+                config.display()
+            )),
+            "{unit}"
+        );
+    }
+}

@@ -39,6 +39,16 @@ pub enum BackupCommand {
     ConfirmRestore,
     /// Create the repository of a target (a second site's, before its first backup).
     Init(TargetArgs),
+    /// Record a run that died without recording its result (the units' ExecStopPost=,
+    /// after a timeout or a kill): the metrics then show it as failed.
+    #[command(hide = true)]
+    RecordFailure {
+        /// `backup`, `check` or `drill`.
+        #[arg(value_parser = ["backup", "check", "drill"])]
+        run: String,
+        /// Why, as systemd says it ($SERVICE_RESULT).
+        reason: String,
+    },
 }
 
 /// Which repository: configured targets (all, or `--target`), or one given here.
@@ -104,6 +114,7 @@ pub async fn run(
             | BackupCommand::Check { .. }
             | BackupCommand::Drill(_)
             | BackupCommand::Init(_)
+            | BackupCommand::RecordFailure { .. }
     );
     if writes_as_service && let Some((uid, _)) = super::service_owner(&config.data_dir) {
         bail!(
@@ -122,9 +133,10 @@ pub async fn run(
     let result = async {
         // Listing, checking and creating repositories need no database.
         let (database, server) = match command {
-            BackupCommand::List(_) | BackupCommand::Check { .. } | BackupCommand::Init(_) => {
-                (super::database::locate(&config)?.0, None)
-            }
+            BackupCommand::List(_)
+            | BackupCommand::Check { .. }
+            | BackupCommand::Init(_)
+            | BackupCommand::RecordFailure { .. } => (super::database::locate(&config)?.0, None),
             _ => super::database::connect(&config).await?,
         };
         let backups = Backups::from_config(&config, database, config_file);
@@ -258,6 +270,14 @@ async fn dispatch(command: BackupCommand, backups: &Backups) -> anyhow::Result<(
             if failed > 0 {
                 bail!("{failed} restore drill(s) failed");
             }
+        }
+        BackupCommand::RecordFailure { run, reason } => {
+            let run = match run.as_str() {
+                "backup" => super::Run::Backup,
+                "check" => super::Run::Check,
+                _ => super::Run::Drill,
+            };
+            backups.record_interrupted(run, &reason).await;
         }
         BackupCommand::ConfirmRestore => {
             let dropped = backups.confirm_restore().await?;

@@ -543,6 +543,36 @@ impl Backups {
         }
     }
 
+    /// A run of every configured target that died before recording its result (killed,
+    /// timed out): marked failed, so `*_last_run_success` goes to 0.
+    pub async fn record_interrupted(&self, run: Run, reason: &str) {
+        let targets = Targets::Configured(self.settings.targets.clone());
+        let names = self
+            .settings
+            .targets
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
+        let (at, reason) = (now_unix(), format!("interrupted: {reason}"));
+        tracing::error!(?run, %reason, "a backup run died without recording its result");
+        self.record(&targets, names, move |s| match run {
+            Run::Backup => {
+                s.last_failure = Some(at);
+                s.last_run_success = Some(false);
+                s.last_error = Some(reason.clone());
+            }
+            Run::Check => {
+                s.check_last_run_success = Some(false);
+                s.check_last_error = Some(reason.clone());
+            }
+            Run::Drill => {
+                s.drill_last_run_success = Some(false);
+                s.drill_last_error = Some(reason.clone());
+            }
+        })
+        .await;
+    }
+
     /// `cantine backup confirm-restore`: drops the databases kept by earlier restores.
     pub async fn confirm_restore(&self) -> anyhow::Result<Vec<String>> {
         let mut admin = self.database.admin().await?;
@@ -557,6 +587,14 @@ impl Backups {
         }
         Ok(names)
     }
+}
+
+/// The kinds of scheduled run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    Backup,
+    Check,
+    Drill,
 }
 
 /// A snapshot restored into a database.
