@@ -231,3 +231,83 @@ fn check_config_fails_with_a_precise_message() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read configuration file"));
 }
+
+#[test]
+fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::fs::write(secrets.join("restic-local"), "repository-password-local\n").unwrap();
+    std::fs::write(secrets.join("session-key"), "session-key-bytes\n").unwrap();
+    std::fs::write(
+        dir.path().join("passphrase"),
+        "une phrase de passe assez longue\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("wrong"),
+        "une autre phrase de passe, fausse\n",
+    )
+    .unwrap();
+    let config = dir.path().join("cantine.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[secrets]\nsession_key_file = \"{0}/session-key\"\n\
+             [[backup.targets]]\nname = \"local\"\nrepository = \"{1}/repo\"\npassword_file = \"{0}/restic-local\"\n",
+            secrets.display(),
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let sealed = cantine(dir.path())
+        .env("CANTINE_CONFIG", &config)
+        .args(["backup", "escrow", "--passphrase-file"])
+        .arg(dir.path().join("passphrase"))
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    let armored = String::from_utf8(sealed.stdout).unwrap();
+    assert!(
+        armored.starts_with("-----BEGIN CANTINE SECRETS ESCROW-----"),
+        "{armored}"
+    );
+    assert!(!armored.contains("repository-password-local"));
+    let bundle = dir.path().join("escrow.txt");
+    std::fs::write(&bundle, &armored).unwrap();
+
+    let open = |passphrase: &str, to: &str| {
+        cantine(dir.path())
+            .env("CANTINE_CONFIG", &config)
+            .args(["backup", "escrow-open", "--passphrase-file"])
+            .arg(dir.path().join(passphrase))
+            .arg("--in")
+            .arg(&bundle)
+            .arg("--to")
+            .arg(dir.path().join(to))
+            .output()
+            .unwrap()
+    };
+    let refused = open("wrong", "refused");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("wrong passphrase"));
+    let opened = open("passphrase", "restored");
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    let restored = dir.path().join("restored");
+    assert_eq!(
+        std::fs::read_to_string(restored.join("restic-local")).unwrap(),
+        "repository-password-local\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(restored.join("session-key")).unwrap(),
+        "session-key-bytes\n"
+    );
+}

@@ -39,6 +39,24 @@ pub enum BackupCommand {
     ConfirmRestore,
     /// Create the repository of a target (a second site's, before its first backup).
     Init(TargetArgs),
+    /// Print the secrets backups depend on (repository passwords, the second site's
+    /// credentials and CA, the session key) sealed with a passphrase, to store offline.
+    Escrow {
+        /// A file holding the passphrase (at least 16 characters).
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: PathBuf,
+    },
+    /// Open an escrow bundle and write its files (mode 0600) into a new folder.
+    EscrowOpen {
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: PathBuf,
+        /// The bundle printed by `cantine backup escrow`.
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the files.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+    },
     /// Record a run that died without recording its result (the units' ExecStopPost=,
     /// after a timeout or a kill): the metrics then show it as failed.
     #[command(hide = true)]
@@ -95,6 +113,12 @@ impl TargetArgs {
     }
 }
 
+fn read_passphrase(path: &std::path::Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the passphrase file {}", path.display()))?;
+    Ok(text.trim_end_matches(['\n', '\r']).to_owned())
+}
+
 fn seconds(d: std::time::Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
@@ -106,6 +130,49 @@ pub async fn run(
     config: Config,
     config_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    // The escrow touches neither a database nor a repository.
+    match command {
+        BackupCommand::Escrow { passphrase_file } => {
+            let files = super::escrow::secret_files(&config);
+            let host = config.backup.host.clone();
+            let armored = tokio::task::spawn_blocking(move || {
+                let passphrase = read_passphrase(&passphrase_file)?;
+                super::escrow::seal_files(&files, &host, &passphrase)
+            })
+            .await??;
+            print!("{armored}");
+            return Ok(());
+        }
+        BackupCommand::EscrowOpen {
+            passphrase_file,
+            input,
+            to,
+        } => {
+            let written = tokio::task::spawn_blocking(move || {
+                let passphrase = read_passphrase(&passphrase_file)?;
+                let armored = std::fs::read_to_string(&input)
+                    .with_context(|| format!("reading {}", input.display()))?;
+                let bundle = super::escrow::open(&armored, &passphrase)?;
+                let written = super::escrow::write_out(&bundle, &to)?;
+                anyhow::Ok(
+                    bundle
+                        .files
+                        .iter()
+                        .zip(written)
+                        .map(|(f, path)| {
+                            format!("{}: {} (was {})", f.role, path.display(), f.path.display())
+                        })
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .await??;
+            for line in written {
+                println!("{line}");
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     // Root would leave root-owned packs in the local repository and a root-owned state
     // file: the service user's next hourly run could not write either.
     let writes_as_service = matches!(
@@ -278,6 +345,9 @@ async fn dispatch(command: BackupCommand, backups: &Backups) -> anyhow::Result<(
                 _ => super::Run::Drill,
             };
             backups.record_interrupted(run, &reason).await;
+        }
+        BackupCommand::Escrow { .. } | BackupCommand::EscrowOpen { .. } => {
+            unreachable!("the escrow commands return before a database is located")
         }
         BackupCommand::ConfirmRestore => {
             let dropped = backups.confirm_restore().await?;

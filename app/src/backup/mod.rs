@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod database;
 pub mod drill;
+pub mod escrow;
 pub mod lock;
 pub mod state;
 
