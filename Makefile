@@ -2,15 +2,16 @@
 
 CARGO ?= cargo
 DEMO_PASSWORD ?= techniville
-export CANTINE_DATA_DIR ?= $(CURDIR)/var
+# Only `make run` uses ./var; tests make their own folders.
+RUN_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: run test lint unit deps-run deps-test build fuzz-api image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
 	$(CARGO) build --bin cantine
-	./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
-	exec ./target/debug/cantine serve
+	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
+	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
 ## Every test: formatting, lints, unit and integration tests against real PostgreSQL, and the
 ## API fuzzer (no request may get a 5xx).

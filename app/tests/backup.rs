@@ -675,8 +675,12 @@ async fn a_backup_killed_by_systemd_is_recorded_as_failed_by_the_units_hook() {
     let config = fixture.write_config();
     let script = stop_post_script("cantine-backup.service", &config);
     let run_hook = |result: &str| {
+        // A clean environment, as systemd gives: `make test` exports CANTINE_DATA_DIR, which
+        // would send the record elsewhere.
         let output = Command::new("sh")
             .args(["-c", &script])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
             .env("SERVICE_RESULT", result)
             .env("CANTINE_LOG", "off")
             .output()
