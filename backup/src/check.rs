@@ -87,7 +87,7 @@ pub fn check(target: &Target, read_data: ReadData) -> Result<CheckReport> {
         duration: started.elapsed(),
     };
     for (level, finding) in results.0 {
-        let text = finding_text(&finding);
+        let text = crate::error::chain(&finding);
         // rustic_core does not export the level's type, only its Debug form.
         if format!("{level:?}") == "Warn" {
             report.warnings.push(text);
@@ -99,17 +99,6 @@ pub fn check(target: &Target, read_data: ReadData) -> Result<CheckReport> {
         tracing::error!(target_name = %target.name, errors = ?report.errors, "check found damage");
     }
     Ok(report)
-}
-
-fn finding_text(finding: &dyn std::error::Error) -> String {
-    let mut text = finding.to_string();
-    let mut source = finding.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -143,3 +143,15 @@ impl<T> RusticContext<T> for Result<T, Box<RusticError>> {
         self.map_err(|e| Error::rustic(target, operation, e))
     }
 }
+
+/// An error with its causes, one after the other: rustic's messages are in the causes.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

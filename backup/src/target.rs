@@ -256,7 +256,7 @@ impl Target {
                 }),
             },
             Err(error) => {
-                let detail = error_chain(&error);
+                let detail = crate::error::chain(&error);
                 let lower = detail.to_lowercase();
                 if ["certificate", "tls", "handshake", "unknownissuer"]
                     .iter()
@@ -388,17 +388,6 @@ fn path_str<'a>(target: &str, path: &'a Path) -> Result<&'a str> {
         target: target.to_owned(),
         reason: format!("path `{}` is not valid UTF-8", path.display()),
     })
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::response::Response;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Deserialize;
 
-use super::family::{parse_date, weekdays_field};
+use super::family::{DayChoice, parse_date, weekdays_field};
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_failure, fr, page,
     see_other,
@@ -256,12 +256,6 @@ pub(super) async fn set_day(
             page(status, &template)
         }
     }
-}
-
-struct DayChoice {
-    code: &'static str,
-    label: String,
-    checked: bool,
 }
 
 struct Sibling {

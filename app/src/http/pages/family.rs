@@ -397,10 +397,11 @@ pub(super) async fn create_child(
     }
 }
 
-struct DayChoice {
-    code: &'static str,
-    label: String,
-    checked: bool,
+/// A weekday checkbox of the enrollment and weekly-pattern forms.
+pub(super) struct DayChoice {
+    pub code: &'static str,
+    pub label: String,
+    pub checked: bool,
 }
 
 #[derive(Template)]
