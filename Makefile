@@ -5,7 +5,7 @@ DEMO_PASSWORD ?= techniville
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test lint unit deps-run deps-test build fuzz-api image image-verify image-test clean
+.PHONY: run test lint unit deps-run deps-test build fuzz-api bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -27,6 +27,10 @@ unit:
 ## Property-based fuzzing of the JSON API from its OpenAPI file (FUZZ_EXAMPLES per operation).
 fuzz-api: deps-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-30} scripts/fuzz-api
+
+## Backup and restore timings on a 10,000-child database (figures in docs/benchmarks.md).
+bench-backup: deps-test
+	scripts/bench-backup
 
 deps-run:
 	@scripts/install-deps run

@@ -78,22 +78,12 @@ async fn counts(pool: &PgPool) -> anyhow::Result<Vec<i64>> {
 /// database where they disagree lost part of a transaction.
 const RESERVATIONS_VS_HISTORY: &str = "
     select count(*) from (
-        select r.booked, last.new_booked
-        from reservation r
-        left join lateral (
-            select e.new_booked from reservation_event e
-            where e.child_id = r.child_id and e.service_date = r.service_date
-            order by e.id desc limit 1
-        ) last on true
-        where last.new_booked is distinct from r.booked
-        union all
-        select null, null
-        from (select distinct child_id, service_date from reservation_event) e
-        where not exists (
-            select 1 from reservation r
-            where r.child_id = e.child_id and r.service_date = e.service_date
-        )
-    ) mismatches";
+        select distinct on (child_id, service_date) child_id, service_date, new_booked
+        from reservation_event
+        order by child_id, service_date, id desc
+    ) last
+    full join reservation r using (child_id, service_date)
+    where last.new_booked is distinct from r.booked";
 
 impl Backups {
     /// `cantine backup drill`: for each target, in turn.
