@@ -133,18 +133,7 @@ impl Target {
                     read_secret(&self.name, "REST password file", file)?;
                 }
                 if let Some(ca) = &self.ca_cert {
-                    let pem = std::fs::read(ca).map_err(|source| Error::ReadSecret {
-                        target: self.name.clone(),
-                        what: "CA certificate",
-                        path: ca.clone(),
-                        source,
-                    })?;
-                    reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                        invalid(format!(
-                            "cannot parse CA certificate `{}`: {e}",
-                            ca.display()
-                        ))
-                    })?;
+                    self.ca_certificate(ca)?;
                 }
             }
         }
@@ -214,22 +203,27 @@ impl Target {
         Ok((RepositoryBackends::new(backend, None), existence))
     }
 
+    /// The second site's CA certificate, read and parsed.
+    fn ca_certificate(&self, ca: &Path) -> Result<reqwest::Certificate> {
+        let pem = std::fs::read(ca).map_err(|source| Error::ReadSecret {
+            target: self.name.clone(),
+            what: "CA certificate",
+            path: ca.to_owned(),
+            source,
+        })?;
+        reqwest::Certificate::from_pem(&pem).map_err(|e| Error::InvalidTarget {
+            target: self.name.clone(),
+            reason: format!("cannot parse CA certificate `{}`: {e}", ca.display()),
+        })
+    }
+
     fn preflight(&self, url: &Url) -> Result<Existence> {
         let location = self.redacted_location();
         let mut builder = reqwest::blocking::Client::builder()
             .timeout(PREFLIGHT_TIMEOUT)
             .connect_timeout(PREFLIGHT_TIMEOUT);
         if let Some(ca) = &self.ca_cert {
-            let pem = std::fs::read(ca).map_err(|source| Error::ReadSecret {
-                target: self.name.clone(),
-                what: "CA certificate",
-                path: ca.clone(),
-                source,
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| Error::InvalidTarget {
-                target: self.name.clone(),
-                reason: format!("cannot parse CA certificate `{}`: {e}", ca.display()),
-            })?;
+            let cert = self.ca_certificate(ca)?;
             builder = builder.add_root_certificate(cert);
         }
         let client = builder.build().map_err(|e| Error::InvalidTarget {

@@ -15,7 +15,7 @@ use super::{
     see_other,
 };
 use crate::domain::booking::{DayView, PatternRequest, Plan};
-use crate::domain::weekdays::{WeekdaySet, weekday_code, weekday_fr};
+use crate::domain::weekdays::WeekdaySet;
 use crate::error::Error;
 use crate::family::{self, Child, weekdays_from_sql};
 use crate::http::AppState;
@@ -344,14 +344,7 @@ async fn pattern_page(
         of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
         from: value("du", (today + Days::new(1)).to_string()),
         to: value("au", year_end.to_string()),
-        days: service
-            .iter()
-            .map(|d| DayChoice {
-                code: weekday_code(d),
-                label: fr::capitalized(weekday_fr(d)),
-                checked: wanted.contains(d),
-            })
-            .collect(),
+        days: DayChoice::list(service, wanted),
         siblings,
         results: Vec::new(),
     };

@@ -404,6 +404,20 @@ pub(super) struct DayChoice {
     pub checked: bool,
 }
 
+impl DayChoice {
+    /// One checkbox per service weekday, ticked where `wanted` has it.
+    pub fn list(service: WeekdaySet, wanted: WeekdaySet) -> Vec<Self> {
+        service
+            .iter()
+            .map(|d| DayChoice {
+                code: weekday_code(d),
+                label: fr::capitalized(weekday_fr(d)),
+                checked: wanted.contains(d),
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "enrollment.html")]
 struct EnrollmentPage {
@@ -448,14 +462,7 @@ async fn enrollment_page(
         school: child.school_name.clone(),
         year: year.to_string(),
         status: live.then(|| enrollment_text(&child)),
-        days: service
-            .iter()
-            .map(|d| DayChoice {
-                code: weekday_code(d),
-                label: fr::capitalized(weekday_fr(d)),
-                checked: wanted.contains(d),
-            })
-            .collect(),
+        days: DayChoice::list(service, wanted),
     })
 }
 
