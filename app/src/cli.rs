@@ -72,10 +72,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Backup { command } => {
-            let config_file = crate::backup::config_file_read(cli.config.as_deref());
-            runtime.block_on(crate::backup::cli::run(command, config, config_file))
-        }
+        Command::Backup { command } => runtime.block_on(crate::backup::cli::run(command, config)),
         command => runtime.block_on(run(command, config)),
     };
     match result {

@@ -1,6 +1,6 @@
-//! Configuration: one typed struct, built from defaults, then the TOML file, then `CANTINE_*`
-//! environment variables. Unknown keys are errors so that a typo never silently falls back to a
-//! default on a town hall's appliance.
+//! Configuration: one typed struct, built from defaults, then the TOML file and its drop-ins
+//! (`<file>.d/*.toml`), then `CANTINE_*` environment variables. Unknown keys are errors so that
+//! a typo never silently falls back to a default on a town hall's appliance.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub enum ConfigError {
     },
     #[error("invalid configuration file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
+    #[error("invalid configuration once {files} are merged: {message}")]
+    Merged { files: String, message: String },
     #[error("invalid value for {key}: {message}")]
     Invalid { key: String, message: String },
 }
@@ -41,6 +43,8 @@ impl ConfigError {
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The files read, in order: the main file, then its drop-ins. Empty when none was.
+    pub files: Vec<PathBuf>,
     pub listen: SocketAddr,
     pub public_url: Url,
     pub data_dir: PathBuf,
@@ -245,18 +249,14 @@ impl Config {
             .file
             .clone()
             .or_else(|| env("CANTINE_CONFIG").map(PathBuf::from));
-        let file = match &explicit {
-            Some(path) => Some(read_file(path)?),
-            None => {
-                let path = Path::new(DEFAULT_CONFIG_PATH);
-                if !source.skip_default_file && path.exists() {
-                    Some(read_file(path)?)
-                } else {
-                    None
-                }
-            }
+        let main = explicit.or_else(|| {
+            let path = Path::new(DEFAULT_CONFIG_PATH);
+            (!source.skip_default_file && path.exists()).then(|| path.to_owned())
+        });
+        let (file, files) = match main {
+            Some(path) => read_files(&path)?,
+            None => (FileConfig::default(), Vec::new()),
         };
-        let file = file.unwrap_or_default();
 
         let listen_text = env("CANTINE_LISTEN")
             .or(file.listen)
@@ -356,6 +356,7 @@ impl Config {
         let backup = backup_config(file.backup, &data_dir, &env)?;
 
         Ok(Config {
+            files,
             backup,
             booking: BookingConfig {
                 deadline: file.booking.deadline.unwrap_or_default(),
@@ -410,8 +411,14 @@ impl Config {
                 self.data_dir.join("mail").display()
             ),
         };
+        let files = if self.files.is_empty() {
+            "none".to_owned()
+        } else {
+            let names: Vec<_> = self.files.iter().map(|f| f.display().to_string()).collect();
+            names.join(", ")
+        };
         format!(
-            "listen = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
+            "config.files = {files}\nlisten = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
              database.max_connections = {}\nsecrets.session_key = {}\nlog.filter = {}\n\
              http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n\
              booking.deadline = {}\ncalendar.zone = {}\ncalendar.file = {}\n\
@@ -523,12 +530,83 @@ fn hostname() -> String {
     String::from_utf8_lossy(&buffer[..end]).into_owned()
 }
 
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+/// Reads the main file, then every `*.toml` of `<main>.d/` in byte order of their names, each
+/// merged over the ones before (see [`merge`]). Returns the result and the files read.
+fn read_files(main: &Path) -> Result<(FileConfig, Vec<PathBuf>), ConfigError> {
+    let (mut file, mut merged) = read_layer(main)?;
+    let mut files = vec![main.to_owned()];
+    for path in drop_ins(main)? {
+        let (_, table) = read_layer(&path)?;
+        merge(&mut merged, table);
+        files.push(path);
+    }
+    if files.len() > 1 {
+        // Each file was valid alone: this only fails on a combination none shows by itself.
+        file = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Merged {
+                files: files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                message: e.to_string().trim_end().to_owned(),
+            })?;
+    }
+    Ok((file, files))
+}
+
+/// The drop-ins of `main`: the `*.toml` files of `<main>.d/`, sorted by name (bytes). Anything
+/// else there (`.dpkg-old`, `~` backups) is ignored; a missing folder means none.
+fn drop_ins(main: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let mut dir = main.as_os_str().to_owned();
+    dir.push(".d");
+    let dir = PathBuf::from(dir);
+    let unreadable = |source| ConfigError::Unreadable {
+        path: dir.clone(),
+        source,
+    };
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(unreadable(e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(unreadable)?.path();
+        if path.extension().is_some_and(|ext| ext == "toml") {
+            paths.push(path);
+        }
+    }
+    paths.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(paths)
+}
+
+/// `over` merged into `base`: tables key by key, recursively; any other value, arrays
+/// included (`[[backup.targets]]`), replaces the earlier one.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(over)) => merge(base, over),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// One file, checked alone against the file's shape (so that an error names this file and
+/// its line), and as a table to merge.
+fn read_layer(path: &Path) -> Result<(FileConfig, toml::Table), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
         path: path.to_owned(),
         source,
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+    Ok((parse(path, &text)?, parse(path, &text)?))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Syntax {
         path: path.to_owned(),
         message: e.to_string().trim_end().to_owned(),
     })
@@ -891,6 +969,166 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown field `repo`"), "{err}");
+    }
+
+    /// A main file `cantine.toml` and its drop-ins (name, text) in a fresh folder.
+    fn with_drop_ins(main: &str, drop_ins: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cantine.toml");
+        std::fs::write(&path, main).unwrap();
+        let d = dir.path().join("cantine.toml.d");
+        std::fs::create_dir(&d).unwrap();
+        for (name, text) in drop_ins {
+            std::fs::write(d.join(name), text).unwrap();
+        }
+        (dir, path)
+    }
+
+    fn load_main(path: &Path) -> Result<Config, ConfigError> {
+        let source = Source {
+            file: Some(path.to_owned()),
+            ..Source::default()
+        };
+        Config::load_from(&source, |_| None)
+    }
+
+    #[test]
+    fn drop_ins_are_merged_over_the_main_file_in_byte_order_of_their_names() {
+        // Written out of order; byte order puts upper case before lower case.
+        let (dir, main) = with_drop_ins(
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/main\"\n[log]\nfilter = \"debug\"\n",
+            &[
+                ("b-last.toml", "listen = \"127.0.0.1:9003\"\n"),
+                (
+                    "10-first.toml",
+                    "listen = \"127.0.0.1:9001\"\n[log]\nfilter = \"warn\"\n",
+                ),
+                ("Z-second.toml", "listen = \"127.0.0.1:9002\"\n"),
+            ],
+        );
+        let config = load_main(&main).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9003");
+        assert_eq!(config.log.filter, "warn");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/main"));
+        let d = dir.path().join("cantine.toml.d");
+        let expected = vec![
+            main.clone(),
+            d.join("10-first.toml"),
+            d.join("Z-second.toml"),
+            d.join("b-last.toml"),
+        ];
+        assert_eq!(config.files, expected);
+        let listed: Vec<_> = expected.iter().map(|f| f.display().to_string()).collect();
+        let described = config.describe();
+        assert!(
+            described.contains(&format!("config.files = {}\n", listed.join(", "))),
+            "{described}"
+        );
+        // Without a `.d` folder, the main file alone.
+        std::fs::remove_dir_all(&d).unwrap();
+        assert_eq!(load_main(&main).unwrap().files, vec![main]);
+    }
+
+    #[test]
+    fn drop_in_tables_merge_key_by_key_and_arrays_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = secret(dir.path(), "restic", "s3cret\n");
+        let target = |name: &str| {
+            format!(
+                "[[backup.targets]]\nname = \"{name}\"\nrepository = \"/srv/{name}\"\npassword_file = \"{}\"\n",
+                pw.display()
+            )
+        };
+        let main = format!(
+            "[database]\nmax_connections = 5\n[backup]\nhost = \"mairie\"\nkeep = {{ hourly = 6 }}\n{}{}",
+            target("local"),
+            target("old-site")
+        );
+        let drop_in = format!(
+            "[database]\nurl = \"postgresql://cantine@localhost/cantine\"\n\
+             [backup]\nkeep = {{ daily = 3 }}\n{}",
+            target("second-site")
+        );
+        let (_dir, main) = with_drop_ins(&main, &[("50-backup.toml", &drop_in)]);
+        let config = load_main(&main).unwrap();
+        assert_eq!(config.database.max_connections, 5);
+        assert!(config.database.url.is_some());
+        assert_eq!(config.backup.host, "mairie");
+        assert_eq!(
+            (config.backup.keep.hourly, config.backup.keep.daily),
+            (6, 3)
+        );
+        let names: Vec<_> = config.backup.targets.iter().map(|t| &t.name).collect();
+        assert_eq!(
+            names,
+            ["second-site"],
+            "the drop-in's array replaces the main file's"
+        );
+    }
+
+    #[test]
+    fn an_error_in_a_drop_in_names_that_file_and_its_line() {
+        let (dir, main) = with_drop_ins(
+            "",
+            &[
+                ("10-fine.toml", "[log]\nfilter = \"warn\"\n"),
+                (
+                    "50-backup.toml",
+                    "# appliance\n[backup]\nhots = \"mairie\"\n",
+                ),
+            ],
+        );
+        let err = load_main(&main).unwrap_err().to_string();
+        let drop_in = dir.path().join("cantine.toml.d/50-backup.toml");
+        assert!(err.contains(&drop_in.display().to_string()), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("unknown field `hots`"), "{err}");
+
+        std::fs::write(&drop_in, "[backup\n").unwrap();
+        let err = load_main(&main).unwrap_err().to_string();
+        assert!(err.contains(&drop_in.display().to_string()), "{err}");
+        assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn an_unreadable_drop_in_is_an_error_naming_it() {
+        let (dir, main) = with_drop_ins("", &[]);
+        let gone = dir.path().join("cantine.toml.d/60-gone.toml");
+        std::os::unix::fs::symlink(dir.path().join("nowhere.toml"), &gone).unwrap();
+        let err = load_main(&main).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "cannot read configuration file {}",
+                gone.display()
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn files_in_the_drop_in_folder_not_ending_in_toml_are_ignored() {
+        let garbage = "this is not TOML [";
+        let (_dir, main) = with_drop_ins(
+            "",
+            &[
+                ("50-backup.toml.dpkg-old", garbage),
+                ("50-backup.toml~", garbage),
+                ("README", garbage),
+                ("toml", garbage),
+            ],
+        );
+        assert_eq!(load_main(&main).unwrap().files, vec![main]);
+    }
+
+    #[test]
+    fn without_a_main_file_no_drop_in_is_read() {
+        let source = Source {
+            file: None,
+            skip_default_file: true,
+        };
+        let config = Config::load_from(&source, |_| None).unwrap();
+        assert!(config.files.is_empty());
+        assert!(config.describe().starts_with("config.files = none\n"));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl Fixture {
             },
             data_dir: dir.path().join("data"),
             database: Database::in_cluster(testing::cluster(), &db.name),
-            config_file: None,
+            config_files: Vec::new(),
         };
         Self { dir, db, backups }
     }
@@ -604,6 +604,12 @@ async fn two_backups_at_once_one_runs_the_other_refuses() {
 
     // The command line, while a run holds the lock: refused, non-zero, and it says why.
     let config = fixture.write_config();
+    // A drop-in, as the appliance's first boot writes, and a leftover that is not one.
+    let drop_ins = fixture.dir.path().join("cantine.toml.d");
+    std::fs::create_dir(&drop_ins).unwrap();
+    let drop_in = drop_ins.join("50-backup.toml");
+    std::fs::write(&drop_in, "[backup]\nhost = \"mairie-test\"\n").unwrap();
+    std::fs::write(drop_ins.join("40-old.toml.dpkg-old"), "not read\n").unwrap();
     let cantine = |args: &[&str]| fixture.cantine(args);
     let held = FileLock::try_acquire(&fixture.backups.data_dir.join(BACKUP_LOCK)).unwrap();
     let output = cantine(&["backup", "now"]);
@@ -620,23 +626,34 @@ async fn two_backups_at_once_one_runs_the_other_refuses() {
     assert!(output.status.success(), "{output:?}");
     let listed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(listed.matches("mairie-test").count(), 2, "{listed}");
-    // The configuration file travels with the dump.
+    // The configuration file and its drop-in travel with the dump; the leftover does not.
     assert_eq!(snapshots(fixture.local()).await, 2);
-    let mut restored = Vec::new();
-    let local = fixture.local().clone();
-    let restored = tokio::task::spawn_blocking(move || {
-        cantine_backup::restore_stream(
-            &local,
-            &SnapshotSelector::Latest,
-            cantine::backup::CONFIG_SNAPSHOT_PATH,
-            &mut restored,
-        )
+    let restore = |path: &'static str| {
+        let local = fixture.local().clone();
+        tokio::task::spawn_blocking(move || {
+            let mut restored = Vec::new();
+            cantine_backup::restore_stream(&local, &SnapshotSelector::Latest, path, &mut restored)
+                .map(|_| restored)
+        })
+    };
+    let main = restore(cantine::backup::CONFIG_SNAPSHOT_PATH)
+        .await
         .unwrap();
-        restored
-    })
-    .await
-    .unwrap();
-    assert_eq!(restored, std::fs::read(&config).unwrap());
+    assert_eq!(main.unwrap(), std::fs::read(&config).unwrap());
+    let stored = restore("/cantine/config/cantine.toml.d/50-backup.toml")
+        .await
+        .unwrap();
+    assert_eq!(stored.unwrap(), std::fs::read(&drop_in).unwrap());
+    let leftover = restore("/cantine/config/cantine.toml.d/40-old.toml.dpkg-old")
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            leftover,
+            Err(cantine_backup::Error::SnapshotNotFound { .. })
+        ),
+        "{leftover:?}"
+    );
 }
 
 /// A socket folder as the host of a `postgresql://` URL.

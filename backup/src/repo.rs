@@ -29,14 +29,24 @@ pub struct RepoInfo {
     pub created: bool,
 }
 
-/// Creates a repository at the target, which must not hold one yet.
+/// Makes sure the target holds a repository: opens an existing one with the target's
+/// password (`created` is false; a password that opens no key is
+/// [`Error::WrongPassword`]), creates a missing one (`created` is true).
 ///
-/// Works for local and REST targets (an append-only REST server accepts creating a
-/// repository once).
+/// Idempotent, so it can run at every deployment. Works for local and REST targets (an
+/// append-only REST server accepts creating a repository once).
 pub fn init(target: &Target) -> Result<RepoInfo> {
-    let (backends, _) = target.backends()?;
-    let repo = init_with(target, &backends)?;
-    Ok(info(&repo, true))
+    match open_repo(target, false) {
+        Ok((repo, _)) => Ok(info(&repo, false)),
+        Err(Error::NotInitialised { .. }) => {
+            let (backends, _) = target.backends()?;
+            tracing::info!(target_name = %target.name, location = %target.redacted_location(),
+                "creating the repository");
+            let repo = init_with(target, &backends)?;
+            Ok(info(&repo, true))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens the target's repository; a missing local repository is created, a missing REST

@@ -37,7 +37,8 @@ pub enum BackupCommand {
     Drill(TargetArgs),
     /// Drop the database(s) kept by the last restore.
     ConfirmRestore,
-    /// Create the repository of a target (a second site's, before its first backup).
+    /// Create the repository of each target (or the one named) that has none; an existing
+    /// one is only opened, to check its password ("already existed").
     Init(TargetArgs),
     /// Print the secrets backups depend on (repository passwords, the second site's
     /// credentials and CA, the session key) sealed with a passphrase, to store offline.
@@ -123,13 +124,9 @@ fn seconds(d: std::time::Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-/// Runs one `cantine backup` command; `config_file` is the file the configuration came
-/// from, stored in each snapshot.
-pub async fn run(
-    command: BackupCommand,
-    config: Config,
-    config_file: Option<PathBuf>,
-) -> anyhow::Result<()> {
+/// Runs one `cantine backup` command; the configuration files it was read from
+/// (`config.files`) are stored in each snapshot.
+pub async fn run(command: BackupCommand, config: Config) -> anyhow::Result<()> {
     // The escrow touches neither a database nor a repository.
     match command {
         BackupCommand::Escrow { passphrase_file } => {
@@ -206,7 +203,7 @@ pub async fn run(
             | BackupCommand::RecordFailure { .. } => (super::database::locate(&config)?.0, None),
             _ => super::database::connect(&config).await?,
         };
-        let backups = Backups::from_config(&config, database, config_file);
+        let backups = Backups::from_config(&config, database);
         let result = dispatch(command, &backups).await;
         if let Some(server) = server {
             let _ = tokio::task::spawn_blocking(move || server.stop()).await;

@@ -31,7 +31,8 @@ use state::{TargetState, now_unix, record};
 pub const BACKUP_LOCK: &str = "backup.lock";
 /// Held by `cantine serve` for its lifetime: a restore refuses to swap databases under it.
 pub const SERVE_LOCK: &str = "serve.lock";
-/// Where the configuration file goes in a snapshot.
+/// Where the configuration file goes in a snapshot; its drop-ins go in the folder of the same
+/// name with `.d` added, by their own names.
 pub const CONFIG_SNAPSHOT_PATH: &str = "/cantine/config/cantine.toml";
 
 /// Everything a backup command needs.
@@ -40,8 +41,9 @@ pub struct Backups {
     pub settings: BackupConfig,
     pub data_dir: PathBuf,
     pub database: Database,
-    /// The configuration file, stored beside the dump (not the secrets it points to).
-    pub config_file: Option<PathBuf>,
+    /// The configuration files read ([`crate::config::Config::files`]: the main file, then
+    /// its drop-ins), stored beside the dump (not the secrets they point to).
+    pub config_files: Vec<PathBuf>,
 }
 
 /// Which repositories a command acts on.
@@ -155,16 +157,12 @@ fn is_stale(name: &str, prefix: &str, cutoff: &str) -> bool {
 }
 
 impl Backups {
-    pub fn from_config(
-        config: &crate::config::Config,
-        database: Database,
-        config_file: Option<PathBuf>,
-    ) -> Self {
+    pub fn from_config(config: &crate::config::Config, database: Database) -> Self {
         Self {
             settings: config.backup.clone(),
             data_dir: config.data_dir.clone(),
             database,
-            config_file,
+            config_files: config.files.clone(),
         }
     }
 
@@ -268,8 +266,10 @@ impl Backups {
             "database dumped"
         );
         let mut request = BackupRequest::new(self.settings.host.clone());
-        if let Some(file) = self.config_file.as_ref().filter(|f| f.is_file()) {
-            request = request.with_file(file, CONFIG_SNAPSHOT_PATH);
+        for (file, snapshot_path) in config_snapshot_paths(&self.config_files) {
+            if file.is_file() {
+                request = request.with_file(file, snapshot_path);
+            }
         }
         let mut outcomes = Vec::new();
         for target in targets.list() {
@@ -648,12 +648,21 @@ fn owner_if_other(euid: u32, uid: u32, gid: u32) -> Option<(u32, u32)> {
     (euid == 0 && uid != 0).then_some((uid, gid))
 }
 
-/// The configuration file this process read, if it is a real file: it goes into the
-/// snapshot (the secrets it points to do not).
-pub fn config_file_read(explicit: Option<&Path>) -> Option<PathBuf> {
-    explicit
-        .map(Path::to_owned)
-        .or_else(|| std::env::var_os("CANTINE_CONFIG").map(PathBuf::from))
-        .or_else(|| Some(PathBuf::from(crate::config::DEFAULT_CONFIG_PATH)))
-        .filter(|path| path.is_file())
+/// Where each configuration file goes in a snapshot: the main file (the first) as
+/// [`CONFIG_SNAPSHOT_PATH`] whatever its name, each drop-in as
+/// `/cantine/config/cantine.toml.d/<its name>`.
+pub fn config_snapshot_paths(files: &[PathBuf]) -> Vec<(&Path, String)> {
+    files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let path = if i == 0 {
+                CONFIG_SNAPSHOT_PATH.to_owned()
+            } else {
+                let name = file.file_name().unwrap_or_default().to_string_lossy();
+                format!("{CONFIG_SNAPSHOT_PATH}.d/{name}")
+            };
+            (file.as_path(), path)
+        })
+        .collect()
 }

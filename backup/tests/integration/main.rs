@@ -8,6 +8,7 @@
 mod backup_restore;
 mod common;
 mod corruption;
+mod repo_init;
 mod restic_cli;
 mod retention;
 mod second_site;

@@ -25,7 +25,19 @@ fn backups_reach_the_second_site_which_refuses_deletes_and_overwrites() {
 
     // Nothing there yet: the appliance does not create a remote repository by itself.
     assert!(matches!(open(&target), Err(Error::NotInitialised { .. })));
-    assert!(init(&target).unwrap().created);
+    let created = init(&target).unwrap();
+    assert!(created.created);
+    // Again, as a redeployed appliance does: found, nothing created.
+    let keys = || {
+        fs::read_dir(site.repo_dir("mairie").join("keys"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(keys(), 1);
+    let found = init(&target).unwrap();
+    assert!(!found.created);
+    assert_eq!(found.id, created.id);
+    assert_eq!(keys(), 1);
 
     let original = pseudo_random(1_000_000, 5);
     fs::write(local.path("db.dump"), &original).unwrap();
