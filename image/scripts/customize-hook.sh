@@ -42,11 +42,11 @@ rm -rf "$R/var/lib/postgresql/15/main" "$R/etc/postgresql/15/main"
 # Local only: listen_addresses stays 'localhost'; peer for the socket, SCRAM over TCP.
 inroot pg_createcluster --locale=C.UTF-8 --start-conf=auto 15 main -- \
   --auth-local=peer --auth-host=scram-sha-256 --data-checksums --no-sync > /dev/null
-# the password of "cantine" is set at first boot
+# the password of "cantine" is set at first boot; CREATEDB for the restore drill's scratch database
 chroot --userspec=postgres:postgres "$R" /usr/lib/postgresql/15/bin/postgres --single -j \
   -D /var/lib/postgresql/15/main -c config_file=/etc/postgresql/15/main/postgresql.conf postgres \
   > "$BUILD_DIR/pg-roles.log" 2>&1 <<'SQL'
-create role cantine login;
+create role cantine login createdb;
 
 create database cantine owner cantine encoding 'UTF8' template template0;
 
@@ -60,7 +60,7 @@ rm -f "$R"/var/lib/postgresql/15/main/pg_wal/0000* "$R/var/lib/postgresql/15/mai
 python3 "$R/usr/lib/cantine-image/pg-control" normalize "$R/var/lib/postgresql/15/main/global/pg_control" "$SOURCE_DATE_EPOCH"
 
 inroot systemctl enable systemd-networkd.service systemd-resolved.service nftables.service \
-  cantine-firstboot-early.service cantine-firstboot.service \
+  cantine-firstboot-early.service cantine-firstboot.service cantine-backup-init.service \
   serial-getty@ttyS0.service
 # systemd-firstboot would prompt on the console at the first boot: the appliance's own first-boot
 # units and the console wizard (getty@tty1) replace it

@@ -7,7 +7,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "host-deps: must run as root" >&2; exit 1; }
 
 need_build="mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl"
-need_test="qemu-system-x86 ovmf qemu-utils curl openssh-client"
+need_test="qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage"
 
 missing() {
   local p

@@ -29,12 +29,18 @@ PROPERTIES = [
     ("public_url", "Public URL", "https://... address users reach the service at", ""),
     ("ssh_authorized_key", "Administrator SSH key", "Public key for the 'admin' account", ""),
     ("admin_networks", "Administration networks", "CIDRs allowed to SSH and the metrics port", ""),
+    ("ip_address", "IPv4 address", "Static address with prefix, e.g. 192.168.10.20/24; empty for DHCP", ""),
+    ("gateway", "IPv4 gateway", "Default gateway of the static address", ""),
+    ("dns_servers", "DNS servers", "Name servers of the static address, separated by spaces", ""),
 ]
 props = "\n".join(
     f'      <Property ovf:key="{k}" ovf:type="string" ovf:userConfigurable="true" ovf:value="{escape(v)}">\n'
     f"        <Label>{escape(label)}</Label>\n        <Description>{escape(desc)}</Description>\n      </Property>"
     for k, label, desc, v in PROPERTIES)
 
+# vApp properties reach the guest only through the transport the hardware section declares:
+# com.vmware.guestInfo (vCenter; the guest reads it with vmware-rpctool). Standalone ESXi and
+# VirtualBox do not pass them: a NoCloud seed or the console wizard serves there.
 ovf = f"""<?xml version="1.0" encoding="UTF-8"?>
 <Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1"
           xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
@@ -72,7 +78,7 @@ ovf = f"""<?xml version="1.0" encoding="UTF-8"?>
       <Info>Guest operating system</Info>
       <Description>Debian GNU/Linux 12 (64-bit)</Description>
     </OperatingSystemSection>
-    <VirtualHardwareSection>
+    <VirtualHardwareSection ovf:transport="com.vmware.guestInfo">
       <Info>Virtual hardware requirements</Info>
       <System>
         <vssd:ElementName>Virtual Hardware Family</vssd:ElementName>

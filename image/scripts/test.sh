@@ -4,10 +4,15 @@
 # SSH): a bare TCP connect to a forwarded port succeeds even when nothing listens in the guest.
 #
 # Boot 1: the qcow2 with OVMF's Secure Boot firmware and Microsoft keys (Debian's signed shim,
-#         GRUB and kernel), the disk grown to 6 GiB: full checks.
-# Boot 2: the raw disk with plain OVMF: a second first boot of the same image, whose secrets,
-#         keys and identifiers must all differ from boot 1's.
-# The VMDK (from the OVA) and the VHDX are compared block for block with the raw disk.
+#         GRUB and kernel), the disk grown to 6 GiB, a NoCloud seed: full checks, including a
+#         backup to a second site the host serves (rclone serve restic, TLS, append-only).
+# Boot 2: the raw disk with plain OVMF, the same seed: a second first boot of the same image,
+#         whose secrets, keys and identifiers must all differ from boot 1's, and which opens
+#         the second site's existing repository instead of creating one.
+# Boot 3: the VMDK from the OVA (Secure Boot), settings from an OVF environment (ISO
+#         transport) built from the OVA descriptor's own property keys, no NoCloud seed.
+# Boot 4: the VHDX with no seed at all: the console wizard, answered over the serial console.
+# Each format is also compared block for block with the raw disk.
 set -uo pipefail
 : "${IMAGE_DIR:?}" "${OUT_DIR:?}" "${BUILD_DIR:?}"
 RUN=${TEST_DIR:-$IMAGE_DIR/test-run}
@@ -23,16 +28,69 @@ check() {  # check DESCRIPTION COMMAND...: on failure, the command's last output
   printf '== %s\n%s\n' "$what" "$out" >> "$RUN/checks.log"
 }
 QPID=
-cleanup() { [ -n "$QPID" ] && kill "$QPID" 2>/dev/null; wait 2>/dev/null; }
+SITE_PID=
+cleanup() { kill $QPID $SITE_PID 2>/dev/null; wait 2>/dev/null; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 ssh-keygen -q -t ed25519 -N '' -C image-test -f "$RUN/id_admin"
 
-make_seed() {  # make_seed DIR INSTANCE
-  local d=$1
+# The second site: the host's rclone serving a restic REST repository over TLS (its own CA),
+# append-only, with basic authentication; the guest reaches the host's loopback as 10.0.2.2.
+SITE=$RUN/second-site
+start_second_site() {
+  mkdir -p "$SITE/data"
+  ( cd "$SITE"
+    ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+    openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj "/CN=Cantine image-test CA" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req $ec -keyout server.key -out server.csr -subj /CN=10.0.2.2
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:10.0.2.2,IP:127.0.0.1\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+    openssl rand -hex 16 > http-password; openssl rand -hex 16 > repo-password
+    printf 'cantine:%s\n' "$(openssl passwd -apr1 "$(cat http-password)")" > htpasswd
+    : > rclone.conf ) > "$SITE/setup.log" 2>&1
+  PSITE=$(free_port); export PSITE
+  RCLONE_CONFIG=$SITE/rclone.conf rclone serve restic --addr "127.0.0.1:$PSITE" --append-only --private-repos \
+    --htpasswd "$SITE/htpasswd" --cert "$SITE/server.pem" --key "$SITE/server.key" "$SITE/data" \
+    > "$SITE/rclone.log" 2>&1 &
+  SITE_PID=$!
+  # the guest's URL; the host reads the same repository on 127.0.0.1
+  SITE_REPO="rest:https://cantine@10.0.2.2:$PSITE/cantine/"
+}
+site_restic() {
+  RESTIC_PASSWORD_FILE=$SITE/repo-password restic --cacert "$SITE/ca.pem" --no-cache \
+    -r "rest:https://cantine:$(cat "$SITE/http-password")@127.0.0.1:$PSITE/cantine/" "$@"
+}
+
+# With the appliance's own credentials: list the repository's keys, try to delete one (403
+# expected), and check it is still there.
+site_refuses_delete() {
+  local url=https://127.0.0.1:$PSITE/cantine/keys/ auth key code
+  auth=(--cacert "$SITE/ca.pem" -u "cantine:$(cat "$SITE/http-password")")
+  key=$(curl -sf "${auth[@]}" -H 'Accept: application/vnd.x.restic.rest.v2' "$url" \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["name"])') || return 1
+  code=$(curl -s "${auth[@]}" -o /dev/null -w '%{http_code}' -X DELETE "$url$key")
+  echo "DELETE keys/$key: $code"
+  [ "$code" = 403 ] && curl -sf -I "${auth[@]}" "$url$key" > /dev/null
+}
+
+indent() { sed 's/^/          /'; }
+
+make_seed() {  # make_seed DIR INSTANCE [tls]: with tls, a certificate the test CA signed
+  local d=$1 tls=
   mkdir -p "$d/seed"
+  if [ "${3:-}" = tls ]; then
+    ( cd "$SITE"
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout web.key -out web.csr -subj /CN=cantine-test.techniville.test
+      printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:cantine-test.techniville.test\n' > web.ext
+      openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out web.pem -days 2 -extfile web.ext ) >> "$SITE/setup.log" 2>&1
+    tls="  tls_certificate: |
+$(indent < "$SITE/web.pem")
+  tls_private_key: |
+$(indent < "$SITE/web.key")"
+  fi
   printf 'instance-id: %s\nlocal-hostname: cantine-test\n' "$2" > "$d/seed/meta-data"
   cat > "$d/seed/user-data" <<U
 #cloud-config
@@ -43,38 +101,81 @@ ssh_authorized_keys:
 cantine:
   public_url: https://cantine-test.techniville.test
   admin_networks: [10.0.2.0/24, 192.168.0.0/16]
+${tls:+$tls
+}  backup:
+    keep: {hourly: 6, daily: 7}
+    targets:
+      - name: second-site
+        repository: $SITE_REPO
+        password: $(cat "$SITE/repo-password")
+        rest_password: $(cat "$SITE/http-password")
+        append_only: true
+        ca_certificate: |
+$(indent < "$SITE/ca.pem")
 U
   rm -f "$d/seed.img"; truncate -s 2M "$d/seed.img"
   mkfs.vfat -n CIDATA "$d/seed.img" > /dev/null
   MTOOLS_SKIP_CHECK=1 mcopy -i "$d/seed.img" "$d/seed/meta-data" "$d/seed/user-data" ::/
 }
 
-# boot NAME DISK FORMAT FIRMWARE(secureboot|plain): starts qemu in the background
+# An OVF environment (DSP0243) on an ISO labelled "OVF ENV", as the ISO transport delivers it;
+# its keys are read from the OVA's own ProductSection, so a renamed property fails here.
+make_ovf_env() {  # make_ovf_env DIR OVF_DESCRIPTOR
+  local d=$1
+  mkdir -p "$d/ovf-env"
+  python3 - "$2" "$d/ovf-env/ovf-env.xml" "$(cat "$RUN/id_admin.pub")" <<'PY'
+import sys, xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
+OVF = "http://schemas.dmtf.org/ovf/envelope/1"
+keys = {p.get(f"{{{OVF}}}key") for p in ET.parse(sys.argv[1]).iter(f"{{{OVF}}}Property")}
+# the static address QEMU's user network would have leased, so the forwarded ports still reach it
+values = {"hostname": "cantine-ovf", "public_url": "https://cantine-ovf.techniville.test",
+          "ssh_authorized_key": sys.argv[3], "admin_networks": "10.0.2.0/24, 192.168.0.0/16",
+          "ip_address": "10.0.2.15/24", "gateway": "10.0.2.2", "dns_servers": "10.0.2.3"}
+missing = set(values) - keys
+if missing:
+    sys.exit(f"OVA descriptor lacks the properties {sorted(missing)}")
+props = "".join(f'    <Property oe:key="{k}" oe:value={quoteattr(v)}/>\n' for k, v in values.items())
+open(sys.argv[2], "w").write(
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"\n'
+    '             xmlns:oe="http://schemas.dmtf.org/ovf/environment/1" oe:id="cantine">\n'
+    f'  <PropertySection>\n{props}  </PropertySection>\n</Environment>\n')
+PY
+  genisoimage -quiet -V "OVF ENV" -J -r -o "$d/seed.img" "$d/ovf-env"
+}
+
+# boot NAME DISK FORMAT FIRMWARE(secureboot|plain) SEED(nocloud|nocloudtls|ovf|none): starts qemu in the
+# background. The serial console is logged to serial.log and offered on serial.sock.
 boot() {
-  local name=$1 disk=$2 fmt=$3 fw=$4 d=$RUN/$1 code vars machine=q35 extra=()
+  local name=$1 disk=$2 fmt=$3 fw=$4 seed=$5 d=$RUN/$1 code vars machine=q35 extra=()
   mkdir -p "$d"
-  make_seed "$d" "test-$name"
+  case $seed in
+    nocloud*) make_seed "$d" "test-$name" "${seed#nocloud}"; extra+=(-drive file="$d/seed.img",format=raw,if=virtio,readonly=on) ;;
+    ovf) make_ovf_env "$d" "$RUN/ova/$N.ovf"; extra+=(-cdrom "$d/seed.img") ;;
+  esac
   # a fresh, larger overlay: the image stays untouched and first boot has to grow the disk
   qemu-img create -q -f qcow2 -F "$fmt" -b "$disk" "$d/disk.qcow2" 6G
   if [ "$fw" = secureboot ]; then
     code=/usr/share/OVMF/OVMF_CODE_4M.ms.fd vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
-    machine=q35,smm=on; extra=(-global driver=cfi.pflash01,property=secure,value=on)
+    machine=q35,smm=on; extra+=(-global driver=cfi.pflash01,property=secure,value=on)
   else
     code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
   fi
   cp "$vars" "$d/vars.fd"
   : > "$d/serial.log"
   P443=$(free_port); P80=$(free_port); P22=$(free_port); P9443=$(free_port)
-  echo "$name: https://127.0.0.1:$P443 http :$P80 ssh :$P22 metrics :$P9443" | tee "$d/ports.txt"
+  export P443 P80 P22 P9443   # for the exported helpers (vssh) in `bash -c` checks
+  echo "$name: $fmt, $fw firmware, seed $seed: https://127.0.0.1:$P443 http :$P80 ssh :$P22 metrics :$P9443" | tee "$d/ports.txt"
   T0=$(date +%s.%N)
   nice qemu-system-x86_64 -machine "$machine" -accel tcg -m 2048 -smp 2 "${extra[@]}" \
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$code" \
     -drive if=pflash,format=raw,unit=1,file="$d/vars.fd" \
     -drive file="$d/disk.qcow2",format=qcow2,if=virtio \
-    -drive file="$d/seed.img",format=raw,if=virtio,readonly=on \
     -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$P443-:443,hostfwd=tcp:127.0.0.1:$P80-:80,hostfwd=tcp:127.0.0.1:$P22-:22,hostfwd=tcp:127.0.0.1:$P9443-:9443 \
     -device virtio-net-pci,netdev=n0 \
-    -display none -serial file:"$d/serial.log" -monitor none -no-reboot > "$d/qemu.out" 2>&1 &
+    -chardev socket,id=ser0,path="$d/serial.sock",server=on,wait=off,logfile="$d/serial.log" \
+    -serial chardev:ser0 -display none -monitor none -no-reboot > "$d/qemu.out" 2>&1 &
   QPID=$!
   D=$d
 }
@@ -83,6 +184,9 @@ ev() { printf '%7s s  %s\n' "$(since)" "$*" | tee -a "$D/events.txt"; }
 vssh() { ssh -q -i "$RUN/id_admin" -p "$P22" -o BatchMode=yes -o ConnectTimeout=10 \
   -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null admin@127.0.0.1 "$@"; }
 https() { curl -sk -m 10 "$@"; }
+# checks written as `bash -c '...'` use these too
+export -f vssh site_restic
+export RUN SITE
 
 diagnose() {
   echo "---- serial console (last 60 lines) ----"; tail -n 60 "$D/serial.log" | tr -d '\r'
@@ -114,15 +218,44 @@ wait_ready() {
   done
 }
 
+tls_fingerprint() { echo | openssl s_client -connect "127.0.0.1:$P443" 2>/dev/null | openssl x509 -noout -fingerprint -sha256; }
+
 identity() {  # what must differ between two first boots
   {
     echo "machine-id $(vssh cat /etc/machine-id)"
     echo "ssh-host-key $(ssh-keyscan -p "$P22" -t ed25519 127.0.0.1 2>/dev/null | awk '{print $3}')"
-    echo "tls-cert $(echo | openssl s_client -connect "127.0.0.1:$P443" 2>/dev/null | openssl x509 -noout -fingerprint -sha256)"
+    echo "tls-cert $(tls_fingerprint)"
     echo "pg-system-id $(vssh "sudo -u postgres psql -Atc 'select system_identifier from pg_control_system()'")"
     vssh sudo sha256sum /etc/cantine/secrets/db-password /etc/cantine/secrets/session-key /etc/cantine/secrets/health-data-key \
       | awk '{print "secret-" $2, $1}'
   } > "$D/identity.txt"
+}
+
+no_failed_units() {  # no_failed_units PREFIX: once the boot has settled
+  vssh 'timeout 180 systemctl is-system-running --wait' > "$D/system-state.txt" 2>&1
+  vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1
+  if [ -s "$D/failed.txt" ]; then bad "${1}systemctl --failed is empty: $(tr '\n' ' ' < "$D/failed.txt")"
+  else ok "${1}systemctl --failed is empty ($(tr -d '\n' < "$D/system-state.txt"))"; fi
+}
+
+# After the demo data exists: the packaged timers and services, and what reached the host.
+backup_checks() {
+  local m=https://127.0.0.1:$P9443
+  check "backup repositories created at first boot (cantine-backup-init)" vssh systemctl is-active --quiet cantine-backup-init.service
+  check "backup, check and drill timers active" vssh systemctl is-active --quiet cantine-backup.timer cantine-backup-check.timer cantine-backup-drill.timer
+  check "cantine-backup.service: local and second-site snapshots" vssh sudo systemctl start cantine-backup.service
+  check "second site holds the appliance's snapshot (restic CLI on the host)" bash -c \
+    "site_restic snapshots --no-lock --json | python3 -c 'import json, sys; sys.exit(not any(s[\"hostname\"] == \"cantine-test\" for s in json.load(sys.stdin)))'"
+  check "the snapshot's database dump is a pg_dump archive with the demo data" bash -c \
+    "site_restic dump --no-lock latest /cantine/db.dump > $SITE/db.dump && $PG_RESTORE --list $SITE/db.dump | grep -q 'TABLE DATA public'"
+  check "the snapshot holds the configuration and its first-boot drop-in" bash -c \
+    "site_restic ls --no-lock latest | grep -q '/cantine/config/cantine.toml.d/50-backup.toml'"
+  check "second site is append-only: deleting the repository's key is refused" site_refuses_delete
+  check "cantine-backup-check.service succeeds" vssh sudo systemctl start cantine-backup-check.service
+  check "cantine-backup-drill.service restores into a scratch database" vssh sudo systemctl start cantine-backup-drill.service
+  check "/metrics: last backup succeeded on both targets" bash -c \
+    "curl -sk -m 10 $m/metrics > $D/metrics.txt; grep -q '^cantine_backup_last_run_success{target=\"local\"} 1' $D/metrics.txt && grep -q '^cantine_backup_last_run_success{target=\"second-site\"} 1' $D/metrics.txt"
+  check "/metrics: restore drill succeeded" bash -c "grep -q '^cantine_backup_drill_last_run_success{[^}]*} 1' $D/metrics.txt"
 }
 
 full_checks() {
@@ -135,18 +268,17 @@ full_checks() {
   check "node exporter answers" bash -c "curl -sk -m 20 -f $m/node/metrics | grep -q '^node_uname_info'"
   check "postgres exporter answers, pg_up 1" bash -c "curl -sk -m 20 -f $m/postgres/metrics | grep -q '^pg_up 1'"
   check "admin SSH login with the seed's key" vssh true
-  vssh 'timeout 120 systemctl is-system-running --wait' > "$D/system-state.txt" 2>&1
-  vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1
-  if [ -s "$D/failed.txt" ]; then bad "systemctl --failed is empty: $(tr '\n' ' ' < "$D/failed.txt")"; else ok "systemctl --failed is empty ($(cat "$D/system-state.txt"))"; fi
+  no_failed_units ""
   check "hostname from the seed" test "$(vssh hostname)" = cantine-test
-  check "root filesystem grown to the 6 GiB disk" bash -c "[ \$(ssh -q -i $RUN/id_admin -p $P22 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null admin@127.0.0.1 df -B1M --output=size / | tail -n1) -gt 5000 ]"
-  check "PostgreSQL listens on loopback only" bash -c "ssh -q -i $RUN/id_admin -p $P22 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null admin@127.0.0.1 ss -Hltn 'sport = :5432' | awk '{print \$4}' | grep -qv -e '^127.0.0.1:' -e '^\[::1\]:' && exit 1 || exit 0"
+  check "root filesystem grown to the 6 GiB disk" bash -c "[ \$(vssh df -B1M --output=size / | tail -n1) -gt 5000 ]"
+  check "PostgreSQL listens on loopback only" bash -c "vssh ss -Hltn 'sport = :5432' | awk '{print \$4}' | grep -qv -e '^127.0.0.1:' -e '^\[::1\]:' && exit 1 || exit 0"
   check "cantine runs as its own unprivileged user" test "$(vssh 'stat -c %U /proc/$(systemctl show -p MainPID --value cantine)')" = cantine
   check "journal is persistent" vssh test -d "/var/log/journal/\$(cat /etc/machine-id)"
   check "nftables ruleset loaded" vssh sudo nft list set inet filter admin4
   local pw; pw=$(openssl rand -hex 12)
   check "demo data seeded (cantine demo)" vssh "sudo -u cantine /usr/bin/cantine demo --password $pw"
   check "demo family logs in and books a meal over HTTPS" python3 "$IMAGE_DIR/scripts/demo-check.py" "$b" "$pw"
+  backup_checks
   vssh 'sudo journalctl -b -o cat -u cantine-firstboot-early -u cantine-firstboot' > "$D/firstboot.txt" 2>&1
   vssh 'systemd-analyze; systemd-analyze blame | head -n 12' > "$D/analyze.txt" 2>&1
   identity
@@ -156,24 +288,34 @@ raw=$BUILD_DIR/disk.raw
 if [ ! -f "$raw" ]; then
   echo "decompressing $N.raw.zst"; zstd -q -d -f -o "$RUN/disk.raw" "$OUT_DIR/$N.raw.zst"; raw=$RUN/disk.raw
 fi
+PG_RESTORE=$(command -v pg_restore || ls /usr/lib/postgresql/*/bin/pg_restore | tail -n1)
+mkdir -p "$RUN/ova"; tar -xf "$OUT_DIR/$N.ova" -C "$RUN/ova"
+start_second_site
 
-echo "== boot 1: qcow2, Secure Boot firmware with Microsoft keys"
-boot sb "$OUT_DIR/$N.qcow2" qcow2 secureboot
+stop_vm() {
+  vssh sudo poweroff >/dev/null 2>&1; sleep 5; kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=
+}
+
+echo "== boot 1: qcow2, Secure Boot firmware with Microsoft keys, NoCloud seed"
+boot sb "$OUT_DIR/$N.qcow2" qcow2 secureboot nocloud
 if wait_ready; then
   full_checks
-  check "Secure Boot is enabled in the guest" bash -c "ssh -q -i $RUN/id_admin -p $P22 -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null admin@127.0.0.1 mokutil --sb-state | grep -q 'SecureBoot enabled'"
+  check "Secure Boot is enabled in the guest" bash -c "vssh mokutil --sb-state | grep -q 'SecureBoot enabled'"
   cp "$D/identity.txt" "$RUN/identity-1.txt"
 else
   bad "boot 1 (qcow2, Secure Boot): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi
-vssh sudo poweroff >/dev/null 2>&1; sleep 5; kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=
+stop_vm
 
-echo "== boot 2: raw, plain OVMF, second first boot of the same image"
-boot plain "$raw" raw plain
+echo "== boot 2: raw, plain OVMF, second first boot of the same image with the same seed"
+boot plain "$raw" raw plain nocloudtls
 if wait_ready; then
   check "boot 2: /readyz 200 ($READY_AT s after qemu start)" true
-  vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1
-  check "boot 2: systemctl --failed is empty" test ! -s "$D/failed.txt"
+  no_failed_units "boot 2: "
+  check "boot 2: HTTPS serves the seed's certificate (verified with its CA)" \
+    curl -sf -m 10 -o /dev/null --cacert "$SITE/ca.pem" --connect-to "cantine-test.techniville.test:443:127.0.0.1:$P443" https://cantine-test.techniville.test/readyz
+  check "boot 2: the second site's existing repository is opened, not created again" bash -c \
+    "vssh sudo journalctl -b -o cat -u cantine-backup-init | grep -q 'second-site: repository .* already existed'"
   identity
   if [ -f "$RUN/identity-1.txt" ]; then
     # keys whose value is the same in both boots, or empty
@@ -186,15 +328,60 @@ if wait_ready; then
 else
   bad "boot 2 (raw, plain OVMF): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi
-vssh sudo poweroff >/dev/null 2>&1; sleep 5; kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=
+stop_vm
+
+echo "== boot 3: the OVA's VMDK, Secure Boot, settings from an OVF environment"
+boot ova "$RUN/ova/$N-disk1.vmdk" vmdk secureboot ovf
+if wait_ready; then
+  check "boot 3: /readyz 200 ($READY_AT s after qemu start)" true
+  check "boot 3: admin SSH login with the OVF property's key" vssh true
+  check "boot 3: hostname from the OVF environment" test "$(vssh hostname)" = cantine-ovf
+  check "boot 3: public URL from the OVF environment" bash -c "vssh sudo cat /etc/cantine/cantine.env | grep -qx 'CANTINE_PUBLIC_URL=https://cantine-ovf.techniville.test'"
+  check "boot 3: administration networks from the OVF environment" bash -c "vssh sudo nft list set inet filter admin4 | grep -q '10.0.2.0/24'"
+  check "boot 3: static address (not leased), gateway and DNS from the OVF environment" bash -c \
+    "vssh ip -4 -o addr show scope global | tee $D/addr.txt | grep 'inet 10.0.2.15/24' | grep -vq dynamic \
+     && vssh ip -4 route show default | grep -q 'via 10.0.2.2' && vssh resolvectl dns | grep -q 10.0.2.3 \
+     && vssh test ! -e /etc/systemd/network/20-wired.network"
+  # boot 2 had the seed's certificate: compare this self-signed one with boot 1's
+  fp=$(tls_fingerprint)
+  check "boot 3: its self-signed TLS certificate differs from boot 1's" \
+    bash -c "[ -n '$fp' ] && grep -q '^tls-cert .' $RUN/identity-1.txt && ! grep -qF '$fp' $RUN/identity-1.txt"
+  no_failed_units "boot 3: "
+else
+  bad "boot 3 (VMDK, OVF environment): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
+fi
+stop_vm
+
+echo "== boot 4: VHDX, no seed: the console wizard over the serial console"
+boot wizard "$OUT_DIR/$N.vhdx" vhdx plain none
+if wait_ready; then
+  check "boot 4: /readyz 200 without any seed ($READY_AT s after qemu start)" true
+  admin_pw=$(openssl rand -hex 8)
+  check "boot 4: console wizard answered on the serial console, login prompt follows" \
+    python3 "$IMAGE_DIR/scripts/console-wizard.py" "$D/serial.sock" "$D/serial.log" cantine-console \
+      https://cantine-console.techniville.test 10.0.2.0/24 "$RUN/id_admin.pub" "$admin_pw"
+  check "boot 4: admin SSH login with the key given to the wizard" vssh true
+  check "boot 4: hostname from the wizard" test "$(vssh hostname)" = cantine-console
+  check "boot 4: public URL and sudo with the wizard's password" bash -c \
+    "echo $admin_pw | vssh sudo -S -p '' cat /etc/cantine/cantine.env | grep -qx 'CANTINE_PUBLIC_URL=https://cantine-console.techniville.test'"
+  check "boot 4: the service answers again after the wizard restarted it" bash -c \
+    "for i in \$(seq 60); do [ \"\$(curl -sk -m 5 -o /dev/null -w '%{http_code}' https://127.0.0.1:$P443/readyz)\" = 200 ] && exit 0; sleep 2; done; exit 1"
+  no_failed_units "boot 4: "
+else
+  bad "boot 4 (VHDX, no seed): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
+fi
+stop_vm
+kill "$SITE_PID" 2>/dev/null
 
 echo "== other formats: same disk contents as the raw image"
-mkdir -p "$RUN/ova"; tar -xf "$OUT_DIR/$N.ova" -C "$RUN/ova"
 check "OVA manifest matches its files" bash -c "cd $RUN/ova && sed -E 's/^SHA256\((.*)\)= (.*)$/\2  \1/' $N.mf | sha256sum -c --quiet"
-check "OVA descriptor is well-formed XML with the real capacity" python3 -c "
+check "OVA descriptor is well-formed XML with the real capacity and the guestInfo transport" python3 -c "
 import sys, xml.etree.ElementTree as ET
-d = ET.parse('$RUN/ova/$N.ovf').getroot().find('.//{http://schemas.dmtf.org/ovf/envelope/1}Disk')
-sys.exit(int(d.get('{http://schemas.dmtf.org/ovf/envelope/1}capacity')) != $(stat -c %s "$raw"))"
+ns = '{http://schemas.dmtf.org/ovf/envelope/1}'
+root = ET.parse('$RUN/ova/$N.ovf').getroot()
+d = root.find(f'.//{ns}Disk')
+hw = root.find(f'.//{ns}VirtualHardwareSection')
+sys.exit(int(d.get(f'{ns}capacity')) != $(stat -c %s "$raw") or 'com.vmware.guestInfo' not in hw.get(f'{ns}transport', ''))"
 check "VMDK (streamOptimized, in the OVA) has the raw disk's contents" nice qemu-img compare -q -f raw -F vmdk "$raw" "$RUN/ova/$N-disk1.vmdk"
 check "VHDX has the raw disk's contents" nice qemu-img compare -q -f raw -F vhdx "$raw" "$OUT_DIR/$N.vhdx"
 check "qcow2 has the raw disk's contents" nice qemu-img compare -q -f raw -F qcow2 "$raw" "$OUT_DIR/$N.qcow2"

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Boot test step: answers the console wizard of an appliance started without a seed, over its
+serial console (a QEMU chardev on a Unix socket), as an administrator at the Proxmox or libvirt
+serial console would. Usage:
+  console-wizard.py SOCKET LOGFILE HOSTNAME PUBLIC_URL NETWORKS SSH_KEY_FILE PASSWORD
+LOGFILE is the chardev's log: what the console printed before this script connected.
+Exits 0 once the wizard has said it applied the settings and a login prompt follows."""
+import re
+import socket
+import sys
+import time
+
+sock_path, log_file, hostname, url, networks, key_file, password = sys.argv[1:8]
+key = open(key_file).read().strip()
+
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock_path)
+s.settimeout(1)
+seen = ""
+
+
+def expect(pattern, timeout):
+    """Reads the console until pattern (a regex) appears after what was already matched."""
+    global seen
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = re.search(pattern, seen)
+        if m:
+            seen = seen[m.end():]
+            return
+        try:
+            chunk = s.recv(4096)
+        except TimeoutError:
+            continue
+        if not chunk:
+            break
+        seen += chunk.decode("utf-8", "replace")
+    tail = seen[-400:].replace("\r", "")
+    sys.exit(f"console-wizard: no {pattern!r} within {timeout} s; console said:\n{tail}")
+
+
+def send(text):
+    s.sendall(text.encode() + b"\r")
+
+
+# Input that reaches a serial port before a getty opens it is lost: wait for the banner.
+deadline = time.monotonic() + 300
+while "Press Enter to set up" not in open(log_file, errors="replace").read():
+    if time.monotonic() > deadline:
+        sys.exit("console-wizard: the wizard's banner never appeared on the serial console")
+    time.sleep(1)
+send("")
+expect(r"host name \[[^\]]*\]: ", 120)
+send(hostname)
+expect(r"public URL \[[^\]]*\]: ", 30)
+send(url)
+expect(r"admin networks \[[^\]]*\]: ", 30)
+send(networks)
+expect(r"SSH public key \(optional\): ", 30)
+send(key)
+expect(r"password for 'admin': ", 30)
+send("short")                      # refused: fewer than 12 characters
+expect(r"at least 12 characters", 30)
+expect(r"password for 'admin': ", 30)
+send(password)
+expect(r"Confirmation: ", 30)
+send(password)
+expect(r"Setup done; log in as 'admin'", 180)
+expect(r"login: ", 120)
+print("console-wizard: settings applied, login prompt shown")
