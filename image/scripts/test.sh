@@ -386,6 +386,7 @@ check "VMDK (streamOptimized, in the OVA) has the raw disk's contents" nice qemu
 check "VHDX has the raw disk's contents" nice qemu-img compare -q -f raw -F vhdx "$raw" "$OUT_DIR/$N.vhdx"
 check "qcow2 has the raw disk's contents" nice qemu-img compare -q -f raw -F qcow2 "$raw" "$OUT_DIR/$N.qcow2"
 
-echo "== timings"; cat "$RUN"/*/events.txt 2>/dev/null
+echo "== timings (seconds after QEMU started)"
+for b in sb plain ova wizard; do [ -f "$RUN/$b/events.txt" ] && sed "s/^/$b /" "$RUN/$b/events.txt"; done
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
