@@ -185,7 +185,10 @@ conv_ova()   {
 }
 tree_manifest() {
   # For image-verify: every path with its metadata and content hash, to say which file differs.
-  (cd "$BUILD_DIR/rootfs" && find . -printf '%p %M %U:%G %s %T@ %l\n' | LC_ALL=C sort > "$BUILD_DIR/rootfs.manifest" &&
+  # A directory's size is the build host's (it keeps the blocks of entries since deleted, such as
+  # downloaded packages); mkfs.ext4 -d makes fresh directories, so it is left out.
+  (cd "$BUILD_DIR/rootfs" && find . \( -type d -printf '%p %M %U:%G - %T@\n' \) -o -printf '%p %M %U:%G %s %T@ %l\n' \
+     | LC_ALL=C sort > "$BUILD_DIR/rootfs.manifest" &&
    find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum >> "$BUILD_DIR/rootfs.manifest")
 }
 parts() {
