@@ -78,7 +78,7 @@ site_refuses_delete() {
 
 indent() { sed 's/^/          /'; }
 
-make_seed() {  # make_seed DIR INSTANCE [tls]: with tls, a certificate the test CA signed
+make_seed() {  # make_seed DIR INSTANCE [tls]: with tls, a certificate the test CA signed and an SMTP relay
   local d=$1 tls=
   mkdir -p "$d/seed"
   if [ "${3:-}" = tls ]; then
@@ -89,7 +89,11 @@ make_seed() {  # make_seed DIR INSTANCE [tls]: with tls, a certificate the test 
     tls="  tls_certificate: |
 $(indent < "$SITE/web.pem")
   tls_private_key: |
-$(indent < "$SITE/web.key")"
+$(indent < "$SITE/web.key")
+  smtp:
+    url: smtp://cantine@mail.techniville.test:587
+    password: relay-secret-$2
+    from: Cantine de Techniville <cantine@techniville.test>"
   fi
   printf 'instance-id: %s\nlocal-hostname: cantine-test\n' "$2" > "$d/seed/meta-data"
   cat > "$d/seed/user-data" <<U
@@ -316,6 +320,11 @@ if wait_ready; then
     curl -sf -m 10 -o /dev/null --cacert "$SITE/ca.pem" --connect-to "cantine-test.techniville.test:443:127.0.0.1:$P443" https://cantine-test.techniville.test/readyz
   check "boot 2: the second site's existing repository is opened, not created again" bash -c \
     "vssh sudo journalctl -b -o cat -u cantine-backup-init | grep -q 'second-site: repository .* already existed'"
+  check "boot 2: the seed's SMTP relay is configured, its password kept out of the configuration" bash -c \
+    "vssh sudo -u cantine /usr/bin/cantine check-config --config /etc/cantine/cantine.toml > $D/check-config.txt &&
+     grep -qx 'mail.smtp_url = smtp://cantine:\*\**@mail.techniville.test:587' $D/check-config.txt &&
+     grep -qx 'mail.from = Cantine de Techniville <cantine@techniville.test>' $D/check-config.txt &&
+     ! vssh sudo grep -rq relay-secret /etc/cantine/cantine.toml /etc/cantine/cantine.toml.d"
   identity
   if [ -f "$RUN/identity-1.txt" ]; then
     # keys whose value is the same in both boots, or empty
