@@ -324,6 +324,7 @@ if wait_ready; then
     "vssh sudo -u cantine /usr/bin/cantine check-config --config /etc/cantine/cantine.toml > $D/check-config.txt &&
      grep -qx 'mail.smtp_url = smtp://cantine:\*\**@mail.techniville.test:587' $D/check-config.txt &&
      grep -qx 'mail.from = Cantine de Techniville <cantine@techniville.test>' $D/check-config.txt &&
+     vssh sudo grep -q relay-secret /etc/cantine/secrets/smtp.password &&
      ! vssh sudo grep -rq relay-secret /etc/cantine/cantine.toml /etc/cantine/cantine.toml.d"
   identity
   if [ -f "$RUN/identity-1.txt" ]; then
