@@ -23,6 +23,7 @@ lint:
 
 unit:
 	$(CARGO) test --workspace --locked
+	python3 -m unittest discover -s image/scripts -p '*_test.py'
 
 ## Property-based fuzzing of the JSON API from its OpenAPI file (FUZZ_EXAMPLES per operation).
 fuzz-api: deps-test

@@ -3,8 +3,8 @@
 # distributable formats, into $OUT_DIR. No loop device, no mount. Run as root (image/Makefile).
 set -euo pipefail
 : "${IMAGE_DIR:?}" "${REPO_DIR:?}" "${BUILD_DIR:?}" "${OUT_DIR:?}"
-. "$IMAGE_DIR/config.sh"
 export IMAGE_DIR REPO_DIR BUILD_DIR
+umask 022
 APT_CACHE=${APT_CACHE:-/var/cache/cantine-image/apt}
 SRC_EXPORT=${SRC_EXPORT:-$IMAGE_DIR/src-export}
 SUITE=bookworm
@@ -18,6 +18,27 @@ fi
 export SOURCE_DATE_EPOCH
 export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH   # e2fsprogs 1.47.0 ignores SOURCE_DATE_EPOCH
 export PYTHONHASHSEED=0
+
+# Everything that goes into the image comes from the committed tree ($IMAGE_COMMIT, exported
+# with git archive), so that it matches SOURCE_DATE_EPOCH and uncommitted edits never leak in;
+# IMAGE_FROM_WORKTREE=1 builds the work tree as it is instead (for trying local changes).
+# The export lives at one fixed path: cargo derives symbol hashes from the package's path, so
+# a path per build would give different binaries. Kept between builds of the same commit (cargo
+# finds it fresh); re-exported with current mtimes when the commit changes, because git
+# archive's commit-time mtimes can be older than an earlier build's outputs.
+if [ -n "${IMAGE_FROM_WORKTREE:-}" ]; then
+  SRC=$REPO_DIR
+elif [ "$(cat "$SRC_EXPORT/.image-commit" 2>/dev/null)" != "$IMAGE_COMMIT" ]; then
+  SRC=$SRC_EXPORT
+  rm -rf "$SRC"; mkdir -p "$SRC"
+  git -C "$REPO_DIR" -c tar.umask=0022 archive --format=tar "$IMAGE_COMMIT" | tar -x -m -C "$SRC"
+  echo "$IMAGE_COMMIT" > "$SRC/.image-commit"
+else
+  SRC=$SRC_EXPORT
+fi
+# the image's own files (configuration overlay, hooks, boot menu, fixed identifiers)
+export IMAGE_SRC=$SRC/image
+. "$IMAGE_SRC/config.sh"
 
 rm -rf "$BUILD_DIR" "$OUT_DIR"; mkdir -p "$BUILD_DIR" "$OUT_DIR" "$APT_CACHE"
 TIMES=$OUT_DIR/build-times.txt; : > "$TIMES"
@@ -34,47 +55,23 @@ redact() { sed -E 's#(https?)://[^ /]+#\1://<mirror>#g'; }
 
 apt_sources() {
   # The image's apt sources: $IMAGE_APT_SOURCES if given (a .sources file), else the build
-  # host's own Debian sources, less the backports source the host tooling needs.
+  # host's own Debian bookworm sources, less the backports the host tooling needs.
   if [ -n "${IMAGE_APT_SOURCES:-}" ]; then
     cp "$IMAGE_APT_SOURCES" "$BUILD_DIR/apt.sources"
   else
-    local f; : > "$BUILD_DIR/apt.sources"
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -e "$f" ] || continue
-      awk 'BEGIN{RS=""; ORS="\n\n"} /Suites:[^\n]*bookworm/ && !/backports/ && /debian-archive-keyring/' "$f" \
-        | grep -v '^#' >> "$BUILD_DIR/apt.sources" || true
-    done
-    if [ ! -s "$BUILD_DIR/apt.sources" ]; then
-      echo "build: no Debian bookworm source found in /etc/apt/sources.list.d/*.sources; set IMAGE_APT_SOURCES" >&2
-      exit 1
-    fi
+    python3 "$IMAGE_SRC/scripts/apt-sources.py" > "$BUILD_DIR/apt.sources"
   fi
   export APT_SOURCES_IMAGE=$BUILD_DIR/apt.sources
 }
 
 build_deb() {
-  # The package is built from the committed tree ($IMAGE_COMMIT, default HEAD, exported with
-  # git archive), so that the image matches SOURCE_DATE_EPOCH and uncommitted edits in the work
-  # tree never leak in.
-  # IMAGE_FROM_WORKTREE=1 builds the work tree as it is instead (for trying local changes).
-  # The export lives at one fixed path: cargo derives symbol hashes from the package's path, so
-  # a path per build would give different binaries. Kept between builds of the same commit (cargo
-  # finds it fresh); re-exported with current mtimes when the commit changes, because git
-  # archive's commit-time mtimes can be older than an earlier build's outputs.
-  local src=$REPO_DIR locked=
-  if [ -z "${IMAGE_FROM_WORKTREE:-}" ]; then
-    src=$SRC_EXPORT; locked=--locked
-    if [ "$(cat "$src/.image-commit" 2>/dev/null)" != "$IMAGE_COMMIT" ]; then
-      rm -rf "$src"; mkdir -p "$src"
-      git -C "$REPO_DIR" archive --format=tar "$IMAGE_COMMIT" | tar -x -m -C "$src"
-      echo "$IMAGE_COMMIT" > "$src/.image-commit"
-    fi
-  fi
+  local locked=--locked
+  [ -z "${IMAGE_FROM_WORKTREE:-}" ] || locked=
   # Same cargo target directory as the workspace: dependencies are shared, not rebuilt.
   export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_DIR/target}
   # the commit stamped into the binary (app/build.rs), also outside a checkout
   export CANTINE_COMMIT=${CANTINE_COMMIT:-${IMAGE_COMMIT:0:12}}
-  (cd "$src" && nice cargo build --release $locked -p cantine 2>&1 | tail -n 3 &&
+  (cd "$SRC" && nice cargo build --release $locked -p cantine 2>&1 | tail -n 3 &&
    nice cargo deb -p cantine --no-build --output "$BUILD_DIR/cantine.deb" 2>&1 | tail -n 3)
   dpkg-deb -I "$BUILD_DIR/cantine.deb" | sed -n 's/^ \(Package\|Version\|Installed-Size\):/  \1:/p'
 }
@@ -106,10 +103,10 @@ rootfs() {
     --skip=download/empty \
     --setup-hook='mkdir -p "$1/var/cache/apt/archives"' \
     --setup-hook="sync-in $APT_CACHE /var/cache/apt/archives/" \
-    --essential-hook='"$IMAGE_DIR/scripts/essential-hook.sh" "$1"' \
+    --essential-hook='"$IMAGE_SRC/scripts/essential-hook.sh" "$1"' \
     --customize-hook="sync-out /var/cache/apt/archives $APT_CACHE" \
     --customize-hook='rm -f "$1"/var/cache/apt/archives/*.deb "$1"/var/cache/apt/*.bin' \
-    --customize-hook='"$IMAGE_DIR/scripts/customize-hook.sh" "$1"' \
+    --customize-hook='"$IMAGE_SRC/scripts/customize-hook.sh" "$1"' \
     "$SUITE" "$BUILD_DIR/rootfs" "$BUILD_DIR/apt.sources" 2>&1 | redact > "$BUILD_DIR/mmdebstrap.log" \
     || { tail -n 40 "$BUILD_DIR/mmdebstrap.log"; return 1; }
   # Files written by the hooks carry the build time: clamp every mtime to the commit time.
@@ -120,7 +117,7 @@ rootfs() {
 esp() {
   local R=$BUILD_DIR/rootfs E=$BUILD_DIR/esp.img
   sed -e "s|@ROOT_UUID@|$ROOT_UUID|g" -e "s|@CMDLINE@|$KERNEL_CMDLINE|g" \
-    "$IMAGE_DIR/boot/grub.cfg.in" > "$BUILD_DIR/grub.cfg"
+    "$IMAGE_SRC/boot/grub.cfg.in" > "$BUILD_DIR/grub.cfg"
   # mcopy -m keeps each file's mtime: the generated one gets the commit time, not the build time
   touch --date="@$SOURCE_DATE_EPOCH" "$BUILD_DIR/grub.cfg"
   rm -f "$E"; truncate -s "${ESP_MIB}M" "$E"
@@ -145,7 +142,7 @@ rootimg() {
     -E "hash_seed=$HASH_SEED,root_owner=0:0,lazy_itable_init=0" -d "$BUILD_DIR/rootfs" "$I"
   # mke2fs -d copies ctime/atime from the unpacked tree (build time): pin them in every used inode
   sde=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)
-  dumpe2fs "$I" 2>/dev/null | python3 "$IMAGE_DIR/scripts/pin-inode-times.py" "$sde" > "$BUILD_DIR/pin.debugfs"
+  dumpe2fs "$I" 2>/dev/null | python3 "$IMAGE_SRC/scripts/pin-inode-times.py" "$sde" > "$BUILD_DIR/pin.debugfs"
   debugfs -w -f "$BUILD_DIR/pin.debugfs" "$I" > "$BUILD_DIR/pin.log" 2>&1
   e2fsck -fn "$I" > "$BUILD_DIR/e2fsck.log" 2>&1 || { tail "$BUILD_DIR/e2fsck.log"; return 1; }
   echo "  pinned $(grep -c ' ctime ' "$BUILD_DIR/pin.debugfs") inodes"
@@ -172,14 +169,14 @@ conv_raw()   { nice zstd -q -f -T2 -10 -o "$OUT_DIR/$N.raw.zst" "$BUILD_DIR/disk
 conv_qcow2() { nice qemu-img convert -f raw -O qcow2 -c -o compression_type=zstd "$BUILD_DIR/disk.raw" "$OUT_DIR/$N.qcow2"; }
 conv_vhdx()  {
   nice qemu-img convert -f raw -O vhdx -o subformat=dynamic "$BUILD_DIR/disk.raw" "$OUT_DIR/$N.vhdx"
-  python3 "$IMAGE_DIR/scripts/vhdx-pin.py" "$OUT_DIR/$N.vhdx" "$DISK_GUID"
+  python3 "$IMAGE_SRC/scripts/vhdx-pin.py" "$OUT_DIR/$N.vhdx" "$DISK_GUID"
 }
 conv_ova()   {
   local V=$BUILD_DIR/ova/$N-disk1.vmdk
   mkdir -p "$BUILD_DIR/ova"
   nice qemu-img convert -f raw -O vmdk -o subformat=streamOptimized "$BUILD_DIR/disk.raw" "$V"
-  python3 "$IMAGE_DIR/scripts/vmdk-pin.py" "$V" "$VMDK_CID"
-  python3 "$IMAGE_DIR/scripts/make-ova.py" --name "$N" --vmdk "$V" \
+  python3 "$IMAGE_SRC/scripts/vmdk-pin.py" "$V" "$VMDK_CID"
+  python3 "$IMAGE_SRC/scripts/make-ova.py" --name "$N" --vmdk "$V" \
     --capacity $((DISK_MIB * 1024 * 1024)) --version "$(git -C "$REPO_DIR" describe --always --tags --abbrev=12 "$IMAGE_COMMIT")" \
     --out "$OUT_DIR/$N.ova"
 }

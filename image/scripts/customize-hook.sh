@@ -2,15 +2,17 @@
 # mmdebstrap customize hook: everything the appliance needs on top of the packages.
 # Runs on the build host with the target tree in $1; commands inside use chroot.
 set -euo pipefail
-. "$IMAGE_DIR/config.sh"
+. "$IMAGE_SRC/config.sh"
 R=$1
 inroot() { chroot "$R" "$@"; }
 
-# Overlay of configuration files (rootfs/ mirrors the target paths). Owned by root.
-cp -r --no-preserve=ownership "$IMAGE_DIR/rootfs/." "$R/"
+# Overlay of configuration files (rootfs/ mirrors the target paths). Owned by root, with modes
+# set here rather than taken from the checkout (whose umask may differ).
+umask 022
+cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
 chmod 0755 "$R"/usr/lib/cantine-image/*
 chmod 0440 "$R"/etc/sudoers.d/* 2>/dev/null || true
-install -D -m 0644 "$IMAGE_DIR/README.md" "$R/usr/share/doc/cantine-image/README.md"
+install -D -m 0644 "$IMAGE_SRC/README.md" "$R/usr/share/doc/cantine-image/README.md"
 
 # The application, as built by cargo-deb from this checkout.
 cp "$BUILD_DIR/cantine.deb" "$R/tmp/cantine.deb"

@@ -6,7 +6,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "host-deps: must run as root" >&2; exit 1; }
 
-need_build="mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl"
+need_build="mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl bc qemu-utils git"
 need_test="qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage"
 
 missing() {
@@ -38,7 +38,7 @@ host_mirror() {
 
 ensure_backports() {
   local bp=/etc/apt/sources.list.d/cantine-bookworm-backports.sources m
-  if grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then return 0; fi
+  if grep -rqsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then return 0; fi
   m=$(host_mirror | head -n1)
   [ -n "$m" ] || { echo "host-deps: cannot find the host's bookworm mirror in its apt sources" >&2; exit 1; }
   printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$m" > "$bp"
@@ -57,9 +57,11 @@ case $what in
   test)  pkgs=$(missing $need_test) ;;
   all)   pkgs=$(missing $need_build $need_test) ;;
 esac
-if ! command -v cargo-deb >/dev/null && [ "$what" != test ]; then
-  echo "host-deps: installing cargo-deb from crates.io"
-  cargo install --locked cargo-deb
+# one version, so that two machines make the same package
+CARGO_DEB_VERSION=3.8.0
+if [ "$what" != test ] && ! cargo-deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
+  echo "host-deps: installing cargo-deb $CARGO_DEB_VERSION from crates.io"
+  cargo install --locked --force cargo-deb --version "$CARGO_DEB_VERSION"
 fi
 [ -z "$pkgs" ] && exit 0
 apt_update

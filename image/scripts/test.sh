@@ -237,8 +237,9 @@ identity() {  # what must differ between two first boots
 
 no_failed_units() {  # no_failed_units PREFIX: once the boot has settled
   vssh 'timeout 180 systemctl is-system-running --wait' > "$D/system-state.txt" 2>&1
-  vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1
-  if [ -s "$D/failed.txt" ]; then bad "${1}systemctl --failed is empty: $(tr '\n' ' ' < "$D/failed.txt")"
+  if ! vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1; then
+    bad "${1}systemctl --failed could not be asked over SSH: $(tr '\n' ' ' < "$D/failed.txt")"
+  elif [ -s "$D/failed.txt" ]; then bad "${1}systemctl --failed is empty: $(tr '\n' ' ' < "$D/failed.txt")"
   else ok "${1}systemctl --failed is empty ($(tr -d '\n' < "$D/system-state.txt"))"; fi
 }
 
@@ -266,6 +267,12 @@ full_checks() {
   local b=https://127.0.0.1:$P443 m=https://127.0.0.1:$P9443
   check "/readyz 200 over HTTPS ($READY_AT s after qemu start)" true
   check "/healthz 200" test "$(https -o /dev/null -w '%{http_code}' "$b/healthz")" = 200
+  check "while first-boot setup is not done, HTTPS serves the setting-up page (503)" bash -c \
+    "vssh sudo mv /var/lib/cantine-setup/done /var/lib/cantine-setup/done.test &&
+     curl -sk -m 10 -o $D/setup.body -w '%{http_code}' $b/ > $D/setup.code;
+     vssh sudo mv /var/lib/cantine-setup/done.test /var/lib/cantine-setup/done &&
+     [ \$(cat $D/setup.code) = 503 ] && grep -q 'Installation en cours' $D/setup.body &&
+     [ \$(curl -sk -m 10 -o /dev/null -w '%{http_code}' $b/readyz) = 200 ]"
   check "port 80 redirects to https" bash -c "curl -s -m 10 -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1:$P80/ | grep -q '^301 https://'"
   check "/metrics not public on 443" test "$(https -o /dev/null -w '%{http_code}' "$b/metrics")" = 404
   check "app /metrics on the metrics port" bash -c "curl -sk -m 10 -f $m/metrics | grep -q '^# \(HELP\|TYPE\)'"
@@ -275,7 +282,8 @@ full_checks() {
   no_failed_units ""
   check "hostname from the seed" test "$(vssh hostname)" = cantine-test
   check "root filesystem grown to the 6 GiB disk" bash -c "[ \$(vssh df -B1M --output=size / | tail -n1) -gt 5000 ]"
-  check "PostgreSQL listens on loopback only" bash -c "vssh ss -Hltn 'sport = :5432' | awk '{print \$4}' | grep -qv -e '^127.0.0.1:' -e '^\[::1\]:' && exit 1 || exit 0"
+  check "PostgreSQL listens, on loopback only" bash -c "vssh ss -Hltn 'sport = :5432' > $D/pg-listen.txt && [ -s $D/pg-listen.txt ] &&
+    ! awk '{print \$4}' $D/pg-listen.txt | grep -qv -e '^127.0.0.1:' -e '^\[::1\]:'"
   check "cantine runs as its own unprivileged user" test "$(vssh 'stat -c %U /proc/$(systemctl show -p MainPID --value cantine)')" = cantine
   check "journal is persistent" vssh test -d "/var/log/journal/\$(cat /etc/machine-id)"
   check "nftables ruleset loaded" vssh sudo nft list set inet filter admin4
@@ -288,10 +296,10 @@ full_checks() {
   identity
 }
 
-raw=$BUILD_DIR/disk.raw
-if [ ! -f "$raw" ]; then
-  echo "decompressing $N.raw.zst"; zstd -q -d -f -o "$RUN/disk.raw" "$OUT_DIR/$N.raw.zst"; raw=$RUN/disk.raw
-fi
+# What is shipped, not the build's intermediate disk: the outputs match their sums, and the raw
+# disk booted and compared below is the one in raw.zst.
+check "outputs match SHA256SUMS" bash -c "cd $OUT_DIR && sha256sum -c --quiet SHA256SUMS"
+echo "decompressing $N.raw.zst"; zstd -q -d -f -o "$RUN/disk.raw" "$OUT_DIR/$N.raw.zst"; raw=$RUN/disk.raw
 PG_RESTORE=$(command -v pg_restore || ls /usr/lib/postgresql/*/bin/pg_restore | tail -n1)
 mkdir -p "$RUN/ova"; tar -xf "$OUT_DIR/$N.ova" -C "$RUN/ova"
 start_second_site
@@ -335,6 +343,13 @@ if wait_ready; then
     if [ -z "$same" ] && [ "$(wc -l < "$D/identity.txt")" -ge 7 ]; then ok "machine-id, host key, TLS cert, PG system id and secrets differ between two first boots"
     else bad "identical between two first boots (or missing): $same"; fi
   fi
+  # Last, as it cuts the test's own access: with no administration network left, SSH and the
+  # metrics port are closed (probed by protocol: SSH banner, TLS handshake) and 443 is not.
+  check "boot 2: SSH banner on the forwarded port before the firewall test" bash -c "ssh-keyscan -T 10 -p $P22 127.0.0.1 2>/dev/null | grep -q ssh-"
+  vssh "sudo nft flush set inet filter admin4 && sudo nft flush set inet filter admin6" || bad "boot 2: could not empty the administration networks"
+  check "boot 2: from outside the administration networks, no SSH" bash -c "! ssh-keyscan -T 8 -p $P22 127.0.0.1 2>/dev/null | grep -q ssh-"
+  check "boot 2: from outside the administration networks, no metrics port" bash -c "! curl -sk -m 8 -o /dev/null https://127.0.0.1:$P9443/metrics"
+  check "boot 2: the web port still answers" test "$(https -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P443/readyz")" = 200
 else
   bad "boot 2 (raw, plain OVMF): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi

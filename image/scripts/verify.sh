@@ -8,8 +8,9 @@ V=$IMAGE_DIR/verify
 rm -rf "$V"; mkdir -p "$V"
 export TREE_MANIFEST=1
 # both builds from the same commit, even if HEAD moves meanwhile
-export IMAGE_COMMIT=$(git -C "$REPO_DIR" rev-parse "${IMAGE_COMMIT:-HEAD}")
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO_DIR" log -1 --format=%ct "$IMAGE_COMMIT")}
+IMAGE_COMMIT=$(git -C "$REPO_DIR" rev-parse --verify "${IMAGE_COMMIT:-HEAD}^{commit}")
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$REPO_DIR" log -1 --format=%ct "$IMAGE_COMMIT")}
+export IMAGE_COMMIT SOURCE_DATE_EPOCH
 echo "image-verify: commit $IMAGE_COMMIT"
 for n in 1 2; do
   echo "==== build $n of 2"

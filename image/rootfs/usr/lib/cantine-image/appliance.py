@@ -107,11 +107,28 @@ def public_url(url, fallback_host):
     return re.sub(r"^https://([^/:]+).*$", r"\1", url)
 
 
+def check_certificate_pair(cert, key):
+    """ValueError unless cert is a PEM certificate whose public key is key's: nginx would not
+    start with a mismatched pair, and the appliance would be unreachable over HTTPS."""
+    def public_key(*cmd, text):
+        r = subprocess.run(cmd, input=text, capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+    from_cert = public_key("openssl", "x509", "-noout", "-pubkey", text=cert)
+    from_key = public_key("openssl", "pkey", "-pubout", "-passin", "pass:", text=key)
+    if not from_cert:
+        raise ValueError("the TLS certificate is not a PEM certificate")
+    if not from_key:
+        raise ValueError("the TLS private key is not a PEM private key (without a passphrase)")
+    if from_cert != from_key:
+        raise ValueError("the TLS private key does not belong to the certificate")
+
+
 def tls(names, cert=None, key=None):
     """The certificate nginx serves: the one given, else a new self-signed one for names."""
     d = pathlib.Path("/etc/cantine/tls")
     d.mkdir(mode=0o755, parents=True, exist_ok=True)
     if cert and key:
+        check_certificate_pair(cert, key)
         write(d / "key.pem", key, 0o600)
         write(d / "cert.pem", cert)
         log("TLS certificate given in the settings")
