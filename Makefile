@@ -13,8 +13,8 @@ run: deps-run
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
-## Every test: formatting, lints, unit and integration tests against real PostgreSQL, and the
-## API fuzzer (no request may get a 5xx).
+## Every test: formatting, lints, unit and integration tests against real PostgreSQL, the image
+## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (no request may get a 5xx).
 test: deps-test lint unit fuzz-api
 
 lint:
