@@ -192,7 +192,11 @@ parts() {
   (cd "$BUILD_DIR" && sha256sum cantine.deb grub.cfg esp.img root.img disk.raw ova/*.vmdk \
     $( [ -f rootfs.manifest ] && echo rootfs.manifest ) > parts.sha256)
 }
-sums() { (cd "$OUT_DIR" && sha256sum "$N.raw.zst" "$N.qcow2" "$N.ova" "$N.vhdx" > SHA256SUMS && cat SHA256SUMS); }
+sums() {
+  (cd "$OUT_DIR" && sha256sum "$N.raw.zst" "$N.qcow2" "$N.ova" "$N.vhdx" > SHA256SUMS && cat SHA256SUMS)
+  # what the outputs were built from, for the boot test to say
+  echo "$IMAGE_COMMIT${IMAGE_FROM_WORKTREE:++worktree}" > "$OUT_DIR/commit"
+}
 
 echo "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH ($(date -u -d "@$SOURCE_DATE_EPOCH" +%FT%TZ))"
 t_all=$(date +%s)

@@ -298,6 +298,9 @@ full_checks() {
 
 # What is shipped, not the build's intermediate disk: the outputs match their sums, and the raw
 # disk booted and compared below is the one in raw.zst.
+built=$(cat "$OUT_DIR/commit" 2>/dev/null || echo unknown); head=$(git -C "$IMAGE_DIR" rev-parse HEAD)
+echo "testing the image built from $built"
+[ "$built" = "$head" ] || echo "WARNING: HEAD is $head: run make image first to test it"
 check "outputs match SHA256SUMS" bash -c "cd $OUT_DIR && sha256sum -c --quiet SHA256SUMS"
 echo "decompressing $N.raw.zst"; zstd -q -d -f -o "$RUN/disk.raw" "$OUT_DIR/$N.raw.zst"; raw=$RUN/disk.raw
 PG_RESTORE=$(command -v pg_restore || ls /usr/lib/postgresql/*/bin/pg_restore | tail -n1)
