@@ -78,7 +78,7 @@ build_deb() {
 
 PACKAGES=(
   systemd-sysv udev dbus libpam-systemd kmod systemd-resolved systemd-timesyncd
-  linux-image-amd64 initramfs-tools zstd shim-signed grub-efi-amd64-signed
+  linux-image-amd64 initramfs-tools zstd shim-signed grub-efi-amd64-signed mtools
   e2fsprogs cloud-guest-utils fdisk
   iproute2 iputils-ping procps openssh-server sudo ca-certificates openssl curl less nano logrotate
   nftables nginx postgresql-15 postgresql-client-15

@@ -11,6 +11,7 @@ inroot() { chroot "$R" "$@"; }
 umask 022
 cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
 chmod 0755 "$R"/usr/lib/cantine-image/*
+sed -i "s/@ESP_PARTUUID@/$ESP_PARTUUID/" "$R/usr/lib/cantine-image/update-esp"
 chmod 0440 "$R"/etc/sudoers.d/* 2>/dev/null || true
 install -D -m 0644 "$IMAGE_SRC/README.md" "$R/usr/share/doc/cantine-image/README.md"
 

@@ -235,6 +235,21 @@ identity() {  # what must differ between two first boots
   } > "$D/identity.txt"
 }
 
+esp_update() {  # what a shim security update does: the package's file differs from the ESP's
+  vssh sudo sh -s <<'SH'
+set -eu
+export MTOOLS_SKIP_CHECK=1
+grep -q update-esp /etc/apt/apt.conf.d/90cantine-esp
+esp=$(grep -o '/dev/disk/by-partuuid/[0-9a-f-]*' /usr/lib/cantine-image/update-esp)
+test -b "$esp"
+mcopy -o -i "$esp" /etc/hostname ::/EFI/BOOT/BOOTX64.EFI
+/usr/lib/cantine-image/update-esp | grep 'BOOTX64.EFI updated'
+mcopy -n -i "$esp" ::/EFI/BOOT/BOOTX64.EFI /tmp/bootx64.efi
+cmp /tmp/bootx64.efi /usr/lib/shim/shimx64.efi.signed
+test -z "$(/usr/lib/cantine-image/update-esp)"
+SH
+}
+
 no_failed_units() {  # no_failed_units PREFIX: once the boot has settled
   vssh 'timeout 180 systemctl is-system-running --wait' > "$D/system-state.txt" 2>&1
   if ! vssh systemctl --failed --no-legend --plain > "$D/failed.txt" 2>&1; then
@@ -316,6 +331,7 @@ boot sb "$OUT_DIR/$N.qcow2" qcow2 secureboot nocloud
 if wait_ready; then
   full_checks
   check "Secure Boot is enabled in the guest" bash -c "vssh mokutil --sb-state | grep -q 'SecureBoot enabled'"
+  check "a shim on the ESP that differs from its package is replaced by apt's hook" esp_update
   cp "$D/identity.txt" "$RUN/identity-1.txt"
 else
   bad "boot 1 (qcow2, Secure Boot): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
