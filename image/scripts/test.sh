@@ -313,7 +313,7 @@ full_checks() {
 
 # What is shipped, not the build's intermediate disk: the outputs match their sums, and the raw
 # disk booted and compared below is the one in raw.zst.
-built=$(cat "$OUT_DIR/commit" 2>/dev/null || echo unknown); head=$(git -C "$IMAGE_DIR" rev-parse HEAD)
+built=$(cat "$OUT_DIR/commit" 2>/dev/null || echo unknown); head=$(git -C "$IMAGE_DIR" rev-parse HEAD 2>/dev/null || echo unknown)
 echo "testing the image built from $built"
 [ "$built" = "$head" ] || echo "WARNING: HEAD is $head: run make image first to test it"
 check "outputs match SHA256SUMS" bash -c "cd $OUT_DIR && sha256sum -c --quiet SHA256SUMS"
