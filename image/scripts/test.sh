@@ -235,6 +235,10 @@ identity() {  # what must differ between two first boots
   } > "$D/identity.txt"
 }
 
+ssh_banner() {  # the first bytes the guest's SSH server sends, or nothing within 15 s
+  timeout 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P22 && head -c 7 <&3" 2>/dev/null
+}
+
 esp_update() {  # what a shim security update does: the package's file differs from the ESP's
   vssh sudo sh -s <<'SH'
 set -eu
@@ -364,9 +368,10 @@ if wait_ready; then
   fi
   # Last, as it cuts the test's own access: with no administration network left, SSH and the
   # metrics port are closed (probed by protocol: SSH banner, TLS handshake) and 443 is not.
-  check "boot 2: SSH banner on the forwarded port before the firewall test" bash -c "ssh-keyscan -T 10 -p $P22 127.0.0.1 2>/dev/null | grep -q ssh-"
+  # (the banner, not ssh-keyscan: its parallel key exchanges time out under emulation)
+  check "boot 2: SSH banner on the forwarded port before the firewall test" test "$(ssh_banner)" = SSH-2.0
   vssh "sudo nft flush set inet filter admin4 && sudo nft flush set inet filter admin6" || bad "boot 2: could not empty the administration networks"
-  check "boot 2: from outside the administration networks, no SSH" bash -c "! ssh-keyscan -T 8 -p $P22 127.0.0.1 2>/dev/null | grep -q ssh-"
+  check "boot 2: from outside the administration networks, no SSH banner" test -z "$(ssh_banner)"
   check "boot 2: from outside the administration networks, no metrics port" bash -c "! curl -sk -m 8 -o /dev/null https://127.0.0.1:$P9443/metrics"
   check "boot 2: the web port still answers" test "$(https -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P443/readyz")" = 200
 else
