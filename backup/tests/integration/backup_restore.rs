@@ -168,9 +168,7 @@ fn a_missing_config_file_fails_before_anything_is_written() {
 fn a_wrong_repository_password_is_named_as_such() {
     let repo = shared_repo();
     let input = scratch();
-    let mut target = repo.target.clone();
-    target.password_file = input.path().join("wrong-password");
-    crate::common::write_secret(&target.password_file, "not-the-password");
+    let target = repo.with_wrong_password(input.path());
     let error = list_snapshots(&target).unwrap_err();
     assert!(matches!(error, Error::WrongPassword { .. }), "{error}");
 }

@@ -83,6 +83,14 @@ impl LocalRepo {
     pub fn repo_dir(&self) -> PathBuf {
         self.dir.path().join("repo")
     }
+
+    /// This repository's target with a wrong password, whose file lives in `scratch`.
+    pub fn with_wrong_password(&self, scratch: &Path) -> Target {
+        let mut target = self.target.clone();
+        target.password_file = scratch.join("wrong-password");
+        write_secret(&target.password_file, "not-the-password");
+        target
+    }
 }
 
 /// A scratch directory for a test's input files.

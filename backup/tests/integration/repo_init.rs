@@ -5,7 +5,7 @@ use std::{fs, path::Path};
 
 use cantine_backup::{Error, init};
 
-use crate::common::{LocalRepo, scratch, shared_repo, write_secret};
+use crate::common::{LocalRepo, scratch, shared_repo};
 
 fn keys(repo_dir: &Path) -> usize {
     fs::read_dir(repo_dir.join("keys")).unwrap().count()
@@ -29,9 +29,7 @@ fn init_twice_creates_the_repository_once_and_then_finds_it() {
 fn init_on_an_existing_repository_with_another_password_is_refused() {
     let repo = shared_repo();
     let input = scratch();
-    let mut target = repo.target.clone();
-    target.password_file = input.path().join("wrong-password");
-    write_secret(&target.password_file, "not-the-password");
+    let target = repo.with_wrong_password(input.path());
     let error = init(&target).unwrap_err();
     assert!(matches!(error, Error::WrongPassword { .. }), "{error}");
     assert!(
