@@ -414,8 +414,7 @@ impl Config {
         let files = if self.files.is_empty() {
             "none".to_owned()
         } else {
-            let names: Vec<_> = self.files.iter().map(|f| f.display().to_string()).collect();
-            names.join(", ")
+            path_list(&self.files)
         };
         format!(
             "config.files = {files}\nlisten = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
@@ -545,15 +544,16 @@ fn read_files(main: &Path) -> Result<(FileConfig, Vec<PathBuf>), ConfigError> {
         file = toml::Value::Table(merged)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Merged {
-                files: files
-                    .iter()
-                    .map(|f| f.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                files: path_list(&files),
                 message: e.to_string().trim_end().to_owned(),
             })?;
     }
     Ok((file, files))
+}
+
+fn path_list(paths: &[PathBuf]) -> String {
+    let names: Vec<_> = paths.iter().map(|p| p.display().to_string()).collect();
+    names.join(", ")
 }
 
 /// The drop-ins of `main`: the `*.toml` files of `<main>.d/`, sorted by name (bytes). Anything
