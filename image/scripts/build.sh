@@ -126,7 +126,8 @@ esp() {
   export MTOOLS_SKIP_CHECK=1
   mmd -i "$E" ::/EFI ::/EFI/BOOT ::/EFI/debian
   # Debian's signed chain: shim (signed by Microsoft) -> GRUB (signed by Debian) -> kernel
-  # (signed by Debian). No fbx64.efi next to shim, so it starts grubx64.efi directly.
+  # (signed by Debian). No fbx64.efi next to shim, so it starts grubx64.efi directly. The same
+  # three files are kept current on the appliance by rootfs/usr/lib/cantine-image/update-esp.
   mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
   mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi
   mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
