@@ -1,0 +1,18 @@
+//! The pure domain of Cantine: school calendars, booking deadlines, enrollment and booking
+//! rules, the commune's rules judged at an instant, identifiers and money.
+//!
+//! Nothing here knows about HTTP, SQL, French wording or the clock: services load what these
+//! functions need, call them with `now`, and store the outcome. Times are computed in
+//! Europe/Paris, summer time included, and handed back as UTC instants. This crate depends on
+//! no tokio, sqlx, axum or askama, so `cargo test -p cantine-domain` needs no database.
+
+pub mod activity;
+pub mod booking;
+pub mod calendar;
+pub mod child;
+pub mod deadline;
+pub mod enrollment;
+pub mod ids;
+pub mod money;
+pub mod rules;
+pub mod weekdays;
