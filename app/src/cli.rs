@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Source};
-use crate::db;
+use crate::platform::config::{Config, Source};
+use crate::platform::db;
 use crate::http::{self, AppState};
 
 #[derive(Debug, Parser)]
@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
         print!("{}", config.describe());
         return ExitCode::SUCCESS;
     }
-    crate::telemetry::init(&config.log.filter);
+    crate::platform::telemetry::init(&config.log.filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -92,7 +92,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => migrate(&pool).await,
         Command::Demo { password } => {
             migrate(&pool).await?;
-            let rules = crate::family::Rules::from_config(&config, chrono::Utc::now());
+            let rules = crate::platform::rules(&config, chrono::Utc::now());
             crate::demo::seed(&pool, &rules, password).await
         }
         Command::CheckConfig | Command::Backup { .. } => {

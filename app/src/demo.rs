@@ -7,9 +7,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::domain::calendar::SchoolYear;
-use crate::family::{self, Decision, Rules};
-use crate::password;
+use cantine_domain::calendar::SchoolYear;
+use cantine_domain::ids::EnrollmentId;
+use cantine_domain::rules::Rules;
+
+use crate::accounts::password;
+use crate::enrollments::{self, Decision};
 
 pub const DOMAIN: &str = "techniville.test";
 const FAMILIES: usize = 40;
@@ -62,17 +65,19 @@ pub async fn seed(
     rules: &Rules<'_>,
     password: Option<String>,
 ) -> anyhow::Result<()> {
-    let already: bool = sqlx::query_scalar("select exists(select 1 from school)")
+    let already = sqlx::query_scalar!(r#"select exists(select 1 from school) as "exists!""#)
         .fetch_one(pool)
         .await?;
     if already {
         match password {
             Some(pw) => {
                 let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await?;
-                let n = sqlx::query("update account set password_hash = $1 where email like $2")
-                    .bind(hash)
-                    .bind(format!("%@{DOMAIN}"))
-                    .execute(pool)
+                let n = sqlx::query!(
+                    "update account set password_hash = $1 where email like $2",
+                    hash,
+                    format!("%@{DOMAIN}"),
+                )
+                .execute(pool)
                     .await?
                     .rows_affected();
                 println!("Demo already present; password of its {n} accounts reset.");
@@ -101,7 +106,7 @@ pub async fn seed(
     // Validating through the domain books each child's usual days, as a manager's click would.
     // The demo town validated in August, so the whole year is booked, past weeks included.
     let august = Rules {
-        now: crate::domain::deadline::paris_to_utc(
+        now: cantine_domain::deadline::paris_to_utc(
             (year.first_day() - chrono::Duration::days(10))
                 .and_hms_opt(12, 0, 0)
                 .expect("valid time"),
@@ -109,7 +114,14 @@ pub async fn seed(
         ..*rules
     };
     for enrollment in to_validate {
-        family::decide_enrollment(pool, &august, enrollment, None, Decision::Validate).await?;
+        enrollments::decide_enrollment(
+            pool,
+            &august,
+            EnrollmentId(enrollment),
+            None,
+            Decision::Validate,
+        )
+        .await?;
     }
 
     println!(
@@ -134,58 +146,59 @@ async fn insert_town(
     let mut rng = StdRng::seed_from_u64(2026);
     let mut schools = Vec::new();
     for (name, address) in SCHOOLS {
-        let id: i64 =
-            sqlx::query_scalar("insert into school (name, address) values ($1, $2) returning id")
-                .bind(name)
-                .bind(address)
-                .fetch_one(&mut **tx)
-                .await?;
+        let id = sqlx::query_scalar!(
+            "insert into school (name, address) values ($1, $2) returning id",
+            name,
+            address,
+        )
+        .fetch_one(&mut **tx)
+        .await?;
         schools.push(id);
     }
     let first_day = year.first_day();
-    let year_id: i64 = sqlx::query_scalar(
+    let year_id = sqlx::query_scalar!(
         "insert into school_year (label, first_day, last_day) values ($1, $2, $3) returning id",
+        year.label().to_string(),
+        first_day,
+        year.last_day(),
     )
-    .bind(year.label().to_string())
-    .bind(first_day)
-    .bind(year.last_day())
     .fetch_one(&mut **tx)
     .await?;
     for (qf_min, qf_max, meal, pai) in TARIFFS {
-        sqlx::query(
+        sqlx::query!(
             "insert into tariff_band (school_year_id, qf_min, qf_max, meal_price_cents, pai_price_cents)
              values ($1, $2, $3, $4, $5)",
+            year_id,
+            qf_min,
+            qf_max,
+            meal,
+            pai,
         )
-        .bind(year_id)
-        .bind(qf_min)
-        .bind(qf_max)
-        .bind(meal)
-        .bind(pai)
         .execute(&mut **tx)
         .await?;
     }
 
     for (index, last_name) in LAST_NAMES.iter().enumerate().take(FAMILIES) {
-        let household: i64 = sqlx::query_scalar(
+        let household = sqlx::query_scalar!(
             "insert into household (quotient_familial) values ($1) returning id",
+            rng.gen_range(300..2000),
         )
-        .bind(rng.gen_range(300..2000))
         .fetch_one(&mut **tx)
         .await?;
         let email = format!("famille.{}@{DOMAIN}", last_name.to_lowercase());
         // The Petit family has not clicked its confirmation link yet.
         let confirmed = *last_name != "Petit";
-        let account: i64 = sqlx::query_scalar(
+        let account = sqlx::query_scalar!(
             "insert into account (household_id, email, password_hash, first_name, last_name, phone, email_confirmed_at)
              values ($1, $2, $3, $4, $5, $6, case when $7 then now() end) returning id",
+            household,
+            &email,
+            hash,
+            *ADULT_NAMES.choose(&mut rng).expect("non-empty"),
+            *last_name,
+            format!("06 {:02} {:02} {:02} {:02}", index, rng.gen_range(0..100), rng.gen_range(0..100), rng.gen_range(0..100)),
+            confirmed,
         )
-        .bind(household)
-        .bind(&email)
-        .bind(hash)
-        .bind(ADULT_NAMES.choose(&mut rng).expect("non-empty"))
-        .bind(last_name)
-        .bind(format!("06 {:02} {:02} {:02} {:02}", index, rng.gen_range(0..100), rng.gen_range(0..100), rng.gen_range(0..100)))
-        .bind(confirmed)
         .fetch_one(&mut **tx)
         .await?;
 
@@ -207,19 +220,19 @@ async fn insert_town(
                 .choose(&mut rng)
                 .expect("non-empty");
             let allergies = if rng.gen_ratio(1, 8) { "arachides" } else { "" };
-            let child: i64 = sqlx::query_scalar(
+            let child = sqlx::query_scalar!(
                 "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, pai)
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+                household,
+                *CHILD_NAMES.choose(&mut rng).expect("non-empty"),
+                *last_name,
+                birth,
+                school,
+                level,
+                *diet,
+                allergies,
+                !allergies.is_empty() && rng.gen_bool(0.5),
             )
-            .bind(household)
-            .bind(CHILD_NAMES.choose(&mut rng).expect("non-empty"))
-            .bind(last_name)
-            .bind(birth)
-            .bind(school)
-            .bind(level)
-            .bind(diet)
-            .bind(allergies)
-            .bind(!allergies.is_empty() && rng.gen_bool(0.5))
             .fetch_one(&mut **tx)
             .await?;
 
@@ -231,14 +244,14 @@ async fn insert_town(
                 _ => None,
             };
             if let Some(status) = status {
-                let enrollment: i64 = sqlx::query_scalar(
+                let enrollment = sqlx::query_scalar!(
                     "insert into enrollment (child_id, school_year_id, weekdays, requested_by)
                      values ($1, $2, $3, $4) returning id",
+                    child,
+                    year_id,
+                    &USUAL_WEEKDAYS[..],
+                    account,
                 )
-                .bind(child)
-                .bind(year_id)
-                .bind(&USUAL_WEEKDAYS[..])
-                .bind(account)
                 .fetch_one(&mut **tx)
                 .await?;
                 if status == "validated" {

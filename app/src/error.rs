@@ -1,6 +1,190 @@
-//! The application's one error type. It names what went wrong for the caller (a stable `code`
-//! and a French message for families) without knowing how it is answered: the HTTP layer maps
-//! it to `application/problem+json` or to an HTML page.
+//! The services' one error type. It says what went wrong as data (which rule, which field,
+//! which day) and never how to word it: the HTTP edge maps each variant to a status and a
+//! stable [`Code`], and its French presenter (`http::present`) words it for families.
+
+use cantine_domain::booking::BookingError;
+use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::enrollment::EnrollmentError;
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// The stable machine-readable problem codes: API clients branch on them, so a code never
+/// changes meaning. The OpenAPI `Problem` schema lists them from this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    NotFound,
+    Unauthorized,
+    Csrf,
+    NotAGuardian,
+    EmailNotConfirmed,
+    Validation,
+    InvalidCredentials,
+    EmailTaken,
+    InvitationMismatch,
+    InvalidToken,
+    AlreadyEnrolled,
+    NotEnrolled,
+    DeadlinePassed,
+    NotAServiceDay,
+    WeekdayNotServed,
+    InvalidTransition,
+    RejectionReasonRequired,
+    MalformedJson,
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    Internal,
+}
+
+impl Code {
+    pub const ALL: [Code; 23] = [
+        Code::NotFound,
+        Code::Unauthorized,
+        Code::Csrf,
+        Code::NotAGuardian,
+        Code::EmailNotConfirmed,
+        Code::Validation,
+        Code::InvalidCredentials,
+        Code::EmailTaken,
+        Code::InvitationMismatch,
+        Code::InvalidToken,
+        Code::AlreadyEnrolled,
+        Code::NotEnrolled,
+        Code::DeadlinePassed,
+        Code::NotAServiceDay,
+        Code::WeekdayNotServed,
+        Code::InvalidTransition,
+        Code::RejectionReasonRequired,
+        Code::MalformedJson,
+        Code::BadRequest,
+        Code::PayloadTooLarge,
+        Code::UnsupportedMediaType,
+        Code::TooManyRequests,
+        Code::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::NotFound => "not_found",
+            Code::Unauthorized => "unauthorized",
+            Code::Csrf => "csrf",
+            Code::NotAGuardian => "not_a_guardian",
+            Code::EmailNotConfirmed => "email_not_confirmed",
+            Code::Validation => "validation",
+            Code::InvalidCredentials => "invalid_credentials",
+            Code::EmailTaken => "email_taken",
+            Code::InvitationMismatch => "invitation_mismatch",
+            Code::InvalidToken => "invalid_token",
+            Code::AlreadyEnrolled => "already_enrolled",
+            Code::NotEnrolled => "not_enrolled",
+            Code::DeadlinePassed => "deadline_passed",
+            Code::NotAServiceDay => "not_a_service_day",
+            Code::WeekdayNotServed => "weekday_not_served",
+            Code::InvalidTransition => "invalid_transition",
+            Code::RejectionReasonRequired => "rejection_reason_required",
+            Code::MalformedJson => "malformed_json",
+            Code::BadRequest => "bad_request",
+            Code::PayloadTooLarge => "payload_too_large",
+            Code::UnsupportedMediaType => "unsupported_media_type",
+            Code::TooManyRequests => "too_many_requests",
+            Code::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an action is refused to this person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request may have been forged by another site.
+    Csrf,
+    /// Only a household's guardians may do this.
+    NotAGuardian,
+    /// The account exists but its address was never confirmed.
+    EmailNotConfirmed,
+}
+
+/// A text field a person typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    FirstName,
+    LastName,
+    Allergies,
+}
+
+/// Input that does not make sense (422).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// A blank field.
+    Required { field: Field },
+    /// A field longer than allowed; `max` when the message should say the limit.
+    TooLong { field: Field, max: Option<usize> },
+    /// A name, blank or longer than `max` characters.
+    Name { field: Field, max: usize },
+    Email,
+    PasswordTooShort { min: usize },
+    PasswordTooLong,
+    PhoneTooLong,
+    ClassLevel,
+    Diet,
+    BirthDate,
+    UnknownSchool,
+    /// A pattern for no child, or for more than a family has.
+    ChildrenCount { max: usize },
+    SchoolYear,
+    /// Enrollments for that year are not open (its calendar is not in the database).
+    YearNotOpen(SchoolYearLabel),
+    /// A day outside every school year of the calendar.
+    OutsideSchoolYear(NaiveDate),
+    Credentials,
+    Enrollment(EnrollmentError),
+    Booking(BookingError),
+    /// A page's own parameter or form field, judged at the edge.
+    Form(FormProblem),
+    /// A JSON body or query string that parses but does not fit the schema; the text is the
+    /// decoder's, naming the field.
+    Request(String),
+}
+
+/// What a page form can get wrong before any service sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormProblem {
+    Month,
+    Action,
+    Date { what: &'static str },
+    School,
+    Weekdays,
+    NoWeekday,
+    PageAddress,
+}
+
+/// Well-formed input that the current state refuses (409).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    EmailTaken,
+    InvitationMismatch,
+    InvalidInvitation,
+    InvalidConfirmation,
+    AlreadyEnrolled,
+    Enrollment(EnrollmentError),
+    Booking(BookingError),
+}
+
+/// Input that cannot even be read (400).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Malformed {
+    Json,
+    Form,
+    /// Another unreadable request; the text is the decoder's.
+    Other(String),
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -9,17 +193,14 @@ pub enum Error {
     NotFound,
     #[error("authentication required")]
     Unauthorized,
-    #[error("forbidden: {0}")]
-    Forbidden(&'static str),
-    /// Input that does not make sense: unknown fields, impossible dates, blank names.
-    #[error("{code}: {detail}")]
-    Invalid { code: &'static str, detail: String },
-    /// Input that is well-formed but that the current state refuses (deadline passed, …).
-    #[error("{code}: {detail}")]
-    Conflict { code: &'static str, detail: String },
-    /// Input that cannot even be read (broken JSON).
-    #[error("{code}: {detail}")]
-    Malformed { code: &'static str, detail: String },
+    #[error("forbidden: {0:?}")]
+    Forbidden(Refusal),
+    #[error("invalid: {0:?}")]
+    Invalid(Invalid),
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("malformed: {0:?}")]
+    Malformed(Malformed),
     #[error("payload too large")]
     TooLarge,
     #[error("unsupported media type")]
@@ -31,57 +212,72 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn validation(detail: impl Into<String>) -> Self {
-        Self::Invalid {
-            code: "validation",
-            detail: detail.into(),
-        }
-    }
-
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Invalid {
-            code,
-            detail: detail.into(),
-        }
-    }
-
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Conflict {
-            code,
-            detail: detail.into(),
-        }
-    }
-
     /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Self::NotFound => "not_found",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden(code) => code,
-            Self::Invalid { code, .. }
-            | Self::Conflict { code, .. }
-            | Self::Malformed { code, .. } => code,
-            Self::TooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::TooManyRequests => "too_many_requests",
-            Self::Internal(_) => "internal",
+            Self::NotFound => Code::NotFound,
+            Self::Unauthorized => Code::Unauthorized,
+            Self::Forbidden(Refusal::Csrf) => Code::Csrf,
+            Self::Forbidden(Refusal::NotAGuardian) => Code::NotAGuardian,
+            Self::Forbidden(Refusal::EmailNotConfirmed) => Code::EmailNotConfirmed,
+            Self::Invalid(invalid) => match invalid {
+                Invalid::Credentials => Code::InvalidCredentials,
+                Invalid::Enrollment(e) => enrollment_code(e),
+                Invalid::Booking(e) => booking_code(e),
+                // A date outside the year is refused like any non-service day.
+                Invalid::OutsideSchoolYear(_) => Code::NotAServiceDay,
+                _ => Code::Validation,
+            },
+            Self::Conflict(conflict) => match conflict {
+                Conflict::EmailTaken => Code::EmailTaken,
+                Conflict::InvitationMismatch => Code::InvitationMismatch,
+                Conflict::InvalidInvitation | Conflict::InvalidConfirmation => Code::InvalidToken,
+                Conflict::AlreadyEnrolled => Code::AlreadyEnrolled,
+                Conflict::Enrollment(e) => enrollment_code(e),
+                Conflict::Booking(e) => booking_code(e),
+            },
+            Self::Malformed(Malformed::Json) => Code::MalformedJson,
+            Self::Malformed(_) => Code::BadRequest,
+            Self::TooLarge => Code::PayloadTooLarge,
+            Self::UnsupportedMediaType => Code::UnsupportedMediaType,
+            Self::TooManyRequests => Code::TooManyRequests,
+            Self::Internal(_) => Code::Internal,
         }
     }
 
-    /// What a family reads: never a cause chain, never SQL.
-    pub fn message_fr(&self) -> String {
-        match self {
-            Self::NotFound => "Ressource introuvable.".into(),
-            Self::Unauthorized => "Connexion requise.".into(),
-            Self::Forbidden(_) => "Action non autorisée.".into(),
-            Self::Invalid { detail, .. }
-            | Self::Conflict { detail, .. }
-            | Self::Malformed { detail, .. } => detail.clone(),
-            Self::TooLarge => "Requête trop volumineuse.".into(),
-            Self::UnsupportedMediaType => "Content-Type: application/json attendu.".into(),
-            Self::TooManyRequests => "Trop de tentatives. Réessayez dans quelques minutes.".into(),
-            Self::Internal(_) => "Erreur interne. Réessayez plus tard.".into(),
+    /// A booking refusal: a passed deadline or a missing enrollment is the state's answer
+    /// (409); the rest is a request that could never be satisfied (422).
+    pub fn booking(e: BookingError) -> Self {
+        match e {
+            BookingError::DeadlinePassed { .. } | BookingError::NotEnrolled => {
+                Self::Conflict(Conflict::Booking(e))
+            }
+            _ => Self::Invalid(Invalid::Booking(e)),
         }
+    }
+
+    pub fn form(problem: FormProblem) -> Self {
+        Self::Invalid(Invalid::Form(problem))
+    }
+}
+
+fn enrollment_code(e: &EnrollmentError) -> Code {
+    match e {
+        EnrollmentError::InvalidTransition { .. } => Code::InvalidTransition,
+        EnrollmentError::RejectionReasonRequired => Code::RejectionReasonRequired,
+        EnrollmentError::RejectionReasonTooLong => Code::Validation,
+        EnrollmentError::WeekdaysNotServed(_) => Code::WeekdayNotServed,
+    }
+}
+
+fn booking_code(e: &BookingError) -> Code {
+    match e {
+        BookingError::NotEnrolled => Code::NotEnrolled,
+        BookingError::NotAServiceDay { .. } => Code::NotAServiceDay,
+        BookingError::DeadlinePassed { .. } => Code::DeadlinePassed,
+        BookingError::InvalidRange { .. }
+        | BookingError::RangeTooLong
+        | BookingError::WeekdaysNotServed(_) => Code::Validation,
     }
 }
 
@@ -91,4 +287,54 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+impl From<cantine_domain::rules::NoSchoolYear> for Error {
+    fn from(e: cantine_domain::rules::NoSchoolYear) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// Maps a named constraint's violation to the error the caller should see; any other
+/// database error stays internal. Constraints are named in the migrations so that this match
+/// is on names we chose, not on Postgres' generated ones.
+pub fn on_constraint(
+    e: sqlx::Error,
+    map: impl FnOnce(&str) -> Option<Error>,
+) -> Error {
+    if let sqlx::Error::Database(db) = &e
+        && let Some(name) = db.constraint()
+        && let Some(mapped) = map(name)
+    {
+        return mapped;
+    }
+    e.into()
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_and_serializes_as_its_string() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn deadline_and_enrollment_refusals_are_conflicts_the_rest_invalid() {
+        assert!(matches!(
+            Error::booking(BookingError::NotEnrolled),
+            Error::Conflict(_)
+        ));
+        let e = Error::booking(BookingError::RangeTooLong);
+        assert!(matches!(e, Error::Invalid(_)));
+        assert_eq!(e.code(), Code::Validation);
+    }
+}

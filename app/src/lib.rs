@@ -2,24 +2,22 @@
 //!
 //! The library holds everything; `main.rs` only calls [`cli::main`]. Tests drive the same
 //! [`http::router`] and [`http::serve`] the binary runs.
+//!
+//! One capability is one folder (`accounts`, `households`, `enrollments`, `reservations`,
+//! `calendar`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! dependency rule is `http → services → {store, domain}`, with no cycle: see
+//! `docs/architecture.md`.
 
 pub mod accounts;
 pub mod backup;
+pub mod calendar;
 pub mod cli;
-pub mod clock;
-pub mod config;
-pub mod db;
 pub mod demo;
-pub mod domain;
+pub mod enrollments;
 pub mod error;
-pub mod family;
+pub mod households;
 pub mod http;
-pub mod mail;
-pub mod metrics;
-pub mod password;
-pub mod pg;
-pub mod rate_limit;
+pub mod platform;
 pub mod reservations;
-pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;

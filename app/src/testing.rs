@@ -2,7 +2,7 @@
 //! and the real application served on a loopback port.
 //!
 //! The cluster lives in a temporary folder that its guard deletes when the test binary exits
-//! (see [`crate::pg`]), so nothing is left behind even when a test run is interrupted.
+//! (see [`crate::platform::pg`]), so nothing is left behind even when a test run is interrupted.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -12,9 +12,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{OnceCell, oneshot};
 
-use crate::config::{Config, Source};
+use crate::platform::config::{Config, Source};
 use crate::http::{self, AppState};
-use crate::pg;
+use crate::platform::pg;
 
 static SERVER: OnceLock<pg::Server> = OnceLock::new();
 static TEMPLATE: OnceCell<()> = OnceCell::const_new();
@@ -101,7 +101,7 @@ pub async fn database() -> TestDb {
     TEMPLATE
         .get_or_init(|| async {
             let template = create(TEMPLATE_NAME, None).await;
-            crate::db::migrate(&template.pool)
+            crate::platform::db::migrate(&template.pool)
                 .await
                 .expect("migrations apply");
             template.pool.close().await;

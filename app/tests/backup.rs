@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use cantine::backup::lock::FileLock;
 use cantine::backup::{AlreadyRunning, BACKUP_LOCK, Backups, Database, Targets};
-use cantine::config::BackupConfig;
+use cantine::platform::config::BackupConfig;
 use cantine::testing::{self, TestDb};
 use cantine_backup::{KeepPolicy, SnapshotSelector, Target};
 use tempfile::TempDir;
@@ -62,7 +62,7 @@ impl Fixture {
     /// The Techniville demo, through the domain: families, enrollments, a year of bookings.
     async fn populate(&self) {
         let config = testing::config();
-        let rules = cantine::family::Rules::from_config(&config, chrono::Utc::now());
+        let rules = cantine::platform::rules(&config, chrono::Utc::now());
         cantine::demo::seed(&self.db.pool, &rules, Some("demo-password-1234".into()))
             .await
             .unwrap();
@@ -478,7 +478,7 @@ async fn ransomware_drill_restores_every_booking_from_the_second_site_alone() {
         .unwrap();
     assert_eq!(bookings(&pool).await, committed);
     assert_eq!(events(&pool).await, history, "and the history of each day");
-    cantine::db::readiness(&pool)
+    cantine::platform::db::readiness(&pool)
         .await
         .expect("migrated and ready");
     pool.close().await;

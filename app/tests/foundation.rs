@@ -1,6 +1,7 @@
 //! The foundation against a real PostgreSQL: migrations, readiness, metrics, OpenAPI, errors.
 
-use cantine::{db, pg, testing};
+use cantine::platform::{db, pg};
+use cantine::testing;
 
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_again_as_a_no_op() {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
-use cantine::clock::FixedClock;
+use cantine::platform::clock::FixedClock;
 use cantine::http::{self, AppState};
 use cantine::testing;
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};

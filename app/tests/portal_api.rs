@@ -2,8 +2,9 @@
 
 use std::sync::Arc;
 
-use cantine::clock::FixedClock;
-use cantine::family::{self, Decision, Rules};
+use cantine::platform::clock::FixedClock;
+use cantine::enrollments::{self, Decision};
+use cantine_domain::ids::{ChildId, EnrollmentId};
 use cantine::http::AppState;
 use cantine::testing::{self, TestApp};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -41,7 +42,7 @@ async fn portal() -> Portal {
     portal_with(testing::config()).await
 }
 
-async fn portal_with(config: cantine::config::Config) -> Portal {
+async fn portal_with(config: cantine::platform::config::Config) -> Portal {
     let db = testing::database().await;
     let clock = Arc::new(FixedClock::new(paris("2026-08-20 12:00:00")));
     let mut state = AppState::new(db.pool.clone(), config).unwrap();
@@ -70,17 +71,17 @@ struct Family {
 }
 
 impl Portal {
-    fn rules(&self) -> (Arc<cantine::config::Config>, DateTime<Utc>) {
+    fn rules(&self) -> (Arc<cantine::platform::config::Config>, DateTime<Utc>) {
         (
             self.app.state.config.clone(),
-            cantine::clock::Clock::now(&*self.clock),
+            cantine::platform::clock::Clock::now(&*self.clock),
         )
     }
 
     /// A confirmed guardian, logged in through the API.
     async fn family(&self, name: &str) -> Family {
         let email = format!("{name}@example.test");
-        let hash = cantine::password::hash(PASSWORD);
+        let hash = cantine::accounts::password::hash(PASSWORD);
         let household: i64 =
             sqlx::query_scalar("insert into household default values returning id")
                 .fetch_one(&self.pool)
@@ -130,10 +131,10 @@ impl Portal {
             .as_i64()
             .unwrap();
         let (config, now) = self.rules();
-        family::decide_enrollment(
+        enrollments::decide_enrollment(
             &self.pool,
-            &Rules::from_config(&config, now),
-            enrollment,
+            &cantine::platform::rules(&config, now),
+            EnrollmentId(enrollment),
             None,
             Decision::Validate,
         )
@@ -425,10 +426,10 @@ async fn concurrent_identical_bookings_create_one_reservation() {
         .as_i64()
         .unwrap();
     let (config, now) = portal.rules();
-    family::decide_enrollment(
+    enrollments::decide_enrollment(
         &portal.pool,
-        &Rules::from_config(&config, now),
-        enrollment,
+        &cantine::platform::rules(&config, now),
+        EnrollmentId(enrollment),
         None,
         Decision::Validate,
     )
@@ -446,7 +447,7 @@ async fn concurrent_identical_bookings_create_one_reservation() {
             .await
             .unwrap();
     assert_eq!(rows, 1);
-    let history = cantine::reservations::history(&portal.pool, child, date("2026-12-10"))
+    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-10"))
         .await
         .unwrap();
     assert_eq!(history.len(), 1);
@@ -480,7 +481,7 @@ async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
             "round {round}"
         );
     }
-    let history = cantine::reservations::history(&portal.pool, child, date("2026-12-11"))
+    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-11"))
         .await
         .unwrap();
     // Every event starts from the state the previous one left, and the last one is the state.

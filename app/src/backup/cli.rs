@@ -8,7 +8,7 @@ use cantine_backup::{SnapshotSelector, Target};
 use clap::{Args, Subcommand};
 
 use super::{Backups, Targets};
-use crate::config::Config;
+use crate::platform::config::Config;
 
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {

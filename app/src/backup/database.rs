@@ -10,8 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 use url::Url;
 
-use crate::config::Config;
-use crate::pg;
+use crate::platform::config::Config;
+use crate::platform::pg;
 
 /// The client programs. Public so tests can point `pg_dump` at a wrapper (one that kills
 /// itself midway, say).
@@ -322,7 +322,7 @@ pub fn locate(config: &Config) -> anyhow::Result<(Database, Option<pg::Cluster>)
     }
     let cluster = pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())?;
     Ok((
-        Database::in_cluster(&cluster, crate::db::EMBEDDED_DATABASE),
+        Database::in_cluster(&cluster, crate::platform::db::EMBEDDED_DATABASE),
         Some(cluster),
     ))
 }

@@ -18,7 +18,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
+use crate::platform::config::Config;
 
 const BEGIN: &str = "-----BEGIN CANTINE SECRETS ESCROW-----";
 const END: &str = "-----END CANTINE SECRETS ESCROW-----";

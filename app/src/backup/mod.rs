@@ -21,7 +21,7 @@ use cantine_backup::{
     BackupRequest, DEFAULT_STREAM_PATH, Dump, ReadData, SnapshotInfo, SnapshotSelector, Target,
 };
 
-use crate::config::BackupConfig;
+use crate::platform::config::BackupConfig;
 pub use database::{Database, Tools};
 use lock::{FileLock, LockError};
 use state::{TargetState, now_unix, record};
@@ -41,7 +41,7 @@ pub struct Backups {
     pub settings: BackupConfig,
     pub data_dir: PathBuf,
     pub database: Database,
-    /// The configuration files read ([`crate::config::Config::files`]: the main file, then
+    /// The configuration files read ([`crate::platform::config::Config::files`]: the main file, then
     /// its drop-ins), stored beside the dump (not the secrets they point to).
     pub config_files: Vec<PathBuf>,
 }
@@ -157,7 +157,7 @@ fn is_stale(name: &str, prefix: &str, cutoff: &str) -> bool {
 }
 
 impl Backups {
-    pub fn from_config(config: &crate::config::Config, database: Database) -> Self {
+    pub fn from_config(config: &crate::platform::config::Config, database: Database) -> Self {
         Self {
             settings: config.backup.clone(),
             data_dir: config.data_dir.clone(),
@@ -438,7 +438,7 @@ impl Backups {
             let pool = self.database.pool(db).await?;
             let migrated = async {
                 let version = schema_version(&pool).await?;
-                crate::db::migrate(&pool)
+                crate::platform::db::migrate(&pool)
                     .await
                     .context("migrating the restored database forward")?;
                 anyhow::Ok(version)
@@ -620,7 +620,7 @@ pub async fn schema_version(pool: &sqlx::PgPool) -> anyhow::Result<Option<i64>> 
 
 /// The newest migration this binary knows.
 pub fn binary_schema() -> i64 {
-    crate::db::MIGRATOR
+    crate::platform::db::MIGRATOR
         .iter()
         .map(|m| m.version)
         .max()

@@ -161,6 +161,15 @@ const GAUGES: [(&str, &str, Getter); 9] = [
     ),
 ];
 
+/// Adds the backup results recorded under `data_dir` to the application's metrics page.
+pub fn register_collector(
+    registry: &prometheus::Registry,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    registry.register(Box::new(StateCollector::new(data_dir)))?;
+    Ok(())
+}
+
 impl StateCollector {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let gauges = GAUGES

@@ -16,7 +16,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use super::AppState;
 use crate::accounts::{self, SessionAccount};
-use crate::error::Error;
+use cantine_domain::ids::HouseholdId;
+
+use crate::error::{Error, Refusal};
 
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -67,7 +69,7 @@ pub async fn refuse_foreign_origin(
         && !origin.to_str().is_ok_and(|o| origin_matches(&state, o))
     {
         tracing::warn!(origin = ?origin, "unsafe request from another origin refused");
-        return Error::Forbidden("csrf").into_response();
+        return Error::Forbidden(Refusal::Csrf).into_response();
     }
     next.run(request).await
 }
@@ -90,15 +92,15 @@ impl Session {
         if self.csrf_checked || constant_time_eq(field, &self.account.csrf_token) {
             Ok(())
         } else {
-            Err(Error::Forbidden("csrf"))
+            Err(Error::Forbidden(Refusal::Csrf))
         }
     }
 
     /// The household of a guardian; staff accounts have none.
-    pub fn household(&self) -> Result<i64, Error> {
+    pub fn household(&self) -> Result<HouseholdId, Error> {
         self.account
             .household_id
-            .ok_or(Error::Forbidden("not_a_guardian"))
+            .ok_or(Error::Forbidden(Refusal::NotAGuardian))
     }
 }
 
@@ -122,7 +124,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Session>, Er
     let Some(token) = jar.get(cookie_name(state)).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
-    let Some(account) = accounts::session(&state.pool, &token).await? else {
+    let Some(account) = accounts::session(&state.pool, &token, state.clock.now()).await? else {
         return Ok(None);
     };
     let mut csrf_checked = true;
@@ -136,7 +138,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Session>, Er
             .is_some_and(|v| constant_time_eq(v, &account.csrf_token));
         csrf_checked = origin_ok || header_ok;
         if !csrf_checked && !is_form(&parts.headers) {
-            return Err(Error::Forbidden("csrf"));
+            return Err(Error::Forbidden(Refusal::Csrf));
         }
     }
     Ok(Some(Session {
@@ -175,4 +177,28 @@ pub fn client_ip(parts_headers: &HeaderMap, peer: ConnectInfo<SocketAddr>) -> St
         return real.to_string();
     }
     peer_ip.to_string()
+}
+
+/// Logs in (within the rate limits) and sets the session cookie: shared by the API and the
+/// login page.
+pub async fn log_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    email: &str,
+    password: &str,
+) -> Result<(CookieJar, accounts::LoggedIn), Error> {
+    let ip = client_ip(headers, peer);
+    let mut session = accounts::log_in(
+        &state.pool,
+        &state.limiter,
+        &ip,
+        email,
+        password,
+        state.clock.now(),
+    )
+    .await?;
+    let token = std::mem::take(&mut session.token);
+    Ok((jar.add(session_cookie(state, token)), session))
 }

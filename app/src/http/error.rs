@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use crate::error::{Error, Result};
+use crate::error::{Code, Invalid, Malformed};
 
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,7 +20,17 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// Stable machine-readable code, e.g. `deadline_passed`, `validation`.
-    pub code: String,
+    #[schema(schema_with = code_schema)]
+    pub code: Code,
+}
+
+/// The `code` property lists every [`Code`], so generated clients know them all.
+fn code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+        .description(Some("Stable machine-readable code, e.g. `deadline_passed`, `validation`."))
+        .build()
 }
 
 pub fn status(error: &Error) -> StatusCode {
@@ -47,8 +58,8 @@ impl IntoResponse for Error {
             kind: format!("urn:cantine:problem:{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: self.message_fr(),
-            code: self.code().to_owned(),
+            detail: super::fr::message(&self),
+            code: self.code(),
         };
         let mut response = (status, axum::Json(body)).into_response();
         response.headers_mut().insert(
@@ -63,19 +74,13 @@ impl IntoResponse for Error {
 impl From<JsonRejection> for Error {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::JsonDataError(e) => Error::validation(e.body_text()),
-            JsonRejection::JsonSyntaxError(_) => Error::Malformed {
-                code: "malformed_json",
-                detail: "Le corps de la requête n'est pas du JSON valide.".into(),
-            },
+            JsonRejection::JsonDataError(e) => Error::Invalid(Invalid::Request(e.body_text())),
+            JsonRejection::JsonSyntaxError(_) => Error::Malformed(Malformed::Json),
             JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType,
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Error::TooLarge
             }
-            other => Error::Malformed {
-                code: "bad_request",
-                detail: other.body_text(),
-            },
+            other => Error::Malformed(Malformed::Other(other.body_text())),
         }
     }
 }
@@ -89,7 +94,7 @@ impl From<PathRejection> for Error {
 
 impl From<QueryRejection> for Error {
     fn from(rejection: QueryRejection) -> Self {
-        Error::validation(rejection.body_text())
+        Error::Invalid(Invalid::Request(rejection.body_text()))
     }
 }
 

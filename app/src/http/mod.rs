@@ -1,12 +1,17 @@
 //! The HTTP interface: the router, its middleware and the server loop. Handlers stay thin: they
-//! parse, call the domain and the store, and answer.
+//! parse, call a service, and answer; French wording lives in [`fr`] only.
+//!
+//! Grouped by audience: `portal` (the families' pages), `api::v1` (the JSON API) and `ops`
+//! (health, readiness, metrics, the OpenAPI document).
 
 mod api;
 mod auth;
 pub mod error;
-mod health;
+pub mod fr;
 mod openapi;
-mod pages;
+mod ops;
+mod portal;
+pub mod routes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,12 +30,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
-use crate::family::Rules;
-use crate::mail::Mailer;
-use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
+use cantine_domain::rules::Rules;
+
+use crate::platform::clock::{Clock, SystemClock};
+use crate::platform::config::Config;
+use crate::platform::mail::Mailer;
+use crate::platform::metrics::Metrics;
+use crate::platform::rate_limit::RateLimiter;
 
 pub use error::{Error, Result};
 
@@ -43,13 +49,20 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub mailer: Arc<Mailer>,
     pub limiter: Arc<RateLimiter>,
+    pub links: Arc<routes::Links>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, config: Config) -> anyhow::Result<Self> {
-        let metrics = Metrics::new().with_backup_state(&config.data_dir);
+        let metrics = Metrics::new();
+        // Backup results come from another process (the systemd timers' `cantine backup`),
+        // read afresh at each scrape.
+        crate::backup::state::register_collector(metrics.registry(), &config.data_dir)?;
         Ok(Self {
             pool,
+            links: Arc::new(routes::Links {
+                public_url: config.public_url.clone(),
+            }),
             mailer: Arc::new(Mailer::from_config(&config)?),
             config: Arc::new(config),
             metrics: Arc::new(metrics),
@@ -60,12 +73,17 @@ impl AppState {
 
     /// The calendar and deadline rules, judged now.
     pub fn rules(&self) -> Rules<'_> {
-        Rules::from_config(&self.config, self.clock.now())
+        crate::platform::rules(&self.config, self.clock.now())
     }
 
-    pub fn links(&self) -> crate::accounts::Links<'_> {
-        crate::accounts::Links {
-            public_url: &self.config.public_url,
+    /// What the account services need, judged now.
+    pub fn accounts(&self) -> crate::accounts::Ctx<'_> {
+        crate::accounts::Ctx {
+            pool: &self.pool,
+            mailer: &self.mailer,
+            mails: self.links.as_ref(),
+            limiter: &self.limiter,
+            now: self.clock.now(),
         }
     }
 }
@@ -76,10 +94,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.http.request_timeout_secs);
     let body_limit = state.config.http.body_limit_bytes;
     Router::new()
-        .merge(health::routes())
+        .merge(ops::routes())
         .merge(openapi::routes())
         .merge(api::routes())
-        .merge(pages::routes())
+        .merge(portal::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -135,7 +153,7 @@ async fn not_found(headers: axum::http::HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if wants_html {
-        pages::not_found_page()
+        portal::not_found_page()
     } else {
         axum::response::IntoResponse::into_response(Error::NotFound)
     }

@@ -4,7 +4,9 @@ use axum::Router;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use super::{AppState, api, error::Json, health};
+use super::api::v1 as api;
+use super::ops as health;
+use super::{AppState, error::Json};
 
 #[derive(OpenApi)]
 #[openapi(

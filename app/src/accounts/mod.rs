@@ -1,0 +1,344 @@
+//! Family accounts: sign-up, e-mail confirmation, log-in, sessions and guardian invitations.
+//!
+//! Tokens (sessions, e-mail links) are 256-bit random strings; only their SHA-256 digests are
+//! stored, so a copy of the database opens no session and confirms no address. Every expiry is
+//! judged at the `now` the caller passes (the application's clock), so tests can move time.
+
+pub mod password;
+mod store;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cantine_domain::ids::{AccountId, HouseholdId};
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use crate::error::{Conflict, Error, Field, Invalid, Refusal, Result};
+use crate::platform::mail::{Mail, Mailer};
+use crate::platform::rate_limit::{RateLimiter, policies};
+
+pub const SESSION_LIFETIME: Duration = Duration::days(30);
+pub const CONFIRMATION_LIFETIME: Duration = Duration::hours(48);
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+pub const MAX_EMAIL_CHARS: usize = 254;
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_PHONE_CHARS: usize = 30;
+
+/// The mails this capability sends, worded and linked by the HTTP edge: it knows the pages'
+/// routes and speaks French; this module only decides when a mail goes and with which token.
+pub trait AccountMails: Send + Sync {
+    fn confirm_email(&self, to: &str, first_name: &str, token: &str) -> Mail;
+    fn invite_guardian(&self, to: &str, inviter_first_name: &str, token: &str) -> Mail;
+}
+
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Lowercased and checked enough to catch typos; the confirmation mail proves the rest.
+pub fn normalize_email(text: &str) -> Result<String> {
+    let email = text.trim().to_lowercase();
+    let valid = email.len() <= MAX_EMAIL_CHARS
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if valid {
+        Ok(email)
+    } else {
+        Err(Error::Invalid(Invalid::Email))
+    }
+}
+
+pub fn check_password(password: &str) -> Result<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(Error::Invalid(Invalid::PasswordTooShort {
+            min: MIN_PASSWORD_CHARS,
+        }));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(Error::Invalid(Invalid::PasswordTooLong));
+    }
+    Ok(())
+}
+
+fn required(field: Field, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::Invalid(Invalid::Required { field }));
+    }
+    if value.chars().count() > max {
+        return Err(Error::Invalid(Invalid::TooLong { field, max: None }));
+    }
+    Ok(value.to_owned())
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| Error::Internal(e.into()))
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    /// The token of a guardian invitation: the account joins that household.
+    pub invitation: Option<String>,
+}
+
+/// What the services need around an account operation: the pool, the mail transport and its
+/// wording, the limiter and the instant.
+pub struct Ctx<'a> {
+    pub pool: &'a PgPool,
+    pub mailer: &'a Mailer,
+    pub mails: &'a dyn AccountMails,
+    pub limiter: &'a RateLimiter,
+    pub now: DateTime<Utc>,
+}
+
+/// Creates the account (and its household, unless it joins one by invitation) and mails the
+/// confirmation link. Answers the new account's id.
+pub async fn sign_up(ctx: &Ctx<'_>, client_ip: &str, new: NewAccount) -> Result<AccountId> {
+    if !ctx.limiter.allow(policies::SIGNUP_PER_IP, client_ip, ctx.now) {
+        return Err(Error::TooManyRequests);
+    }
+    let email = normalize_email(&new.email)?;
+    check_password(&new.password)?;
+    let first_name = required(Field::FirstName, &new.first_name, MAX_NAME_CHARS)?;
+    let last_name = required(Field::LastName, &new.last_name, MAX_NAME_CHARS)?;
+    let phone = new.phone.trim().to_owned();
+    if phone.chars().count() > MAX_PHONE_CHARS {
+        return Err(Error::Invalid(Invalid::PhoneTooLong));
+    }
+    let hash = hash_password(new.password).await?;
+
+    let mut tx = ctx.pool.begin().await?;
+    let (household, confirmed) = match &new.invitation {
+        Some(token) => match store::use_invitation(&mut tx, &token_hash(token), ctx.now).await? {
+            // The invitation reached this mailbox: it is confirmed by the same token.
+            Some((household, invited)) if invited == email => (household, true),
+            Some(_) => return Err(Error::Conflict(Conflict::InvitationMismatch)),
+            None => return Err(Error::Conflict(Conflict::InvalidInvitation)),
+        },
+        None => (store::insert_household(&mut tx).await?, false),
+    };
+    let account = store::insert_account(
+        &mut tx,
+        &store::NewAccountRow {
+            household,
+            email: &email,
+            password_hash: &hash,
+            first_name: &first_name,
+            last_name: &last_name,
+            phone: &phone,
+            confirmed_at: confirmed.then_some(ctx.now),
+        },
+    )
+    .await?;
+    let token = (!confirmed).then(new_token);
+    if let Some(token) = &token {
+        store::insert_confirmation(
+            &mut tx,
+            &token_hash(token),
+            account,
+            ctx.now + CONFIRMATION_LIFETIME,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+
+    if let Some(token) = token {
+        ctx.mailer
+            .send(ctx.mails.confirm_email(&email, &first_name, &token))
+            .await?;
+    }
+    Ok(account)
+}
+
+/// Confirms the address behind a confirmation link: once, before it expires.
+pub async fn confirm_email(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let account = store::use_confirmation(&mut tx, &token_hash(token), now)
+        .await?
+        .ok_or(Error::Conflict(Conflict::InvalidConfirmation))?;
+    store::mark_confirmed(&mut tx, account, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checks the credentials. Unknown addresses cost the same argon2 time as wrong passwords, so
+/// timing does not tell which addresses have accounts.
+async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<store::Credentials> {
+    let email = normalize_email(email).map_err(|_| Error::Invalid(Invalid::Credentials))?;
+    let row = store::credentials(pool, &email).await?;
+    let stored = row
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+        .await
+        .map_err(|e| Error::Internal(e.into()))?;
+    match row {
+        Some(c) if matches && c.confirmed => Ok(c),
+        Some(_) if matches => Err(Error::Forbidden(Refusal::EmailNotConfirmed)),
+        _ => Err(Error::Invalid(Invalid::Credentials)),
+    }
+}
+
+/// A valid argon2id hash of a random string nobody knows.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0tbzGwqJp1Qzj1d0JCA5I2n0o3Cw0QAm1cb5Y5vS0wQ";
+
+/// A session just opened: the cookie's token, the CSRF token and who it is.
+pub struct LoggedIn {
+    pub token: String,
+    pub csrf_token: String,
+    pub first_name: String,
+}
+
+/// Logs in within the limits per address and per client, and opens a session.
+pub async fn log_in(
+    pool: &PgPool,
+    limiter: &RateLimiter,
+    client_ip: &str,
+    email: &str,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<LoggedIn> {
+    let email_key = email.trim().to_lowercase();
+    if !limiter.allow(policies::LOGIN_PER_IP, client_ip, now)
+        || !limiter.allow(policies::LOGIN_PER_EMAIL, &email_key, now)
+    {
+        return Err(Error::TooManyRequests);
+    }
+    let account = authenticate(pool, email, password).await?;
+    let token = new_token();
+    let csrf_token = new_token();
+    store::insert_session(
+        pool,
+        &token_hash(&token),
+        account.id,
+        &csrf_token,
+        now + SESSION_LIFETIME,
+    )
+    .await?;
+    Ok(LoggedIn {
+        token,
+        csrf_token,
+        first_name: account.first_name,
+    })
+}
+
+/// A signed-in person, as every request sees them.
+#[derive(Debug, Clone)]
+pub struct SessionAccount {
+    pub account_id: AccountId,
+    pub household_id: Option<HouseholdId>,
+    pub first_name: String,
+    pub email: String,
+    pub csrf_token: String,
+}
+
+pub async fn session(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionAccount>> {
+    store::session(pool, &token_hash(token), now).await
+}
+
+pub async fn close_session(pool: &PgPool, token: &str) -> Result<()> {
+    store::delete_session(pool, &token_hash(token)).await
+}
+
+/// A guardian invites another adult to the household; the link lets them sign up into it.
+pub async fn invite_guardian(ctx: &Ctx<'_>, inviter: &SessionAccount, email: &str) -> Result<()> {
+    if !ctx.limiter.allow(
+        policies::INVITE_PER_ACCOUNT,
+        &inviter.account_id.to_string(),
+        ctx.now,
+    ) {
+        return Err(Error::TooManyRequests);
+    }
+    let household = inviter
+        .household_id
+        .ok_or(Error::Forbidden(Refusal::NotAGuardian))?;
+    let email = normalize_email(email)?;
+    let token = new_token();
+    store::insert_invitation(
+        ctx.pool,
+        &store::NewInvitation {
+            token_hash: &token_hash(&token),
+            household,
+            email: &email,
+            created_by: inviter.account_id,
+            expires_at: ctx.now + INVITATION_LIFETIME,
+        },
+    )
+    .await?;
+    ctx.mailer
+        .send(
+            ctx.mails
+                .invite_guardian(&email, &inviter.first_name, &token),
+        )
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            normalize_email("  Famille.Martin@Techniville.TEST ").unwrap(),
+            "famille.martin@techniville.test"
+        );
+        for bad in [
+            "", "martin", "a@b", "a@@b.fr", "a b@c.fr", "@c.fr", "a@.fr", "a@fr.",
+        ] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused() {
+        assert!(check_password("court").is_err());
+        assert!(check_password("assez-long-pour-passer").is_ok());
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_valid_hash_that_matches_nothing_typed() {
+        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!password::verify("", DUMMY_HASH));
+    }
+
+    #[test]
+    fn tokens_are_unique_and_stored_as_digests() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(token_hash(&a).len(), 32);
+        assert_ne!(token_hash(&a), token_hash(&b));
+    }
+}

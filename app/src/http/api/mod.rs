@@ -1,0 +1,5 @@
+//! The JSON API, one module per version.
+
+pub mod v1;
+
+pub use v1::routes;

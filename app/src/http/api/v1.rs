@@ -1,0 +1,614 @@
+//! The JSON API under `/api/v1`, for the family portal. Every route answers problems in
+//! `application/problem+json` with a stable `code`; every child route is scoped to the caller's
+//! household.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum_extra::extract::cookie::CookieJar;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use cantine_domain::ids::{ChildId, SchoolId};
+
+use crate::accounts::{self, NewAccount};
+use crate::http::AppState;
+use crate::http::auth::{self, Session};
+use crate::http::error::{Json, Path, Query};
+use crate::http::fr;
+use cantine_domain::booking::{DayView, PatternRequest, Plan};
+use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::weekdays::WeekdaySet;
+use crate::enrollments;
+use crate::error::{Error, Invalid, Result};
+use crate::households::{self, NewChild};
+use crate::reservations;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/accounts", post(create_account))
+        .route("/api/v1/accounts/confirmation", post(confirm_email))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/household/invitations", post(invite_guardian))
+        .route("/api/v1/schools", get(list_schools))
+        .route("/api/v1/children", get(list_children).post(create_child))
+        .route("/api/v1/children/{child_id}", get(get_child))
+        .route(
+            "/api/v1/children/{child_id}/enrollment",
+            post(request_enrollment),
+        )
+        .route(
+            "/api/v1/children/{child_id}/reservations",
+            get(list_reservations),
+        )
+        .route(
+            "/api/v1/children/{child_id}/reservations/{date}",
+            put(book_meal).delete(cancel_meal),
+        )
+        .route("/api/v1/reservations/pattern", post(set_pattern))
+}
+
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    #[schema(example = "parent@example.fr")]
+    email: String,
+    #[schema(min_length = 10)]
+    password: String,
+    first_name: String,
+    last_name: String,
+    #[serde(default)]
+    phone: String,
+    /// Token of a guardian invitation, to join that household.
+    #[serde(default)]
+    invitation: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    id: i64,
+}
+
+/// Creates a parent account and mails a confirmation link.
+#[utoipa::path(post, path = "/api/v1/accounts", operation_id = "createAccount", tag = "accounts",
+    request_body = CreateAccount,
+    responses((status = 201, body = Created), (status = 409, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
+pub async fn create_account(
+    State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<CreateAccount>,
+) -> Result<Response> {
+    let ip = auth::client_ip(&headers, peer);
+    let id = accounts::sign_up(
+        &state.accounts(),
+        &ip,
+        NewAccount {
+            email: body.email,
+            password: body.password,
+            first_name: body.first_name,
+            last_name: body.last_name,
+            phone: body.phone,
+            invitation: body.invitation,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Token {
+    token: String,
+}
+
+/// Confirms an e-mail address with the token of the mailed link (single use, expires).
+#[utoipa::path(post, path = "/api/v1/accounts/confirmation", operation_id = "confirmEmail",
+    tag = "accounts", request_body = Token,
+    responses((status = 204), (status = 409, body = crate::http::error::Problem)))]
+pub async fn confirm_email(
+    State(state): State<AppState>,
+    Json(body): Json<Token>,
+) -> Result<StatusCode> {
+    accounts::confirm_email(&state.pool, &body.token, state.clock.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedIn {
+    /// Send it back as `X-CSRF-Token` on unsafe requests made without an `Origin` header.
+    csrf_token: String,
+    first_name: String,
+}
+
+/// Opens a session: sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", operation_id = "login", tag = "accounts",
+    request_body = Login,
+    responses((status = 200, body = LoggedIn), (status = 403, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Json(body): Json<Login>,
+) -> Result<Response> {
+    let (jar, session) =
+        auth::log_in(&state, &headers, peer, jar, &body.email, &body.password).await?;
+    Ok((
+        jar,
+        Json(LoggedIn {
+            csrf_token: session.csrf_token,
+            first_name: session.first_name,
+        }),
+    )
+        .into_response())
+}
+
+/// Closes the session.
+#[utoipa::path(delete, path = "/api/v1/session", operation_id = "logout", tag = "accounts",
+    responses((status = 204), (status = 401, body = crate::http::error::Problem)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    session: Session,
+    jar: CookieJar,
+) -> Result<Response> {
+    accounts::close_session(&state.pool, &session.token).await?;
+    Ok((
+        jar.add(auth::removal_cookie(&state)),
+        StatusCode::NO_CONTENT,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Invitation {
+    email: String,
+}
+
+/// Invites another guardian to the household by e-mail.
+#[utoipa::path(post, path = "/api/v1/household/invitations", operation_id = "inviteGuardian",
+    tag = "accounts", request_body = Invitation,
+    responses((status = 202), (status = 401, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem)))]
+pub async fn invite_guardian(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<Invitation>,
+) -> Result<StatusCode> {
+    accounts::invite_guardian(&state.accounts(), &session.account, &body.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SchoolOut {
+    id: i64,
+    name: String,
+    address: String,
+    /// ISO weekday numbers (1 = Monday) on which the canteen serves.
+    service_weekdays: Vec<i16>,
+}
+
+/// The commune's schools.
+#[utoipa::path(get, path = "/api/v1/schools", operation_id = "listSchools", tag = "family",
+    responses((status = 200, body = [SchoolOut])))]
+pub async fn list_schools(State(state): State<AppState>) -> Result<Json<Vec<SchoolOut>>> {
+    Ok(Json(
+        households::schools(&state.pool)
+            .await?
+            .into_iter()
+            .map(|s| SchoolOut {
+                id: s.id.get(),
+                name: s.name,
+                address: s.address,
+                service_weekdays: crate::platform::sql::weekdays_to_sql(s.service_weekdays),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChildOut {
+    id: i64,
+    first_name: String,
+    last_name: String,
+    birth_date: NaiveDate,
+    school_id: i64,
+    school_name: String,
+    class_level: String,
+    diet: String,
+    allergies: String,
+    pai: bool,
+    /// This school year's enrollment: `pending`, `validated`, `rejected`, `cancelled`, or null.
+    enrollment_status: Option<String>,
+    enrollment_reason: Option<String>,
+}
+
+impl From<households::Child> for ChildOut {
+    fn from(c: households::Child) -> Self {
+        let (enrollment_status, enrollment_reason) = match c.enrollment {
+            Some(e) => {
+                let reason = match &e.status {
+                    cantine_domain::enrollment::EnrollmentStatus::Rejected { reason } => {
+                        Some(reason.clone())
+                    }
+                    _ => None,
+                };
+                (Some(e.status.code().to_owned()), reason)
+            }
+            None => (None, None),
+        };
+        Self {
+            id: c.id.get(),
+            first_name: c.first_name,
+            last_name: c.last_name,
+            birth_date: c.birth_date,
+            school_id: c.school_id.get(),
+            school_name: c.school_name,
+            class_level: c.class_level.code().to_owned(),
+            diet: c.diet.code().to_owned(),
+            allergies: c.allergies,
+            pai: c.pai,
+            enrollment_status,
+            enrollment_reason,
+        }
+    }
+}
+
+/// The household's children.
+#[utoipa::path(get, path = "/api/v1/children", operation_id = "listChildren", tag = "family",
+    responses((status = 200, body = [ChildOut]), (status = 401, body = crate::http::error::Problem)))]
+pub async fn list_children(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<Vec<ChildOut>>> {
+    let year = state.rules().current_year()?;
+    let children = households::children(&state.pool, session.household()?, year).await?;
+    Ok(Json(children.into_iter().map(Into::into).collect()))
+}
+
+/// One child of the household.
+#[utoipa::path(get, path = "/api/v1/children/{child_id}", operation_id = "getChild", tag = "family",
+    params(("child_id" = i64, Path)),
+    responses((status = 200, body = ChildOut), (status = 404, body = crate::http::error::Problem)))]
+pub async fn get_child(
+    State(state): State<AppState>,
+    session: Session,
+    Path(child_id): Path<i64>,
+) -> Result<Json<ChildOut>> {
+    let year = state.rules().current_year()?;
+    Ok(Json(
+        households::child(&state.pool, session.household()?, ChildId(child_id), year)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChild {
+    first_name: String,
+    last_name: String,
+    birth_date: NaiveDate,
+    school_id: i64,
+    /// PS, MS, GS, CP, CE1, CE2, CM1 or CM2.
+    class_level: String,
+    /// `standard`, `vegetarian` or `no_pork`.
+    #[serde(default = "standard")]
+    diet: String,
+    #[serde(default)]
+    allergies: String,
+    /// Projet d'accueil individualisé: the child brings a packed meal.
+    #[serde(default)]
+    pai: bool,
+}
+
+fn standard() -> String {
+    "standard".into()
+}
+
+/// Adds a child to the household.
+#[utoipa::path(post, path = "/api/v1/children", operation_id = "createChild", tag = "family",
+    request_body = CreateChild,
+    responses((status = 201, body = ChildOut), (status = 422, body = crate::http::error::Problem)))]
+pub async fn create_child(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<CreateChild>,
+) -> Result<Response> {
+    let household = session.household()?;
+    let rules = state.rules();
+    let id = households::create_child(
+        &state.pool,
+        household,
+        rules.today(),
+        NewChild {
+            first_name: body.first_name,
+            last_name: body.last_name,
+            birth_date: body.birth_date,
+            school_id: SchoolId(body.school_id),
+            class_level: body.class_level,
+            diet: body.diet,
+            allergies: body.allergies,
+            pai: body.pai,
+        },
+    )
+    .await?;
+    let child: ChildOut = households::child(&state.pool, household, id, rules.current_year()?)
+        .await?
+        .into();
+    Ok((StatusCode::CREATED, Json(child)).into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestEnrollment {
+    /// The weekdays the child usually eats, e.g. `["mon", "tue", "thu", "fri"]`.
+    #[schema(value_type = Vec<String>, example = json!(["mon", "tue", "thu", "fri"]))]
+    weekdays: WeekdaySet,
+    /// Defaults to the current school year (the next one during the summer).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-2027")]
+    school_year: Option<String>,
+}
+
+/// Asks for the canteen for a child; it starts `pending` until a manager decides.
+#[utoipa::path(post, path = "/api/v1/children/{child_id}/enrollment", operation_id = "requestEnrollment",
+    tag = "family", params(("child_id" = i64, Path)), request_body = RequestEnrollment,
+    responses((status = 201, body = Created), (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+pub async fn request_enrollment(
+    State(state): State<AppState>,
+    session: Session,
+    Path(child_id): Path<i64>,
+    Json(body): Json<RequestEnrollment>,
+) -> Result<Response> {
+    let year = match body.school_year {
+        Some(text) => text
+            .parse::<SchoolYearLabel>()
+            .map_err(|_| Error::Invalid(Invalid::SchoolYear))?,
+        None => state.rules().current_year()?,
+    };
+    let id = enrollments::request_enrollment(
+        &state.pool,
+        session.household()?,
+        session.account.account_id,
+        ChildId(child_id),
+        year,
+        body.weekdays,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Created { id: id.get() })).into_response())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// First day (YYYY-MM-DD).
+    from: NaiveDate,
+    /// Last day, included (YYYY-MM-DD).
+    to: NaiveDate,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayOut {
+    date: NaiveDate,
+    booked: bool,
+    /// True when the family can no longer change the day.
+    locked: bool,
+    /// When changes close, for service days.
+    deadline: Option<DateTime<Utc>>,
+    /// Why the day is not bookable: `school_holiday`, `public_holiday`, `closure`, …
+    reason: Option<String>,
+    /// The reason in French, for people.
+    reason_label: Option<String>,
+}
+
+impl From<DayView> for DayOut {
+    fn from(d: DayView) -> Self {
+        Self {
+            date: d.date,
+            booked: d.booked,
+            locked: d.locked,
+            deadline: d.deadline,
+            reason: d.reason.as_ref().map(|r| r.code().to_owned()),
+            reason_label: d.reason.as_ref().map(fr::not_bookable),
+        }
+    }
+}
+
+/// Each day of a range for one child: booked or not, locked or not, and why.
+#[utoipa::path(get, path = "/api/v1/children/{child_id}/reservations", operation_id = "listReservations",
+    tag = "reservations", params(("child_id" = i64, Path), Range),
+    responses((status = 200, body = [DayOut]), (status = 404, body = crate::http::error::Problem),
+        (status = 422, body = crate::http::error::Problem)))]
+pub async fn list_reservations(
+    State(state): State<AppState>,
+    session: Session,
+    Path(child_id): Path<i64>,
+    Query(range): Query<Range>,
+) -> Result<Json<Vec<DayOut>>> {
+    let days = reservations::list(
+        &state.pool,
+        &state.rules(),
+        session.household()?,
+        ChildId(child_id),
+        range.from,
+        range.to,
+    )
+    .await?;
+    Ok(Json(days.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayChanged {
+    date: NaiveDate,
+    booked: bool,
+    /// False when the day was already in that state.
+    changed: bool,
+}
+
+async fn set_day(
+    state: &AppState,
+    session: &Session,
+    child_id: i64,
+    date: NaiveDate,
+    book: bool,
+) -> Result<Json<DayChanged>> {
+    let changed = reservations::set_day(
+        &state.pool,
+        &state.rules(),
+        session.household()?,
+        session.account.account_id,
+        ChildId(child_id),
+        date,
+        book,
+    )
+    .await?;
+    Ok(Json(DayChanged {
+        date,
+        booked: book,
+        changed,
+    }))
+}
+
+/// Books one meal, before the day's deadline.
+#[utoipa::path(put, path = "/api/v1/children/{child_id}/reservations/{date}", operation_id = "bookMeal",
+    tag = "reservations", params(("child_id" = i64, Path), ("date" = NaiveDate, Path)),
+    responses((status = 200, body = DayChanged), (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem, description = "deadline_passed, not_enrolled"),
+        (status = 422, body = crate::http::error::Problem, description = "not_a_service_day")))]
+pub async fn book_meal(
+    State(state): State<AppState>,
+    session: Session,
+    Path((child_id, date)): Path<(i64, NaiveDate)>,
+) -> Result<Json<DayChanged>> {
+    set_day(&state, &session, child_id, date, true).await
+}
+
+/// Cancels one meal, before the day's deadline.
+#[utoipa::path(delete, path = "/api/v1/children/{child_id}/reservations/{date}", operation_id = "cancelMeal",
+    tag = "reservations", params(("child_id" = i64, Path), ("date" = NaiveDate, Path)),
+    responses((status = 200, body = DayChanged), (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+pub async fn cancel_meal(
+    State(state): State<AppState>,
+    session: Session,
+    Path((child_id, date)): Path<(i64, NaiveDate)>,
+) -> Result<Json<DayChanged>> {
+    set_day(&state, &session, child_id, date, false).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPattern {
+    /// One child, or several siblings at once.
+    children: Vec<i64>,
+    from: NaiveDate,
+    to: NaiveDate,
+    /// Weekdays to book; the other service days of the range are cancelled.
+    #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]))]
+    weekdays: WeekdaySet,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LockedOut {
+    date: NaiveDate,
+    wanted_booked: bool,
+    deadline: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkippedOut {
+    date: NaiveDate,
+    reason: String,
+    reason_label: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatternOut {
+    child_id: i64,
+    changed: Vec<DayChanged>,
+    skipped_locked: Vec<LockedOut>,
+    not_service_days: Vec<SkippedOut>,
+}
+
+pub(crate) fn pattern_out(child_id: ChildId, plan: Plan) -> PatternOut {
+    PatternOut {
+        child_id: child_id.get(),
+        changed: plan
+            .changes
+            .into_iter()
+            .map(|c| DayChanged {
+                date: c.date,
+                booked: c.booked,
+                changed: true,
+            })
+            .collect(),
+        skipped_locked: plan
+            .locked
+            .into_iter()
+            .map(|l| LockedOut {
+                date: l.date,
+                wanted_booked: l.wanted_booked,
+                deadline: l.deadline,
+            })
+            .collect(),
+        not_service_days: plan
+            .not_service_days
+            .into_iter()
+            .map(|n| SkippedOut {
+                date: n.date,
+                reason: n.reason.code().to_owned(),
+                reason_label: fr::not_bookable(&n.reason),
+            })
+            .collect(),
+    }
+}
+
+/// Applies a weekly pattern over a range to one or several children; days past their deadline
+/// are skipped and listed.
+#[utoipa::path(post, path = "/api/v1/reservations/pattern", operation_id = "setPattern",
+    tag = "reservations", request_body = SetPattern,
+    responses((status = 200, body = [PatternOut]), (status = 404, body = crate::http::error::Problem),
+        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+pub async fn set_pattern(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<SetPattern>,
+) -> Result<Json<Vec<PatternOut>>> {
+    let plans = reservations::set_pattern(
+        &state.pool,
+        &state.rules(),
+        session.household()?,
+        session.account.account_id,
+        &body.children.iter().copied().map(ChildId).collect::<Vec<_>>(),
+        &PatternRequest {
+            from: body.from,
+            to: body.to,
+            weekdays: body.weekdays,
+        },
+    )
+    .await?;
+    Ok(Json(
+        plans
+            .into_iter()
+            .map(|(id, plan)| pattern_out(id, plan))
+            .collect(),
+    ))
+}

@@ -1,0 +1,408 @@
+//! Everything a family or an agent reads, worded in French: dates, the domain's values, and
+//! every error the services return. Only the HTTP edge (pages, API problems, mails) uses it;
+//! the services and the domain say what happened as data.
+//!
+//! Plain text: the templates escape it.
+
+use cantine_domain::booking::BookingError;
+use cantine_domain::calendar::NotBookable;
+use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
+use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
+use chrono_tz::Europe::Paris;
+
+use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed, Refusal};
+
+/// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
+pub fn weekday(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "lundi",
+        Weekday::Tue => "mardi",
+        Weekday::Wed => "mercredi",
+        Weekday::Thu => "jeudi",
+        Weekday::Fri => "vendredi",
+        Weekday::Sat => "samedi",
+        Weekday::Sun => "dimanche",
+    }
+}
+
+/// The full name of a class level (`"Cours élémentaire 1re année"`).
+pub fn class_level(level: ClassLevel) -> &'static str {
+    match level {
+        ClassLevel::Ps => "Petite section",
+        ClassLevel::Ms => "Moyenne section",
+        ClassLevel::Gs => "Grande section",
+        ClassLevel::Cp => "Cours préparatoire",
+        ClassLevel::Ce1 => "Cours élémentaire 1re année",
+        ClassLevel::Ce2 => "Cours élémentaire 2e année",
+        ClassLevel::Cm1 => "Cours moyen 1re année",
+        ClassLevel::Cm2 => "Cours moyen 2e année",
+    }
+}
+
+pub fn diet(diet: Diet) -> &'static str {
+    match diet {
+        Diet::Standard => "Standard",
+        Diet::Vegetarian => "Végétarien",
+        Diet::NoPork => "Sans porc",
+    }
+}
+
+pub fn enrollment_status(status: &EnrollmentStatus) -> &'static str {
+    match status {
+        EnrollmentStatus::Pending => "En attente de validation",
+        EnrollmentStatus::Validated => "Validée",
+        EnrollmentStatus::Rejected { .. } => "Refusée",
+        EnrollmentStatus::Cancelled => "Annulée",
+    }
+}
+
+/// A short sentence for a day that cannot be booked, e.g. "Jour férié : Lundi de Pâques".
+pub fn not_bookable(reason: &NotBookable) -> String {
+    // U+00A0 before the colon, as French typography requires.
+    match reason {
+        NotBookable::OutsideSchoolYear => "En dehors de l'année scolaire".to_owned(),
+        NotBookable::Weekend => "Week-end".to_owned(),
+        NotBookable::NotAServiceWeekday { weekday: day } => {
+            format!("Pas de cantine le {}", weekday(*day))
+        }
+        // The calendar file's names already say it ("Vacances d'hiver").
+        NotBookable::SchoolHoliday { name } => name.clone(),
+        NotBookable::PublicHoliday(h) => format!("Jour férié\u{a0}: {}", h.name_fr()),
+        NotBookable::Closure { reason } => format!("Cantine fermée\u{a0}: {reason}"),
+    }
+}
+
+/// "le mercredi", "les mercredi et samedi": the days a canteen does not serve.
+fn weekday_list(days: cantine_domain::weekdays::WeekdaySet) -> String {
+    let names: Vec<&str> = days.iter().map(weekday).collect();
+    match names.as_slice() {
+        [one] => format!("le {one}"),
+        [init @ .., last] => format!("les {} et {last}", init.join(", ")),
+        [] => "ces jours-là".to_owned(),
+    }
+}
+
+fn field(field: Field) -> &'static str {
+    match field {
+        Field::FirstName => "prénom",
+        Field::LastName => "nom",
+        Field::Allergies => "allergies",
+    }
+}
+
+fn booking(e: &BookingError) -> String {
+    match e {
+        BookingError::NotEnrolled => {
+            "L'enfant n'a pas d'inscription validée à la cantine pour cette année scolaire."
+                .to_owned()
+        }
+        BookingError::NotAServiceDay { date, reason } => format!(
+            "Pas de cantine le {} : {}.",
+            date.format("%d/%m/%Y"),
+            not_bookable(reason)
+        ),
+        BookingError::DeadlinePassed { date, deadline } => format!(
+            "Le {} ne peut plus être modifié : la date limite était le {}.",
+            date.format("%d/%m/%Y"),
+            deadline.with_timezone(&Paris).format("%d/%m/%Y à %H:%M")
+        ),
+        BookingError::InvalidRange { .. } => {
+            "La période est invalide : sa fin précède son début.".to_owned()
+        }
+        BookingError::RangeTooLong => format!(
+            "La période est trop longue ({} jours au plus).",
+            cantine_domain::booking::MAX_RANGE_DAYS
+        ),
+        BookingError::WeekdaysNotServed(days) => {
+            format!("La cantine ne sert pas {}.", weekday_list(*days))
+        }
+    }
+}
+
+fn enrollment(e: &EnrollmentError) -> String {
+    match e {
+        EnrollmentError::InvalidTransition { .. } => {
+            "Cette inscription a déjà été traitée.".to_owned()
+        }
+        EnrollmentError::RejectionReasonRequired => {
+            "Un refus doit être motivé pour la famille.".to_owned()
+        }
+        EnrollmentError::RejectionReasonTooLong => format!(
+            "Le motif du refus est trop long ({} caractères au plus).",
+            cantine_domain::enrollment::MAX_REASON_CHARS
+        ),
+        EnrollmentError::WeekdaysNotServed(days) => {
+            format!("La cantine ne sert pas {}.", weekday_list(*days))
+        }
+    }
+}
+
+fn form(problem: &FormProblem) -> String {
+    match problem {
+        FormProblem::Month => "Mois invalide : utilisez la forme 2026-12.".to_owned(),
+        FormProblem::Action => "Action inconnue.".to_owned(),
+        FormProblem::Date { what } => format!("{what} : date invalide (jj/mm/aaaa attendu)."),
+        FormProblem::School => "Choisissez une école.".to_owned(),
+        FormProblem::Weekdays => "Jours de la semaine invalides.".to_owned(),
+        FormProblem::NoWeekday => "Cochez au moins un jour de cantine.".to_owned(),
+        FormProblem::PageAddress => "Adresse de page invalide.".to_owned(),
+    }
+}
+
+fn invalid(invalid: &Invalid) -> String {
+    match invalid {
+        Invalid::Name { field: f, max } => {
+            format!("Le champ « {} » est obligatoire ({max} caractères au plus).", field(*f))
+        }
+        Invalid::Required { field: f } => format!("Le champ « {} » est obligatoire.", field(*f)),
+        Invalid::TooLong { field: f, max: Some(max) } => {
+            format!("Le champ « {} » est trop long ({max} caractères au plus).", field(*f))
+        }
+        Invalid::TooLong { field: f, max: None } => {
+            format!("Le champ « {} » est trop long.", field(*f))
+        }
+        Invalid::Email => "Adresse e-mail invalide.".to_owned(),
+        Invalid::PasswordTooShort { min } => {
+            format!("Le mot de passe doit contenir au moins {min} caractères.")
+        }
+        Invalid::PasswordTooLong => "Mot de passe trop long.".to_owned(),
+        Invalid::PhoneTooLong => "Numéro de téléphone trop long.".to_owned(),
+        Invalid::ClassLevel => {
+            "Niveau de classe inconnu (PS, MS, GS, CP, CE1, CE2, CM1 ou CM2).".to_owned()
+        }
+        Invalid::Diet => "Régime inconnu (standard, vegetarian ou no_pork).".to_owned(),
+        Invalid::BirthDate => "Date de naissance invalide pour un enfant scolarisé.".to_owned(),
+        Invalid::UnknownSchool => "École inconnue.".to_owned(),
+        Invalid::ChildrenCount { max } => format!("Choisissez de 1 à {max} enfants."),
+        Invalid::SchoolYear => "Année scolaire invalide (ex. 2026-2027).".to_owned(),
+        Invalid::YearNotOpen(year) => {
+            format!("Les inscriptions pour {year} ne sont pas ouvertes.")
+        }
+        Invalid::OutsideSchoolYear(date) => format!(
+            "Pas de cantine le {} : en dehors de l'année scolaire.",
+            date.format("%d/%m/%Y")
+        ),
+        Invalid::Credentials => "Adresse e-mail ou mot de passe incorrect.".to_owned(),
+        Invalid::Enrollment(e) => enrollment(e),
+        Invalid::Booking(e) => booking(e),
+        Invalid::Form(problem) => form(problem),
+        Invalid::Request(text) => text.clone(),
+    }
+}
+
+fn conflict(conflict: &Conflict) -> String {
+    match conflict {
+        Conflict::EmailTaken => {
+            "Un compte existe déjà avec cette adresse. Connectez-vous ou demandez un nouveau lien."
+                .to_owned()
+        }
+        Conflict::InvitationMismatch => {
+            "Cette invitation a été envoyée à une autre adresse.".to_owned()
+        }
+        Conflict::InvalidInvitation => {
+            "Lien d'invitation invalide, déjà utilisé ou expiré.".to_owned()
+        }
+        Conflict::InvalidConfirmation => {
+            "Lien de confirmation invalide, déjà utilisé ou expiré.".to_owned()
+        }
+        Conflict::AlreadyEnrolled => {
+            "Une inscription est déjà en cours ou validée pour cet enfant cette année.".to_owned()
+        }
+        Conflict::Enrollment(e) => enrollment(e),
+        Conflict::Booking(e) => booking(e),
+    }
+}
+
+/// What a family reads for an error: never a cause chain, never SQL.
+pub fn message(error: &Error) -> String {
+    match error {
+        Error::NotFound => "Ressource introuvable.".into(),
+        Error::Unauthorized => "Connexion requise.".into(),
+        Error::Forbidden(Refusal::Csrf | Refusal::NotAGuardian) => {
+            "Action non autorisée.".into()
+        }
+        Error::Forbidden(Refusal::EmailNotConfirmed) => "Action non autorisée.".into(),
+        Error::Invalid(e) => invalid(e),
+        Error::Conflict(e) => conflict(e),
+        Error::Malformed(Malformed::Json) => {
+            "Le corps de la requête n'est pas du JSON valide.".into()
+        }
+        Error::Malformed(Malformed::Form) => "Formulaire illisible.".into(),
+        Error::Malformed(Malformed::Other(text)) => text.clone(),
+        Error::TooLarge => "Requête trop volumineuse.".into(),
+        Error::UnsupportedMediaType => "Content-Type: application/json attendu.".into(),
+        Error::TooManyRequests => "Trop de tentatives. Réessayez dans quelques minutes.".into(),
+        Error::Internal(_) => "Erreur interne. Réessayez plus tard.".into(),
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+const MONTHS_SHORT: [&str; 12] = [
+    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.",
+    "déc.",
+];
+
+fn day_number(day: u32) -> String {
+    if day == 1 {
+        "1er".to_owned()
+    } else {
+        day.to_string()
+    }
+}
+
+pub fn month_name(month: u32) -> &'static str {
+    MONTHS[(month as usize + 11) % 12]
+}
+
+/// "décembre 2026"
+pub fn month_year(year: i32, month: u32) -> String {
+    format!("{} {year}", month_name(month))
+}
+
+/// "jeudi 3 décembre"
+pub fn long_date(date: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        weekday(date.weekday()),
+        day_number(date.day()),
+        month_name(date.month())
+    )
+}
+
+/// "jeudi 3 décembre 2026"
+pub fn long_date_year(date: NaiveDate) -> String {
+    format!("{} {}", long_date(date), date.year())
+}
+
+/// "jeudi 3 déc."
+pub fn short_date(date: NaiveDate) -> String {
+    format!(
+        "{} {} {}",
+        weekday(date.weekday()),
+        day_number(date.day()),
+        MONTHS_SHORT[date.month0() as usize]
+    )
+}
+
+/// "mardi 1er déc. à 10:00", in Paris time.
+pub fn deadline(at: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&Paris);
+    format!(
+        "{} à {}",
+        short_date(local.date_naive()),
+        local.format("%H:%M")
+    )
+}
+
+/// "de Lina", "d'Adam": French elides "de" before a vowel.
+pub fn of(name: &str) -> String {
+    let elided = name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUYÂÉÈÊÎÏÔÛaeiouyâéèêîïôû".contains(c));
+    if elided {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
+/// "Lundi"
+pub fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_the_french_way() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(long_date(d), "mardi 1er décembre");
+        assert_eq!(short_date(d), "mardi 1er déc.");
+        assert_eq!(month_year(2027, 1), "janvier 2027");
+        let winter = d.and_hms_opt(9, 0, 0).unwrap().and_utc();
+        assert_eq!(deadline(winter), "mardi 1er déc. à 10:00");
+        let summer = NaiveDate::from_ymd_opt(2027, 6, 1)
+            .unwrap()
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_eq!(deadline(summer), "mardi 1er juin à 10:00");
+        assert_eq!(capitalized("lundi"), "Lundi");
+        assert_eq!(of("Adam Martin"), "d'Adam Martin");
+        assert_eq!(of("Élodie"), "d'Élodie");
+        assert_eq!(of("Lina"), "de Lina");
+    }
+
+    #[test]
+    fn the_domain_values_read_in_french() {
+        assert_eq!(class_level(ClassLevel::Ce1), "Cours élémentaire 1re année");
+        assert_eq!(diet(Diet::NoPork), "Sans porc");
+        assert_eq!(weekday(Weekday::Wed), "mercredi");
+        assert_eq!(
+            not_bookable(&NotBookable::NotAServiceWeekday {
+                weekday: Weekday::Wed
+            }),
+            "Pas de cantine le mercredi"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::PublicHoliday(
+                cantine_domain::calendar::PublicHoliday::EasterMonday
+            )),
+            "Jour férié\u{a0}: Lundi de Pâques"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::SchoolHoliday {
+                name: "Vacances d'hiver".into()
+            }),
+            "Vacances d'hiver"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::Closure {
+                reason: "grève".into()
+            }),
+            "Cantine fermée\u{a0}: grève"
+        );
+    }
+
+    #[test]
+    fn no_error_reaches_a_family_in_english() {
+        use cantine_domain::weekdays::WeekdaySet;
+        let wednesday = WeekdaySet::from_days([Weekday::Wed]);
+        for error in [
+            Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday))),
+            Error::Invalid(Invalid::Enrollment(EnrollmentError::WeekdaysNotServed(wednesday))),
+            Error::Invalid(Invalid::Booking(BookingError::RangeTooLong)),
+            Error::Conflict(Conflict::Enrollment(EnrollmentError::RejectionReasonRequired)),
+        ] {
+            let text = message(&error);
+            assert!(text.contains("mercredi") || !text.contains("wed"), "{text}");
+            assert!(!text.contains("the canteen") && !text.contains("range"), "{text}");
+        }
+        assert_eq!(
+            message(&Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday)))),
+            "La cantine ne sert pas le mercredi."
+        );
+    }
+}

@@ -1,0 +1,458 @@
+//! A child's month calendar, where each open service day is a button, and the weekly pattern.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{Datelike, Days, Months, NaiveDate};
+use serde::Deserialize;
+
+use super::family::{DayChoice, parse_date, weekdays_field};
+use super::{
+    FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_failure, fr, page,
+    see_other,
+};
+use cantine_domain::booking::{DayView, PatternRequest, Plan};
+use cantine_domain::ids::ChildId;
+use cantine_domain::weekdays::WeekdaySet;
+
+use crate::error::{Error, FormProblem};
+use crate::households::{self, Child};
+use crate::http::AppState;
+use crate::http::auth::Session;
+use crate::reservations;
+
+/// One day as pages show it: its state in words (never by colour alone) and, when it can
+/// still change, the action its button does.
+pub(super) struct DayRow {
+    pub iso: String,
+    pub label: String,
+    /// CSS class: `reserve`, `libre`, `verrouille`, `ferme`.
+    pub class: &'static str,
+    pub symbol: &'static str,
+    pub state: String,
+    pub detail: Option<String>,
+    /// `reserver` or `annuler` when the day can still change and buttons are wanted.
+    pub action: Option<&'static str>,
+    /// The button's visible text (the day is added for screen readers).
+    pub button: &'static str,
+}
+
+impl DayRow {
+    pub fn new(day: &DayView, with_buttons: bool) -> Self {
+        let (class, symbol, state, detail, action) = match (&day.reason, day.locked) {
+            (Some(reason), _) => {
+                let label = fr::not_bookable(reason);
+                let detail = (!label.starts_with("Pas de cantine"))
+                    .then(|| "Pas de cantine ce jour-là.".to_owned());
+                ("ferme", "–", label, detail, None)
+            }
+            (None, true) => (
+                "verrouille",
+                "⊘",
+                if day.booked {
+                    "Repas réservé".to_owned()
+                } else {
+                    "Pas de repas".to_owned()
+                },
+                Some("Verrouillé : la date limite est passée.".to_owned()),
+                None,
+            ),
+            (None, false) => (
+                if day.booked { "reserve" } else { "libre" },
+                if day.booked { "✔" } else { "○" },
+                if day.booked {
+                    "Repas réservé".to_owned()
+                } else {
+                    "Pas de repas".to_owned()
+                },
+                day.deadline
+                    .map(|at| format!("Modifiable jusqu'au {}", fr::deadline(at))),
+                Some(if day.booked { "annuler" } else { "reserver" }),
+            ),
+        };
+        Self {
+            iso: day.date.to_string(),
+            label: fr::capitalized(&fr::long_date(day.date)),
+            class,
+            symbol,
+            state,
+            detail,
+            action: action.filter(|_| with_buttons),
+            button: if day.booked { "Annuler" } else { "Réserver" },
+        }
+    }
+}
+
+struct Week {
+    title: String,
+    days: Vec<DayRow>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct MonthQuery {
+    #[serde(default)]
+    mois: Option<String>,
+    #[serde(default)]
+    info: Option<String>,
+    #[serde(default)]
+    jour: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage {
+    layout: Layout,
+    error: Option<String>,
+    info: Option<String>,
+    child_id: i64,
+    /// "d'Adam Martin"
+    of_child: String,
+    enrolled: bool,
+    status: String,
+    month: String,
+    month_title: String,
+    previous: String,
+    previous_title: String,
+    next: String,
+    next_title: String,
+    weeks: Vec<Week>,
+}
+
+fn parse_month(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+fn month_code(first: NaiveDate) -> String {
+    format!("{:04}-{:02}", first.year(), first.month())
+}
+
+async fn calendar_page(
+    state: &AppState,
+    session: &Session,
+    child_id: i64,
+    first: NaiveDate,
+) -> Result<CalendarPage, PageError> {
+    let household = session.household()?;
+    let rules = state.rules();
+    let child = households::child(
+        &state.pool,
+        household,
+        ChildId(child_id),
+        rules.current_year()?,
+    )
+    .await?;
+    let last = first + Months::new(1) - Days::new(1);
+    let enrolled = child.is_enrolled();
+    let views =
+        reservations::list(&state.pool, &rules, household, child.id, first, last).await?;
+    let mut weeks: Vec<Week> = Vec::new();
+    for day in views
+        .iter()
+        .filter(|d| d.date.weekday().number_from_monday() <= 5)
+    {
+        let row = DayRow::new(day, enrolled);
+        if weeks.is_empty() || day.date.weekday() == chrono::Weekday::Mon {
+            weeks.push(Week {
+                title: format!("Semaine du {}", fr::long_date(day.date)),
+                days: Vec::new(),
+            });
+        }
+        if let Some(week) = weeks.last_mut() {
+            week.days.push(row);
+        }
+    }
+    let previous = first - Months::new(1);
+    let next = first + Months::new(1);
+    Ok(CalendarPage {
+        layout: Layout::new(
+            format!(
+                "Calendrier {}, {}",
+                fr::of(&child.first_name),
+                fr::month_year(first.year(), first.month())
+            ),
+            Some(session),
+        ),
+        error: None,
+        info: None,
+        child_id,
+        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
+        enrolled,
+        status: super::family::enrollment_text(&child),
+        month: month_code(first),
+        month_title: fr::month_year(first.year(), first.month()),
+        previous: month_code(previous),
+        previous_title: fr::month_year(previous.year(), previous.month()),
+        next: month_code(next),
+        next_title: fr::month_year(next.year(), next.month()),
+        weeks,
+    })
+}
+
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+pub(super) async fn month(
+    State(state): State<AppState>,
+    Signed(session): Signed,
+    PagePath(child_id): PagePath<i64>,
+    PageQuery(query): PageQuery<MonthQuery>,
+) -> Result<Response, PageError> {
+    let first = match query.mois.as_deref() {
+        None | Some("") => first_of_month(state.rules().today()),
+        Some(text) => parse_month(text)
+            .ok_or_else(|| Error::form(FormProblem::Month))?,
+    };
+    let mut template = calendar_page(&state, &session, child_id, first).await?;
+    let day = query
+        .jour
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    template.info = match (query.info.as_deref(), day) {
+        (Some("reserve"), Some(day)) => Some(format!("Repas du {} réservé.", fr::long_date(day))),
+        (Some("annule"), Some(day)) => Some(format!("Repas du {} annulé.", fr::long_date(day))),
+        _ => None,
+    };
+    super::ok(&template)
+}
+
+pub(super) async fn set_day(
+    State(state): State<AppState>,
+    Signed(session): Signed,
+    PagePath((child_id, date)): PagePath<(i64, NaiveDate)>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form)?;
+    let household = session.household()?;
+    let book = match form.get("action") {
+        "reserver" => Ok(true),
+        "annuler" => Ok(false),
+        _ => Err(Error::form(FormProblem::Action)),
+    };
+    let result = match book {
+        Ok(book) => reservations::set_day(
+            &state.pool,
+            &state.rules(),
+            household,
+            session.account.account_id,
+            ChildId(child_id),
+            date,
+            book,
+        )
+        .await
+        .map(|_| book),
+        Err(e) => Err(e),
+    };
+    let shown = parse_month(form.get("mois")).unwrap_or_else(|| first_of_month(date));
+    match result {
+        Ok(book) => Ok(see_other(&format!(
+            "/enfants/{child_id}/calendrier?mois={}&info={}&jour={date}#j-{date}",
+            month_code(shown),
+            if book { "reserve" } else { "annule" },
+        ))),
+        Err(e) => {
+            let (status, message) = form_failure(e)?;
+            let mut template = calendar_page(&state, &session, child_id, shown).await?;
+            template.error = Some(message);
+            template.layout.mark_failed();
+            page(status, &template)
+        }
+    }
+}
+
+struct Sibling {
+    id: i64,
+    name: String,
+    checked: bool,
+}
+
+struct Line {
+    date: String,
+    text: String,
+}
+
+struct ChildResult {
+    name: String,
+    changed: Vec<Line>,
+    locked: Vec<Line>,
+    not_service_days: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pattern.html")]
+struct PatternPage {
+    layout: Layout,
+    error: Option<String>,
+    child_id: i64,
+    of_child: String,
+    from: String,
+    to: String,
+    days: Vec<DayChoice>,
+    siblings: Vec<Sibling>,
+    results: Vec<ChildResult>,
+}
+
+async fn pattern_page(
+    state: &AppState,
+    session: &Session,
+    child_id: i64,
+    form: Option<&FormData>,
+) -> Result<(PatternPage, Vec<Child>), PageError> {
+    let household = session.household()?;
+    let rules = state.rules();
+    let year = rules.current_year()?;
+    let child = households::child(&state.pool, household, ChildId(child_id), year).await?;
+    let children = households::children(&state.pool, household, year).await?;
+    let service = households::schools(&state.pool)
+        .await?
+        .into_iter()
+        .find(|s| s.id == child.school_id)
+        .map(|s| s.service_weekdays)
+        .unwrap_or_else(WeekdaySet::default_service);
+    let wanted = match form {
+        Some(f) => weekdays_field(f).unwrap_or_default(),
+        None => child
+            .enrollment
+            .as_ref()
+            .map(|e| e.weekdays)
+            .unwrap_or(service),
+    };
+    let today = rules.today();
+    let year_end = rules
+        .holidays
+        .school_year(year)
+        .map_or(today, |y| y.last_day());
+    let value = |name: &str, default: String| match form {
+        Some(f) => f.get(name).to_owned(),
+        None => default,
+    };
+    let ticked: Vec<&str> = form.map(|f| f.all("enfants").collect()).unwrap_or_default();
+    let siblings = children
+        .iter()
+        .filter(|c| c.id != child.id && c.is_enrolled())
+        .map(|c| Sibling {
+            id: c.id.get(),
+            name: format!("{} {}", c.first_name, c.last_name),
+            checked: ticked.contains(&c.id.to_string().as_str()),
+        })
+        .collect();
+    let template = PatternPage {
+        layout: Layout::new(
+            format!("Semaine type {}", fr::of(&child.first_name)),
+            Some(session),
+        ),
+        error: None,
+        child_id,
+        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
+        from: value("du", (today + Days::new(1)).to_string()),
+        to: value("au", year_end.to_string()),
+        days: DayChoice::list(service, wanted),
+        siblings,
+        results: Vec::new(),
+    };
+    Ok((template, children))
+}
+
+pub(super) async fn pattern_form(
+    State(state): State<AppState>,
+    Signed(session): Signed,
+    PagePath(child_id): PagePath<i64>,
+) -> Result<Response, PageError> {
+    super::ok(&pattern_page(&state, &session, child_id, None).await?.0)
+}
+
+fn results(plans: Vec<(ChildId, Plan)>, children: &[Child]) -> Vec<ChildResult> {
+    let names: HashMap<ChildId, String> = children
+        .iter()
+        .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
+        .collect();
+    plans
+        .into_iter()
+        .map(|(id, plan)| ChildResult {
+            name: names.get(&id).cloned().unwrap_or_default(),
+            changed: plan
+                .changes
+                .iter()
+                .map(|c| Line {
+                    date: fr::capitalized(&fr::long_date_year(c.date)),
+                    text: if c.booked {
+                        "repas réservé".to_owned()
+                    } else {
+                        "repas annulé".to_owned()
+                    },
+                })
+                .collect(),
+            locked: plan
+                .locked
+                .iter()
+                .map(|l| Line {
+                    date: fr::capitalized(&fr::long_date_year(l.date)),
+                    text: format!(
+                        "{}, la date limite était le {}",
+                        if l.wanted_booked {
+                            "repas non réservé"
+                        } else {
+                            "repas non annulé"
+                        },
+                        fr::deadline(l.deadline)
+                    ),
+                })
+                .collect(),
+            not_service_days: plan.not_service_days.len(),
+        })
+        .collect()
+}
+
+/// Applies the pattern and answers the report of what changed on the same page: it is a
+/// one-off report, and posting the same pattern again changes nothing.
+pub(super) async fn set_pattern(
+    State(state): State<AppState>,
+    Signed(session): Signed,
+    PagePath(child_id): PagePath<i64>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    check_csrf(&session, &form)?;
+    let household = session.household()?;
+    let (mut template, children) = pattern_page(&state, &session, child_id, Some(&form)).await?;
+    let result = async {
+        let from = parse_date(form.get("du"), "Du")?;
+        let to = parse_date(form.get("au"), "Au")?;
+        let weekdays = weekdays_field(&form)?;
+        let mut ids = vec![ChildId(child_id)];
+        for text in form.all("enfants") {
+            let id = ChildId(text.parse::<i64>().map_err(|_| Error::NotFound)?);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        reservations::set_pattern(
+            &state.pool,
+            &state.rules(),
+            household,
+            session.account.account_id,
+            &ids,
+            &PatternRequest { from, to, weekdays },
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(plans) => {
+            template.results = results(plans, &children);
+            page(StatusCode::OK, &template)
+        }
+        Err(e) => {
+            let (status, message) = form_failure(e)?;
+            template.error = Some(message);
+            template.layout.mark_failed();
+            page(status, &template)
+        }
+    }
+}

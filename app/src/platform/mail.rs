@@ -1,0 +1,73 @@
+//! Outgoing mail: through the commune's SMTP relay in production, into `<data_dir>/mail/*.eml`
+//! in development and in the demo, so links can be followed without a mail server.
+
+use std::path::PathBuf;
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::platform::config::Config;
+
+pub struct Mailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+enum Transport {
+    Spool(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// A message ready to send: plain text, French.
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let transport = match &config.mail.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())?.build(),
+            ),
+            None => Transport::Spool(config.data_dir.join("mail")),
+        };
+        Ok(Self {
+            from: config.mail.from.parse()?,
+            transport,
+        })
+    }
+
+    /// The spool folder, when mail is not really sent.
+    pub fn spool(&self) -> Option<&PathBuf> {
+        match &self.transport {
+            Transport::Spool(dir) => Some(dir),
+            Transport::Smtp(_) => None,
+        }
+    }
+
+    pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(mail.to.parse()?)
+            .subject(mail.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body)?;
+        match &self.transport {
+            Transport::Smtp(transport) => {
+                transport.send(message).await?;
+            }
+            Transport::Spool(dir) => {
+                tokio::fs::create_dir_all(dir).await?;
+                let name = format!(
+                    "{}-{}.eml",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+                    uuid::Uuid::new_v4()
+                );
+                tokio::fs::write(dir.join(name), message.formatted()).await?;
+            }
+        }
+        Ok(())
+    }
+}

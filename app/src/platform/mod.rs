@@ -1,0 +1,28 @@
+//! What every capability stands on and none of them owns: configuration, the database and its
+//! private server, the clock, mail transport, metrics registry, logs and rate limiting.
+//!
+//! Nothing here knows about families, children or meals beyond the domain types configuration
+//! parses (the calendar, the deadline rule).
+
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod mail;
+pub mod metrics;
+pub mod pg;
+pub mod rate_limit;
+pub mod sql;
+pub mod telemetry;
+
+use cantine_domain::rules::Rules;
+use chrono::{DateTime, Utc};
+
+/// The commune's rules as configured, judged at `now`.
+pub fn rules(config: &config::Config, now: DateTime<Utc>) -> Rules<'_> {
+    Rules {
+        holidays: &config.calendar.holidays,
+        zone: config.calendar.zone,
+        deadline: &config.booking.deadline,
+        now,
+    }
+}

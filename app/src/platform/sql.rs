@@ -1,0 +1,72 @@
+//! How domain values are stored: weekday sets as ISO weekday numbers, enums as their codes.
+//! A stored value the domain does not know is a broken row, answered as an internal error,
+//! never skipped: a dropped closure or weekday would quietly book or charge the wrong days.
+
+use std::str::FromStr;
+
+use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::enrollment::{Enrollment, EnrollmentStatus};
+use cantine_domain::weekdays::WeekdaySet;
+use chrono::Weekday;
+
+use crate::error::Result;
+
+pub fn weekdays_to_sql(set: WeekdaySet) -> Vec<i16> {
+    set.iter().map(|d| d.number_from_monday() as i16).collect()
+}
+
+pub fn weekdays_from_sql(days: &[i16]) -> Result<WeekdaySet> {
+    days.iter()
+        .map(|n| match n {
+            1 => Ok(Weekday::Mon),
+            2 => Ok(Weekday::Tue),
+            3 => Ok(Weekday::Wed),
+            4 => Ok(Weekday::Thu),
+            5 => Ok(Weekday::Fri),
+            6 => Ok(Weekday::Sat),
+            7 => Ok(Weekday::Sun),
+            other => Err(anyhow::anyhow!("stored weekday number {other}").into()),
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(WeekdaySet::from_days)
+}
+
+/// Parses a stored code (`diet`, `class_level`, `school_year.label`…) into its domain type.
+pub fn decode<T: FromStr>(column: &str, text: &str) -> Result<T>
+where
+    T::Err: std::fmt::Debug,
+{
+    text.parse()
+        .map_err(|e| anyhow::anyhow!("stored {column} {text:?}: {e:?}").into())
+}
+
+/// Rebuilds a stored enrollment; an unknown status is a broken row.
+pub fn stored_enrollment(
+    year: SchoolYearLabel,
+    weekdays: &[i16],
+    status: &str,
+    reason: Option<&str>,
+) -> Result<Enrollment> {
+    let status = EnrollmentStatus::from_code(status, reason)
+        .ok_or_else(|| anyhow::anyhow!("stored enrollment status {status:?}"))?;
+    Ok(Enrollment::restore(year, weekdays_from_sql(weekdays)?, status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weekdays_round_trip_and_unknown_numbers_are_errors() {
+        let set = WeekdaySet::default_service();
+        assert_eq!(weekdays_from_sql(&weekdays_to_sql(set)).unwrap(), set);
+        assert!(weekdays_from_sql(&[1, 8]).is_err());
+        assert!(weekdays_from_sql(&[0]).is_err());
+    }
+
+    #[test]
+    fn an_unknown_code_is_an_error_naming_the_column() {
+        let err = decode::<cantine_domain::child::Diet>("child.diet", "halal").unwrap_err();
+        assert!(format!("{err}").contains("child.diet"), "{err}");
+    }
+}

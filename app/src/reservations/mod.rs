@@ -1,0 +1,207 @@
+//! Meal reservations: listing a child's days, booking and cancelling within the deadline, and
+//! weekly patterns. Every change is one transaction that locks the child's row first, so two
+//! requests for the same child run one after the other and the history tells their order.
+
+mod store;
+
+use std::collections::BTreeSet;
+
+use cantine_domain::activity::Activity;
+use cantine_domain::booking::{BookingError, ChildBookings, DayView, PatternRequest, Plan};
+use cantine_domain::calendar::{SchoolCalendar, SchoolYearLabel};
+use cantine_domain::enrollment::Enrollment;
+use cantine_domain::ids::{AccountId, ChildId, HouseholdId};
+use cantine_domain::rules::Rules;
+use chrono::NaiveDate;
+use sqlx::{PgConnection, PgPool};
+
+use crate::error::{Error, Invalid, Result};
+
+pub use store::Event;
+
+/// The only activity booked today; see `cantine_domain::activity`.
+const ACTIVITY: Activity = Activity::Canteen;
+
+/// The most children one pattern may cover: a large family, not a whole school.
+pub const MAX_PATTERN_CHILDREN: usize = 10;
+
+/// Who changed a reservation, through which path; kept in `reservation_event`.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    Parent,
+    Pattern,
+    Enrollment,
+    Staff,
+}
+
+impl Source {
+    fn code(self) -> &'static str {
+        match self {
+            Source::Parent => "parent",
+            Source::Pattern => "pattern",
+            Source::Enrollment => "enrollment",
+            Source::Staff => "staff",
+        }
+    }
+}
+
+/// Everything needed to plan for one child, loaded inside the caller's transaction after the
+/// child's row is locked.
+struct Loaded {
+    calendar: SchoolCalendar,
+    enrollment: Enrollment,
+    booked: BTreeSet<NaiveDate>,
+}
+
+impl Loaded {
+    fn bookings(&self) -> ChildBookings<'_> {
+        ChildBookings {
+            calendar: &self.calendar,
+            enrollment: &self.enrollment,
+            booked: &self.booked,
+        }
+    }
+}
+
+fn year_of(rules: &Rules<'_>, date: NaiveDate) -> Result<SchoolYearLabel> {
+    rules
+        .year_of(date)
+        .ok_or(Error::Invalid(Invalid::OutsideSchoolYear(date)))
+}
+
+/// Locks the child (scoped to the household) and loads its calendar, enrollment and bookings.
+async fn lock_and_load(
+    conn: &mut PgConnection,
+    rules: &Rules<'_>,
+    household: HouseholdId,
+    child: ChildId,
+    year: SchoolYearLabel,
+) -> Result<Loaded> {
+    let locked = store::lock_child(conn, household, child, year)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let calendar = crate::calendar::school_calendar(conn, rules, locked.school, year).await?;
+    let enrollment = locked
+        .enrollment
+        .ok_or_else(|| Error::booking(BookingError::NotEnrolled))?;
+    let booked = store::booked_in_year(conn, child, ACTIVITY, &calendar).await?;
+    Ok(Loaded {
+        calendar,
+        enrollment,
+        booked,
+    })
+}
+
+/// Each day of the range with its state, for a child of the household.
+pub async fn list(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    household: HouseholdId,
+    child: ChildId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DayView>> {
+    let mut conn = pool.acquire().await?;
+    let school = store::school_of(&mut conn, household, child)
+        .await?
+        .ok_or(Error::NotFound)?;
+    // A range across the summer shows the days outside the year as such.
+    let year = match rules.year_of(from).or_else(|| rules.year_of(to)) {
+        Some(year) => year,
+        None => rules.current_year()?,
+    };
+    let calendar = crate::calendar::school_calendar(&mut conn, rules, school, year).await?;
+    let booked = store::booked_days(&mut conn, child, ACTIVITY, from, to).await?;
+    rules
+        .planner()
+        .day_views(&calendar, &booked, from, to)
+        .map_err(Error::booking)
+}
+
+/// Books or cancels one day. Answers whether anything changed (a repeated request does not).
+pub async fn set_day(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    household: HouseholdId,
+    actor: AccountId,
+    child: ChildId,
+    date: NaiveDate,
+    book: bool,
+) -> Result<bool> {
+    let year = year_of(rules, date)?;
+    let mut tx = pool.begin().await?;
+    let loaded = lock_and_load(&mut tx, rules, household, child, year).await?;
+    let change = rules
+        .planner()
+        .single_day(&loaded.bookings(), date, book)
+        .map_err(Error::booking)?;
+    if let Some(change) = change {
+        store::record(&mut tx, child, ACTIVITY, &[change], Some(actor), Source::Parent).await?;
+    }
+    tx.commit().await?;
+    Ok(change.is_some())
+}
+
+/// Applies a weekly pattern to one or several children of the household, all or nothing.
+pub async fn set_pattern(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    household: HouseholdId,
+    actor: AccountId,
+    children: &[ChildId],
+    request: &PatternRequest,
+) -> Result<Vec<(ChildId, Plan)>> {
+    if children.is_empty() || children.len() > MAX_PATTERN_CHILDREN {
+        return Err(Error::Invalid(Invalid::ChildrenCount {
+            max: MAX_PATTERN_CHILDREN,
+        }));
+    }
+    let year = year_of(rules, request.from)?;
+    let mut ids = children.to_vec();
+    // Locking in id order: two patterns over the same siblings cannot deadlock.
+    ids.sort_unstable();
+    ids.dedup();
+    let mut tx = pool.begin().await?;
+    let mut loaded = Vec::new();
+    for &id in &ids {
+        loaded.push((id, lock_and_load(&mut tx, rules, household, id, year).await?));
+    }
+    let inputs: Vec<(ChildId, ChildBookings<'_>)> =
+        loaded.iter().map(|(id, l)| (*id, l.bookings())).collect();
+    let plans = rules
+        .planner()
+        .pattern_for_children(&inputs, request)
+        .map_err(|(_, e)| Error::booking(e))?;
+    for (id, plan) in &plans {
+        store::record(&mut tx, *id, ACTIVITY, &plan.changes, Some(actor), Source::Pattern).await?;
+    }
+    tx.commit().await?;
+    Ok(plans)
+}
+
+/// Books the usual weekdays of a just-validated enrollment, inside the caller's transaction.
+pub async fn book_usual_days(
+    conn: &mut PgConnection,
+    rules: &Rules<'_>,
+    child: ChildId,
+    calendar: &SchoolCalendar,
+    enrollment: &Enrollment,
+    actor: Option<AccountId>,
+) -> Result<Plan> {
+    let booked = store::booked_in_year(conn, child, ACTIVITY, calendar).await?;
+    let plan = rules
+        .planner()
+        .enrollment_validation(&ChildBookings {
+            calendar,
+            enrollment,
+            booked: &booked,
+        })
+        .map_err(Error::booking)?;
+    store::record(conn, child, ACTIVITY, &plan.changes, actor, Source::Enrollment).await?;
+    Ok(plan)
+}
+
+/// A child's reservation history for one day, oldest first.
+pub async fn history(pool: &PgPool, child: ChildId, date: NaiveDate) -> Result<Vec<Event>> {
+    store::history(pool, child, ACTIVITY, date).await
+}

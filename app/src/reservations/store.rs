@@ -1,0 +1,174 @@
+//! The reservation rows and their append-only history.
+
+use std::collections::BTreeSet;
+
+use cantine_domain::activity::Activity;
+use cantine_domain::booking::DayChange;
+use cantine_domain::calendar::{SchoolCalendar, SchoolYearLabel};
+use cantine_domain::enrollment::Enrollment;
+use cantine_domain::ids::{AccountId, ChildId, HouseholdId, SchoolId};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use super::Source;
+use crate::error::Result;
+use crate::platform::sql::stored_enrollment;
+
+pub async fn school_of(
+    conn: &mut PgConnection,
+    household: HouseholdId,
+    child: ChildId,
+) -> Result<Option<SchoolId>> {
+    Ok(sqlx::query_scalar!(
+        "select school_id from child where id = $1 and household_id = $2",
+        child.get(),
+        household.get(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(SchoolId))
+}
+
+/// A child locked for booking, with its school and the year's latest canteen enrollment.
+pub struct LockedChild {
+    pub school: SchoolId,
+    pub enrollment: Option<Enrollment>,
+}
+
+pub async fn lock_child(
+    conn: &mut PgConnection,
+    household: HouseholdId,
+    child: ChildId,
+    year: SchoolYearLabel,
+) -> Result<Option<LockedChild>> {
+    let row = sqlx::query!(
+        r#"select c.school_id, e.weekdays as "weekdays?", e.status as "status?",
+            e.decision_reason as "reason?"
+        from child c
+        left join lateral (
+            select en.weekdays, en.status, en.decision_reason from enrollment en
+            join school_year y on y.id = en.school_year_id
+            where en.child_id = c.id and en.activity = 'canteen' and y.label = $3
+            order by en.id desc limit 1) e on true
+        where c.id = $1 and c.household_id = $2
+        for update of c"#,
+        child.get(),
+        household.get(),
+        year.to_string(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let enrollment = match (row.weekdays, row.status) {
+        (Some(days), Some(status)) => {
+            Some(stored_enrollment(year, &days, &status, row.reason.as_deref())?)
+        }
+        _ => None,
+    };
+    Ok(Some(LockedChild {
+        school: SchoolId(row.school_id),
+        enrollment,
+    }))
+}
+
+pub async fn booked_days(
+    conn: &mut PgConnection,
+    child: ChildId,
+    activity: Activity,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<BTreeSet<NaiveDate>> {
+    let days = sqlx::query_scalar!(
+        "select service_date from reservation
+         where child_id = $1 and activity = $2 and booked and service_date between $3 and $4",
+        child.get(),
+        activity.code(),
+        from,
+        to,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(days.into_iter().collect())
+}
+
+pub async fn booked_in_year(
+    conn: &mut PgConnection,
+    child: ChildId,
+    activity: Activity,
+    calendar: &SchoolCalendar,
+) -> Result<BTreeSet<NaiveDate>> {
+    let year = calendar.year();
+    booked_days(conn, child, activity, year.first_day(), year.last_day()).await
+}
+
+/// Stores the changes and their history in one statement each.
+pub async fn record(
+    conn: &mut PgConnection,
+    child: ChildId,
+    activity: Activity,
+    changes: &[DayChange],
+    actor: Option<AccountId>,
+    source: Source,
+) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let dates: Vec<NaiveDate> = changes.iter().map(|c| c.date).collect();
+    let booked: Vec<bool> = changes.iter().map(|c| c.booked).collect();
+    sqlx::query!(
+        "insert into reservation (child_id, activity, service_date, booked)
+         select $1, $2, d, b from unnest($3::date[], $4::bool[]) as t(d, b)
+         on conflict (child_id, activity, service_date)
+         do update set booked = excluded.booked, updated_at = now()",
+        child.get(),
+        activity.code(),
+        &dates,
+        &booked,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into reservation_event
+            (child_id, activity, service_date, old_booked, new_booked, actor_account_id, source)
+         select $1, $2, d, not b, b, $5, $6 from unnest($3::date[], $4::bool[]) as t(d, b)",
+        child.get(),
+        activity.code(),
+        &dates,
+        &booked,
+        actor.map(AccountId::get),
+        source.code(),
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One line of a child's reservation history.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub service_date: NaiveDate,
+    pub old_booked: bool,
+    pub new_booked: bool,
+    pub actor_account_id: Option<i64>,
+    pub source: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn history(
+    pool: &PgPool,
+    child: ChildId,
+    activity: Activity,
+    date: NaiveDate,
+) -> Result<Vec<Event>> {
+    Ok(sqlx::query_as!(
+        Event,
+        "select service_date, old_booked, new_booked, actor_account_id, source, created_at
+         from reservation_event
+         where child_id = $1 and activity = $2 and service_date = $3 order by id",
+        child.get(),
+        activity.code(),
+        date,
+    )
+    .fetch_all(pool)
+    .await?)
+}
