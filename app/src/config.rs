@@ -87,8 +87,8 @@ pub struct Config {
     /// The files read, in order: the main file, then its drop-ins. Empty when none was.
     #[serde(skip)]
     pub files: Vec<PathBuf>,
-    /// Deprecated keys that were set, one sentence each for the operator: `check-config`
-    /// prints them and loading logs them.
+    /// Deprecated keys that were set and variables that look misspelt, one sentence each for
+    /// the operator: `check-config` prints them and loading logs them.
     #[serde(skip)]
     pub warnings: Vec<String>,
     pub listen: SocketAddr,
@@ -386,7 +386,8 @@ impl Config {
                     files: layers,
                     message: e.to_string().trim_end().to_owned(),
                 })?;
-        let config = file.parse(files).map_err(|e| env.attribute(e))?;
+        let mut config = file.parse(files).map_err(|e| env.attribute(e))?;
+        config.warnings.extend(env.warnings);
         config.log_warnings();
         Ok(config)
     }
@@ -590,6 +591,8 @@ struct EnvLayer {
     table: toml::Table,
     /// (key, variable) for each variable read.
     set: Vec<(String, String)>,
+    /// Names that are no key but look like one written with a single `_`.
+    warnings: Vec<String>,
 }
 
 impl EnvLayer {
@@ -597,6 +600,11 @@ impl EnvLayer {
         let mut layer = Self::default();
         for (name, text) in vars {
             let Some(key) = env_key(name)? else {
+                if let Some(meant) = misspelt(name) {
+                    layer.warnings.push(format!(
+                        "{name} is not a configuration variable and is ignored: did you mean {meant}?"
+                    ));
+                }
                 continue;
             };
             if let Some((_, other)) = layer.set.iter().find(|(k, _)| *k == key) {
@@ -635,6 +643,16 @@ impl EnvLayer {
             None => error,
         }
     }
+}
+
+/// The variable `name` was likely meant to be: `CANTINE_DATABASE_MAX_CONNECTIONS` for
+/// `CANTINE_DATABASE__MAX_CONNECTIONS`. Only a warning: such a name may belong to something else.
+fn misspelt(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+    schema()
+        .iter()
+        .find(|key| key.contains('.') && key.replace('.', "_") == rest)
+        .and_then(|key| env_name(key))
 }
 
 /// The layer one variable makes, checked alone against the file's shape so that an error
@@ -2141,6 +2159,13 @@ rest_retries = 2
         )
         .unwrap();
         assert_eq!(config.database.max_connections, 10);
+        assert_eq!(
+            config.warnings,
+            [
+                "CANTINE_DATABASE_MAX_CONNECTIONS is not a configuration variable and is ignored: \
+              did you mean CANTINE_DATABASE__MAX_CONNECTIONS?"
+            ]
+        );
     }
 
     #[test]
