@@ -60,10 +60,15 @@ pub fn main() -> ExitCode {
         }
     };
     if let Command::CheckConfig = cli.command {
+        for warning in &config.warnings {
+            eprintln!("cantine: warning: {warning}");
+        }
         print!("{}", config.describe());
         return ExitCode::SUCCESS;
     }
     crate::platform::telemetry::init(&config.log.filter);
+    // Logged again: at load no subscriber was listening yet, the filter being in the file.
+    config.log_warnings();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

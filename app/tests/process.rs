@@ -201,6 +201,22 @@ fn check_config_prints_effective_values_with_secrets_masked() {
 }
 
 #[test]
+fn check_config_warns_of_the_deprecated_session_key_file_and_still_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = check_config(
+        dir.path(),
+        "[secrets]\nsession_key_file = \"/etc/cantine/secrets/session-key\"\n",
+        &[("CANTINE_DATABASE__MAX_CONNECTIONS", "3")],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("cantine: warning: secrets.session_key_file is deprecated"),
+        "{err}"
+    );
+    assert!(out.contains("database.max_connections = 3\n"), "{out}");
+}
+
+#[test]
 fn check_config_fails_with_a_precise_message() {
     let dir = tempfile::tempdir().unwrap();
     for (file, env, expected) in [
@@ -238,7 +254,9 @@ fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_o
     let secrets = dir.path().join("secrets");
     std::fs::create_dir(&secrets).unwrap();
     std::fs::write(secrets.join("restic-local"), "repository-password-local\n").unwrap();
-    std::fs::write(secrets.join("session-key"), "session-key-bytes\n").unwrap();
+    // As first boot writes it: 32 bytes as hexadecimal digits, no newline.
+    let health_data_key = "8f3a".repeat(16);
+    std::fs::write(secrets.join("health-data-key"), &health_data_key).unwrap();
     std::fs::write(
         dir.path().join("passphrase"),
         "une phrase de passe assez longue\n",
@@ -253,7 +271,7 @@ fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_o
     std::fs::write(
         &config,
         format!(
-            "[secrets]\nsession_key_file = \"{0}/session-key\"\n\
+            "[secrets]\nhealth_data_key_file = \"{0}/health-data-key\"\n\
              [[backup.targets]]\nname = \"local\"\nrepository = \"{1}/repo\"\npassword_file = \"{0}/restic-local\"\n",
             secrets.display(),
             dir.path().display()
@@ -277,6 +295,7 @@ fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_o
         "{armored}"
     );
     assert!(!armored.contains("repository-password-local"));
+    assert!(!armored.contains(&health_data_key));
     let bundle = dir.path().join("escrow.txt");
     std::fs::write(&bundle, &armored).unwrap();
 
@@ -307,7 +326,7 @@ fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_o
         "repository-password-local\n"
     );
     assert_eq!(
-        std::fs::read_to_string(restored.join("session-key")).unwrap(),
-        "session-key-bytes\n"
+        std::fs::read_to_string(restored.join("health-data-key")).unwrap(),
+        health_data_key
     );
 }

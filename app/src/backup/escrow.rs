@@ -1,5 +1,5 @@
 //! The secrets escrow: the files without which backups cannot be read (repository passwords,
-//! the second site's credentials and CA) and the session key, sealed with a passphrase into a
+//! the second site's credentials and CA) and the health-data key, sealed with a passphrase into a
 //! text bundle the commune prints or stores offline. Snapshots never hold these files, so a
 //! stolen backup disk reveals nothing; the escrow is how a town hall that lost the appliance
 //! gets them back.
@@ -45,8 +45,11 @@ pub struct EscrowedFile {
 /// The secret files the configuration points to, with their roles.
 pub fn secret_files(config: &Config) -> Vec<(String, PathBuf)> {
     let mut files = Vec::new();
-    if let Some(path) = &config.secrets.session_key_file {
-        files.push(("secrets.session_key_file".to_owned(), path.clone()));
+    if let Some(key) = &config.secrets.health_data_key {
+        files.push((
+            "secrets.health_data_key_file".to_owned(),
+            key.path().to_owned(),
+        ));
     }
     for target in &config.backup.targets {
         let name = &target.name;

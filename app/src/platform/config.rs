@@ -1,21 +1,47 @@
-//! Configuration: one typed struct, built from defaults, then the TOML file and its drop-ins
-//! (`<file>.d/*.toml`), then `CANTINE_*` environment variables. Unknown keys are errors so that
-//! a typo never silently falls back to a default on a town hall's appliance.
+//! Configuration: one typed struct, built in layers: defaults, then the TOML file, then its
+//! drop-ins (`<file>.d/*.toml`), then `CANTINE_*` environment variables. Unknown keys are
+//! errors so that a typo never silently falls back to a default on a town hall's appliance.
+//!
+//! Every layer is a TOML table checked alone against the file's shape (so that an error names
+//! its file and line, or its variable); the layers are merged ([`merge`]) and deserialized
+//! once. Each section then turns into its typed form with its defaults ([`Section`]). A key
+//! is written in its section's file struct, its typed struct and that section's parser, and
+//! nowhere else: its environment variable and its `check-config` line follow from those
+//! ([`Config::describe`] renders the serialized typed struct, whose secrets serialize masked).
+//!
+//! Environment: `CANTINE_<SECTION>__<KEY>`, with `__` between levels so that nested tables
+//! are covered too (`CANTINE_BACKUP__KEEP__DAILY`), and `CANTINE_<KEY>` for top-level keys.
+//! A value is read as TOML when it is exactly one TOML value (`20`, `true`, `["a"]`,
+//! `{ daily = 3 }`), else as a string. Other `CANTINE_*` names (`CANTINE_CONFIG`, the build's
+//! `CANTINE_COMMIT`) are not keys and are left alone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
-use std::sync::Arc;
-
-use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use cantine_domain::calendar::{HolidayCalendar, Zone};
-use cantine_domain::deadline::DeadlineRule;
+use cantine_domain::deadline::{DayCounting, DeadlineRule};
 
 /// Where the configuration file is looked for when neither `--config` nor `CANTINE_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/cantine/cantine.toml";
+
+const ENV_PREFIX: &str = "CANTINE_";
+
+/// Selects the file: not a key.
+const ENV_CONFIG: &str = "CANTINE_CONFIG";
+
+/// Names from before the uniform rule, kept because scripts, the image and the `cantine.env`
+/// of installed appliances use them.
+const ENV_ALIASES: &[(&str, &str)] = &[
+    ("CANTINE_DATABASE_URL", "database.url"),
+    ("CANTINE_LOG", "log.filter"),
+    ("CANTINE_ZONE", "calendar.zone"),
+    ("CANTINE_BACKUP_HOST", "backup.host"),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -30,6 +56,14 @@ pub enum ConfigError {
     Merged { files: String, message: String },
     #[error("invalid value for {key}: {message}")]
     Invalid { key: String, message: String },
+    #[error("invalid environment variable {name}: {message}")]
+    Environment { name: String, message: String },
+    /// An invalid value that came from the environment, where the operator must look for it.
+    #[error("{variable}: {source}")]
+    SetBy {
+        variable: String,
+        source: Box<ConfigError>,
+    },
 }
 
 impl ConfigError {
@@ -39,12 +73,24 @@ impl ConfigError {
             message: message.into(),
         }
     }
+
+    fn environment(name: &str, message: impl Into<String>) -> Self {
+        Self::Environment {
+            name: name.to_owned(),
+            message: message.into(),
+        }
+    }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Config {
     /// The files read, in order: the main file, then its drop-ins. Empty when none was.
+    #[serde(skip)]
     pub files: Vec<PathBuf>,
+    /// Deprecated keys that were set and variables that look misspelt, one sentence each for
+    /// the operator: `check-config` prints them and loading logs them.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
     pub listen: SocketAddr,
     pub public_url: Url,
     pub data_dir: PathBuf,
@@ -59,7 +105,7 @@ pub struct Config {
 }
 
 /// `[backup]`: where snapshots go and what is kept.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BackupConfig {
     /// The host name stored in each snapshot (restic groups snapshots by it).
     pub host: String,
@@ -67,54 +113,63 @@ pub struct BackupConfig {
     pub temp_dir: PathBuf,
     /// Retention on the repositories the appliance may delete from.
     pub keep: cantine_backup::KeepPolicy,
+    #[serde(serialize_with = "serialize_targets")]
     pub targets: Vec<cantine_backup::Target>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct BookingConfig {
     /// When a day locks: by default 2 service days before, at 10:00 Europe/Paris.
     pub deadline: DeadlineRule,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CalendarConfig {
     pub zone: Zone,
     /// The school holidays: the bundled official calendar unless the commune gives its own file.
+    #[serde(skip)]
     pub holidays: Arc<HolidayCalendar>,
     pub file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct MailConfig {
     pub from: String,
     /// `None`: messages are written as `.eml` files under `<data_dir>/mail` (development, demo).
     pub smtp_url: Option<SecretUrl>,
+    /// Already merged into `smtp_url`; kept so that `check-config` shows where it came from.
+    pub smtp_password_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DatabaseConfig {
     /// `None` means: run a private PostgreSQL under `<data_dir>/pg`.
     pub url: Option<SecretUrl>,
+    /// Already merged into `url`; kept so that `check-config` shows where it came from.
+    pub password_file: Option<PathBuf>,
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct SecretsConfig {
-    pub session_key_file: Option<PathBuf>,
+    /// Read and checked at load, so that a missing or truncated key stops the service at
+    /// start rather than at the first health record.
+    #[serde(rename = "health_data_key_file")]
+    pub health_data_key: Option<HealthDataKey>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LogConfig {
     pub filter: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HttpConfig {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
 }
 
-/// A database URL whose password never reaches a log line or `check-config`'s output.
+/// A URL whose password never reaches a log line or `check-config`'s output.
 #[derive(Clone)]
 pub struct SecretUrl(SecretString);
 
@@ -142,8 +197,522 @@ impl std::fmt::Debug for SecretUrl {
     }
 }
 
-/// The file's shape. Everything optional so that the file only says what differs from defaults.
-#[derive(Debug, Default, Deserialize)]
+impl Serialize for SecretUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.masked())
+    }
+}
+
+/// The key that encrypts children's health data at rest: 32 bytes, which first boot writes as
+/// 64 hexadecimal digits (`secret health-data-key 32`). Shown, logged and escrowed by the path
+/// of its file only.
+#[derive(Clone)]
+pub struct HealthDataKey {
+    path: PathBuf,
+    key: SecretSlice<u8>,
+}
+
+impl HealthDataKey {
+    pub const LEN: usize = 32;
+    const CONFIG_KEY: &str = "secrets.health_data_key_file";
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The [`Self::LEN`] bytes of the key.
+    pub fn expose(&self) -> &[u8] {
+        self.key.expose_secret()
+    }
+
+    fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read(path).map_err(|e| {
+            ConfigError::invalid(
+                Self::CONFIG_KEY,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        // First boot writes the digits without a newline; an editor or `echo` adds one.
+        let digits = text.trim_ascii_end();
+        if digits.len() != 2 * Self::LEN || !digits.iter().all(u8::is_ascii_hexdigit) {
+            // Its length only: the content is the secret, even when malformed.
+            return Err(ConfigError::invalid(
+                Self::CONFIG_KEY,
+                format!(
+                    "{} must hold {} bytes as {} hexadecimal digits, as first boot writes it \
+                     (`head -c {} /dev/urandom | od -An -v -tx1 | tr -d ' \\n'`); it holds {} bytes",
+                    path.display(),
+                    Self::LEN,
+                    2 * Self::LEN,
+                    Self::LEN,
+                    digits.len()
+                ),
+            ));
+        }
+        let nibble = |digit: u8| match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => digit - b'A' + 10,
+        };
+        let key: Vec<u8> = digits
+            .chunks_exact(2)
+            .map(|pair| nibble(pair[0]) << 4 | nibble(pair[1]))
+            .collect();
+        Ok(Self {
+            path: path.to_owned(),
+            key: SecretSlice::from(key),
+        })
+    }
+}
+
+impl std::fmt::Debug for HealthDataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HealthDataKey")
+            .field("path", &self.path)
+            .field("key", &"********")
+            .finish()
+    }
+}
+
+impl Serialize for HealthDataKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.path.serialize(s)
+    }
+}
+
+/// Each target as the file gives it, its repository with any inline password replaced.
+/// Every other field is a path or a setting: a secret field added to `Target` would need its
+/// own masking here.
+fn serialize_targets<S: serde::Serializer>(
+    targets: &[cantine_backup::Target],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = s.serialize_seq(Some(targets.len()))?;
+    for target in targets {
+        let mut value = serde_json::to_value(target).map_err(S::Error::custom)?;
+        if let Some(fields) = value.as_object_mut() {
+            fields.insert("repository".to_owned(), target.redacted_location().into());
+        }
+        seq.serialize_element(&value)?;
+    }
+    seq.end()
+}
+
+/// Where to read the configuration from.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// An explicit `--config`: then the file must exist.
+    pub file: Option<PathBuf>,
+    /// Tests and tools that must not pick up the host's `/etc/cantine/cantine.toml`.
+    pub skip_default_file: bool,
+}
+
+impl Config {
+    /// Loads from the process environment, refusing a misspelt `CANTINE_<SECTION>__<KEY>`.
+    pub fn load(source: &Source) -> Result<Self, ConfigError> {
+        let mut vars = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str().filter(|n| n.starts_with(ENV_PREFIX)) else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) => vars.push((name.to_owned(), value)),
+                Err(_) if name == ENV_CONFIG || env_key(name)?.is_some() => {
+                    return Err(ConfigError::environment(name, "is not valid UTF-8"));
+                }
+                Err(_) => {}
+            }
+        }
+        Self::load_from_vars(source, vars)
+    }
+
+    /// Loads with an injectable environment, so tests need not touch the process's. A lookup
+    /// cannot list names, so this asks for the variable of every key and alias: only a
+    /// misspelt name goes unnoticed here ([`Config::load_from_vars`] refuses it).
+    pub fn load_from(
+        source: &Source,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let names = [ENV_CONFIG.to_owned()]
+            .into_iter()
+            .chain(ENV_ALIASES.iter().map(|(name, _)| (*name).to_owned()))
+            .chain(schema().iter().filter_map(|key| env_name(key)));
+        let vars: Vec<_> = names
+            .filter_map(|name| env(&name).map(|value| (name, value)))
+            .collect();
+        Self::load_from_vars(source, vars)
+    }
+
+    /// Loads with the given environment variables (any others than `CANTINE_*` are ignored).
+    pub fn load_from_vars(
+        source: &Source,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut vars: Vec<_> = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        // The environment has no order: sorting makes a conflict report the same pair each time.
+        vars.sort();
+        let explicit = source.file.clone().or_else(|| {
+            vars.iter()
+                .find(|(name, _)| name == ENV_CONFIG)
+                .map(|(_, value)| PathBuf::from(value))
+        });
+        let main = explicit.or_else(|| {
+            let path = Path::new(DEFAULT_CONFIG_PATH);
+            (!source.skip_default_file && path.exists()).then(|| path.to_owned())
+        });
+        let (mut table, files) = match main {
+            Some(path) => read_files(&path)?,
+            None => (toml::Table::new(), Vec::new()),
+        };
+        let env = EnvLayer::read(&vars)?;
+        let mut layers = path_list(&files);
+        if !env.set.is_empty() {
+            layers = [layers.as_str(), "the CANTINE_* environment"]
+                .into_iter()
+                .filter(|layer| !layer.is_empty())
+                .collect::<Vec<_>>()
+                .join(", ");
+        }
+        merge(&mut table, env.table.clone());
+        // Each layer was valid alone: this only fails on a combination none shows by itself.
+        let file: FileConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Merged {
+                    files: layers,
+                    message: e.to_string().trim_end().to_owned(),
+                })?;
+        let mut config = file.parse(files).map_err(|e| env.attribute(e))?;
+        config.warnings.extend(env.warnings);
+        config.log_warnings();
+        Ok(config)
+    }
+
+    /// Logs the deprecations found. `load` does it; a program whose log subscriber starts
+    /// only once the configuration is known (the log filter is in it) calls it again then.
+    pub fn log_warnings(&self) {
+        for warning in &self.warnings {
+            tracing::warn!("{warning}");
+        }
+    }
+
+    /// Cookies get `Secure` only when families reach the service over TLS.
+    pub fn is_https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The effective configuration as `check-config` prints it: the files read, then one
+    /// `key = value` line per key, rendered from the serialized struct so that no key can be
+    /// left out, secrets masked.
+    pub fn describe(&self) -> String {
+        let files = if self.files.is_empty() {
+            "none".to_owned()
+        } else {
+            path_list(&self.files)
+        };
+        let mut text = format!("config.files = {files}\n");
+        match serde_json::to_value(self) {
+            Ok(value) => render(&value, "", &|key| self.note(key), &mut text),
+            Err(e) => text.push_str(&format!("# cannot render the configuration: {e}\n")),
+        }
+        text
+    }
+
+    /// What an unset key means, or what an entry of a list is, where the bare value would
+    /// not tell the operator.
+    fn note(&self, key: &str) -> Option<String> {
+        let target = key
+            .strip_prefix("backup.targets[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.backup.targets.get(i));
+        if let Some(t) = target {
+            let append_only = if t.append_only { ", append-only" } else { "" };
+            return Some(format!(
+                "{}: {}{append_only}",
+                t.name,
+                t.redacted_location()
+            ));
+        }
+        match key {
+            "database.url" => Some(format!(
+                "embedded PostgreSQL in {}",
+                self.data_dir.join("pg").display()
+            )),
+            "mail.smtp_url" => Some(format!(
+                "messages spooled in {}",
+                self.data_dir.join("mail").display()
+            )),
+            "calendar.file" => Some("the bundled official calendar".to_owned()),
+            _ => None,
+        }
+    }
+}
+
+/// `key = value` lines for the object `value`, in the order of a TOML file: a table's plain
+/// values first, then its sub-tables and lists of tables. Strings are shown bare, unset values
+/// as `unset` (with what that means, from `note`), empty lists as `none`.
+fn render(
+    value: &serde_json::Value,
+    prefix: &str,
+    note: &dyn Fn(&str) -> Option<String>,
+    out: &mut String,
+) {
+    use serde_json::Value;
+    let Value::Object(fields) = value else {
+        return;
+    };
+    let is_nested = |v: &Value| match v {
+        Value::Object(_) => true,
+        Value::Array(items) => items.iter().any(Value::is_object),
+        _ => false,
+    };
+    let key = |name: &str| {
+        if prefix.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{prefix}.{name}")
+        }
+    };
+    for (name, v) in fields.iter().filter(|(_, v)| !is_nested(v)) {
+        let key = key(name);
+        let text = match (v, note(&key)) {
+            (Value::Null, Some(meaning)) => format!("unset: {meaning}"),
+            _ => plain(v),
+        };
+        out.push_str(&format!("{key} = {text}\n"));
+    }
+    for (name, v) in fields.iter().filter(|(_, v)| is_nested(v)) {
+        let key = key(name);
+        match v {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let key = format!("{key}[{i}]");
+                    if let Some(summary) = note(&key) {
+                        out.push_str(&format!("{key} = {summary}\n"));
+                    }
+                    render(item, &key, note, out);
+                }
+            }
+            _ => render(v, &key, note, out),
+        }
+    }
+}
+
+fn plain(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "unset".to_owned(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.is_empty() => "none".to_owned(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Every key of the configuration, tables included (`backup`, `backup.keep`,
+/// `backup.keep.daily`): those `check-config` shows for the defaults.
+fn schema() -> &'static [String] {
+    static KEYS: OnceLock<Vec<String>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        // Neither reads anything the user gave: a failure here is a bug the tests catch.
+        let defaults = FileConfig::default()
+            .parse(Vec::new())
+            .expect("the defaults are a valid configuration");
+        let value = serde_json::to_value(&defaults).expect("the defaults serialize");
+        let mut keys = Vec::new();
+        collect_keys(&value, "", &mut keys);
+        keys
+    })
+}
+
+fn collect_keys(value: &serde_json::Value, prefix: &str, keys: &mut Vec<String>) {
+    if let serde_json::Value::Object(fields) = value {
+        for (name, v) in fields {
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            collect_keys(v, &key, keys);
+            keys.push(key);
+        }
+    }
+}
+
+/// Whether `key` is a table (a section, `backup.keep`) rather than a value.
+fn is_table(key: &str) -> bool {
+    let prefix = format!("{key}.");
+    schema().iter().any(|k| k.starts_with(&prefix))
+}
+
+/// The variable that sets `key`: `CANTINE_<SECTION>__<KEY>`, `CANTINE_<KEY>` at the top level.
+/// `None` for a whole section: `CANTINE_BACKUP` and the like stay free for other uses.
+fn env_name(key: &str) -> Option<String> {
+    if !key.contains('.') && is_table(key) {
+        return None;
+    }
+    Some(format!(
+        "{ENV_PREFIX}{}",
+        key.replace('.', "__").to_ascii_uppercase()
+    ))
+}
+
+/// The key a variable sets, or `None` for a `CANTINE_*` name that is not a key.
+fn env_key(name: &str) -> Result<Option<String>, ConfigError> {
+    let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+        return Ok(None);
+    };
+    if let Some((_, key)) = ENV_ALIASES.iter().find(|(alias, _)| *alias == name) {
+        return Ok(Some((*key).to_owned()));
+    }
+    if rest.contains("__") {
+        let parts: Vec<_> = rest.split("__").collect();
+        if parts.iter().any(|part| part.is_empty()) {
+            return Err(ConfigError::environment(
+                name,
+                "names an empty key between `__` separators",
+            ));
+        }
+        let key = parts.join(".").to_ascii_lowercase();
+        return Ok(Some(key));
+    }
+    let key = rest.to_ascii_lowercase();
+    Ok((schema().contains(&key) && !is_table(&key)).then_some(key))
+}
+
+/// The `CANTINE_*` variables that set keys, as one more layer over the files.
+#[derive(Default)]
+struct EnvLayer {
+    table: toml::Table,
+    /// (key, variable) for each variable read.
+    set: Vec<(String, String)>,
+    /// Names that are no key but look like one written with a single `_`.
+    warnings: Vec<String>,
+}
+
+impl EnvLayer {
+    fn read(vars: &[(String, String)]) -> Result<Self, ConfigError> {
+        let mut layer = Self::default();
+        for (name, text) in vars {
+            let Some(key) = env_key(name)? else {
+                if let Some(meant) = misspelt(name) {
+                    layer.warnings.push(format!(
+                        "{name} is not a configuration variable and is ignored: did you mean {meant}?"
+                    ));
+                }
+                continue;
+            };
+            if let Some((_, other)) = layer.set.iter().find(|(k, _)| *k == key) {
+                return Err(ConfigError::environment(
+                    name,
+                    format!("sets {key} as {other} does; keep one of them"),
+                ));
+            }
+            merge(&mut layer.table, one_variable(name, &key, text)?);
+            layer.set.push((key, name.clone()));
+        }
+        Ok(layer)
+    }
+
+    /// Names the variable behind an invalid value: the key alone would send the operator
+    /// to the files.
+    fn attribute(&self, error: ConfigError) -> ConfigError {
+        let ConfigError::Invalid { key, .. } = &error else {
+            return error;
+        };
+        let within = |inner: &str, outer: &str| {
+            inner == outer
+                || inner
+                    .strip_prefix(outer)
+                    .is_some_and(|rest| rest.starts_with(['.', '[']))
+        };
+        match self
+            .set
+            .iter()
+            .find(|(set, _)| within(key, set) || within(set, key))
+        {
+            Some((_, variable)) => ConfigError::SetBy {
+                variable: variable.clone(),
+                source: Box::new(error),
+            },
+            None => error,
+        }
+    }
+}
+
+/// The variable `name` was likely meant to be: `CANTINE_DATABASE_MAX_CONNECTIONS` for
+/// `CANTINE_DATABASE__MAX_CONNECTIONS`. Only a warning: such a name may belong to something else.
+fn misspelt(name: &str) -> Option<String> {
+    let rest = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+    schema()
+        .iter()
+        .find(|key| key.contains('.') && key.replace('.', "_") == rest)
+        .and_then(|key| env_name(key))
+}
+
+/// The layer one variable makes, checked alone against the file's shape so that an error
+/// names the variable. A value that is TOML but not of the key's type (`host = 2024`, a date)
+/// is taken as the string it also is.
+fn one_variable(name: &str, key: &str, text: &str) -> Result<toml::Table, ConfigError> {
+    let as_string = nest(key, toml::Value::String(text.to_owned()));
+    let mut candidates = Vec::new();
+    if let Some(value) = toml_value(text) {
+        candidates.push(nest(key, value));
+    }
+    candidates.push(as_string);
+    let mut first_error = None;
+    for table in candidates {
+        match toml::Value::Table(table.clone()).try_into::<FileConfig>() {
+            Ok(_) => return Ok(table),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    // toml ends its message with `in <table>` on a line of its own: one line reads better.
+    let message = first_error.map_or_else(String::new, |e| {
+        e.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    Err(ConfigError::environment(name, format!("{key}: {message}")))
+}
+
+/// `text` as a TOML value, if it is exactly one.
+fn toml_value(text: &str) -> Option<toml::Value> {
+    let mut table: toml::Table = toml::from_str(&format!("value = {text}")).ok()?;
+    // A newline in the variable could smuggle in other keys: only a lone value counts.
+    if table.len() != 1 {
+        return None;
+    }
+    table.remove("value")
+}
+
+/// `{ a = { b = value } }` for the key `a.b`.
+fn nest(key: &str, value: toml::Value) -> toml::Table {
+    let mut parts = key.rsplit('.');
+    let mut table = toml::Table::new();
+    let last = parts.next().unwrap_or(key);
+    table.insert(last.to_owned(), value);
+    for part in parts {
+        let mut outer = toml::Table::new();
+        outer.insert(part.to_owned(), toml::Value::Table(table));
+        table = outer;
+    }
+    table
+}
+
+/// The shape of the file, of each drop-in and of the environment layer. Everything optional
+/// so that a file only says what differs from the defaults. No `Debug`: it holds secrets
+/// in clear.
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     listen: Option<String>,
@@ -167,38 +736,84 @@ struct FileConfig {
     backup: FileBackup,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileBackup {
-    host: Option<String>,
-    temp_dir: Option<PathBuf>,
-    keep: Option<cantine_backup::KeepPolicy>,
-    #[serde(default)]
-    targets: Vec<cantine_backup::Target>,
+impl FileConfig {
+    fn parse(self, files: Vec<PathBuf>) -> Result<Config, ConfigError> {
+        let top = FileTop {
+            listen: self.listen,
+            public_url: self.public_url,
+            data_dir: self.data_dir,
+        }
+        .parse()?;
+        let mut warnings = Vec::new();
+        let database = self.database.parse(&top, &mut warnings)?;
+        let secrets = self.secrets.parse(&top, &mut warnings)?;
+        let log = self.log.parse(&top, &mut warnings)?;
+        let http = self.http.parse(&top, &mut warnings)?;
+        let booking = self.booking.parse(&top, &mut warnings)?;
+        let calendar = self.calendar.parse(&top, &mut warnings)?;
+        let mail = self.mail.parse(&top, &mut warnings)?;
+        let backup = self.backup.parse(&top, &mut warnings)?;
+        Ok(Config {
+            files,
+            warnings,
+            listen: top.listen,
+            public_url: top.public_url,
+            data_dir: top.data_dir,
+            database,
+            secrets,
+            log,
+            http,
+            booking,
+            calendar,
+            mail,
+            backup,
+        })
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileBooking {
-    deadline: Option<DeadlineRule>,
+/// A section as the file gives it, turned into its typed form with its defaults filled in.
+/// `top` holds the top-level keys some defaults follow; deprecated keys add a sentence to
+/// `warnings`.
+trait Section {
+    type Typed;
+    fn parse(self, top: &Top, warnings: &mut Vec<String>) -> Result<Self::Typed, ConfigError>;
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileCalendar {
-    zone: Option<String>,
-    file: Option<PathBuf>,
+/// The top-level keys, parsed first since other sections' defaults follow them.
+struct Top {
+    listen: SocketAddr,
+    public_url: Url,
+    data_dir: PathBuf,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileMail {
-    from: Option<String>,
-    smtp_url: Option<String>,
-    smtp_password_file: Option<PathBuf>,
+struct FileTop {
+    listen: Option<String>,
+    public_url: Option<String>,
+    data_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl FileTop {
+    fn parse(self) -> Result<Top, ConfigError> {
+        let listen_text = self.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            ConfigError::invalid(
+                "listen",
+                format!("{listen_text:?} is not an address:port such as 127.0.0.1:8080"),
+            )
+        })?;
+        let public_url_text = self
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"));
+        Ok(Top {
+            listen,
+            public_url: parse_http_url("public_url", &public_url_text)?,
+            data_dir: self.data_dir.unwrap_or_else(|| PathBuf::from("./var")),
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 #[serde(deny_unknown_fields)]
 struct FileDatabase {
     url: Option<String>,
@@ -206,102 +821,92 @@ struct FileDatabase {
     max_connections: Option<u32>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSecrets {
-    session_key_file: Option<PathBuf>,
-}
+impl Section for FileDatabase {
+    type Typed = DatabaseConfig;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLog {
-    filter: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileHttp {
-    request_timeout_secs: Option<u64>,
-    body_limit_bytes: Option<usize>,
-}
-
-/// Where to read the configuration from.
-#[derive(Debug, Clone, Default)]
-pub struct Source {
-    /// An explicit `--config`: then the file must exist.
-    pub file: Option<PathBuf>,
-    /// Tests and tools that must not pick up the host's `/etc/cantine/cantine.toml`.
-    pub skip_default_file: bool,
-}
-
-impl Config {
-    /// Loads from the process environment.
-    pub fn load(source: &Source) -> Result<Self, ConfigError> {
-        Self::load_from(source, |key| std::env::var(key).ok())
-    }
-
-    /// Loads with an injectable environment, so tests need not touch the process's.
-    pub fn load_from(
-        source: &Source,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let explicit = source
-            .file
-            .clone()
-            .or_else(|| env("CANTINE_CONFIG").map(PathBuf::from));
-        let main = explicit.or_else(|| {
-            let path = Path::new(DEFAULT_CONFIG_PATH);
-            (!source.skip_default_file && path.exists()).then(|| path.to_owned())
-        });
-        let (file, files) = match main {
-            Some(path) => read_files(&path)?,
-            None => (FileConfig::default(), Vec::new()),
-        };
-
-        let listen_text = env("CANTINE_LISTEN")
-            .or(file.listen)
-            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            ConfigError::invalid(
-                "listen",
-                format!("{listen_text:?} is not an address:port such as 127.0.0.1:8080"),
-            )
-        })?;
-
-        let public_url_text = env("CANTINE_PUBLIC_URL")
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
-        let public_url = parse_http_url("public_url", &public_url_text)?;
-
-        let data_dir = env("CANTINE_DATA_DIR")
-            .map(PathBuf::from)
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./var"));
-
-        let url = match env("CANTINE_DATABASE_URL").or(file.database.url) {
-            Some(text) => Some(parse_database_url(
-                &text,
-                file.database.password_file.as_deref(),
-            )?),
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<DatabaseConfig, ConfigError> {
+        let url = match self.url {
+            Some(text) => Some(parse_database_url(&text, self.password_file.as_deref())?),
             None => None,
         };
-        let max_connections = file.database.max_connections.unwrap_or(10);
+        let max_connections = self.max_connections.unwrap_or(10);
         if max_connections == 0 {
             return Err(ConfigError::invalid(
                 "database.max_connections",
                 "must be at least 1",
             ));
         }
+        Ok(DatabaseConfig {
+            url,
+            password_file: self.password_file,
+            max_connections,
+        })
+    }
+}
 
-        let log_filter = env("CANTINE_LOG")
-            .or(file.log.filter)
-            .unwrap_or_else(|| "info".to_owned());
-        tracing_subscriber::EnvFilter::try_new(&log_filter)
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileSecrets {
+    health_data_key_file: Option<PathBuf>,
+    /// Deprecated: nothing ever read it. Still accepted because the packaged file named it
+    /// and dpkg keeps an admin's edited copy: refusing it would stop those appliances.
+    session_key_file: Option<PathBuf>,
+}
+
+impl Section for FileSecrets {
+    type Typed = SecretsConfig;
+
+    fn parse(self, _: &Top, warnings: &mut Vec<String>) -> Result<SecretsConfig, ConfigError> {
+        if self.session_key_file.is_some() {
+            warnings.push(
+                "secrets.session_key_file is deprecated and ignored (nothing reads it): \
+                 remove it from the configuration"
+                    .to_owned(),
+            );
+        }
+        Ok(SecretsConfig {
+            health_data_key: match &self.health_data_key_file {
+                Some(path) => Some(HealthDataKey::read(path)?),
+                None => None,
+            },
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileLog {
+    filter: Option<String>,
+}
+
+impl Section for FileLog {
+    type Typed = LogConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<LogConfig, ConfigError> {
+        let filter = self.filter.unwrap_or_else(|| "info".to_owned());
+        tracing_subscriber::EnvFilter::try_new(&filter)
             .map_err(|e| ConfigError::invalid("log.filter", e.to_string()))?;
+        Ok(LogConfig { filter })
+    }
+}
 
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileHttp {
+    request_timeout_secs: Option<u64>,
+    body_limit_bytes: Option<usize>,
+}
+
+impl Section for FileHttp {
+    type Typed = HttpConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<HttpConfig, ConfigError> {
         let http = HttpConfig {
-            request_timeout_secs: file.http.request_timeout_secs.unwrap_or(30),
-            body_limit_bytes: file.http.body_limit_bytes.unwrap_or(64 * 1024),
+            request_timeout_secs: self.request_timeout_secs.unwrap_or(30),
+            body_limit_bytes: self.body_limit_bytes.unwrap_or(64 * 1024),
         };
         if http.request_timeout_secs == 0 {
             return Err(ConfigError::invalid(
@@ -309,16 +914,82 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        Ok(http)
+    }
+}
 
-        let zone_text = env("CANTINE_ZONE")
-            .or(file.calendar.zone)
-            .unwrap_or_else(|| "A".to_owned());
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileBooking {
+    deadline: Option<FileDeadline>,
+}
+
+/// Each part optional, the others keeping the default rule's, so that a drop-in or a
+/// variable can move the hour alone.
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileDeadline {
+    days_before: Option<u32>,
+    at: Option<String>,
+    counting: Option<DayCounting>,
+}
+
+impl Section for FileBooking {
+    type Typed = BookingConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<BookingConfig, ConfigError> {
+        let Some(parts) = self.deadline else {
+            return Ok(BookingConfig::default());
+        };
+        let invalid = |e: &dyn std::fmt::Display| {
+            ConfigError::invalid("booking.deadline", e.to_string().trim_end())
+        };
+        // Through the rule's own serde shape, which parses `at` and checks the whole rule.
+        let mut rule = match toml::Value::try_from(DeadlineRule::default()) {
+            Ok(toml::Value::Table(rule)) => rule,
+            Ok(_) => return Err(invalid(&"the default rule is not a table")),
+            Err(e) => return Err(invalid(&e)),
+        };
+        if let Some(days) = parts.days_before {
+            rule.insert("days_before".to_owned(), i64::from(days).into());
+        }
+        if let Some(at) = parts.at {
+            rule.insert("at".to_owned(), at.into());
+        }
+        if let Some(counting) = parts.counting {
+            rule.insert(
+                "counting".to_owned(),
+                toml::Value::try_from(counting).map_err(|e| invalid(&e))?,
+            );
+        }
+        let deadline = toml::Value::Table(rule)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(&e))?;
+        Ok(BookingConfig { deadline })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileCalendar {
+    zone: Option<String>,
+    file: Option<PathBuf>,
+}
+
+impl Section for FileCalendar {
+    type Typed = CalendarConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<CalendarConfig, ConfigError> {
+        let zone_text = self.zone.unwrap_or_else(|| "A".to_owned());
         let zone: Zone = zone_text
             .parse()
             .map_err(|e: cantine_domain::calendar::UnknownZone| {
                 ConfigError::invalid("calendar.zone", e.to_string())
             })?;
-        let holidays = match &file.calendar.file {
+        let holidays = match &self.file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     ConfigError::invalid(
@@ -332,189 +1003,94 @@ impl Config {
             }
             None => Arc::new(HolidayCalendar::france().clone()),
         };
-
-        let smtp_url = match file.mail.smtp_url {
-            Some(text) => Some(parse_smtp_url(
-                &text,
-                file.mail.smtp_password_file.as_deref(),
-            )?),
-            None => None,
-        };
-        let mail = MailConfig {
-            from: file.mail.from.unwrap_or_else(|| {
-                format!(
-                    "Cantine <cantine@{}>",
-                    public_url.host_str().unwrap_or("localhost")
-                )
-            }),
-            smtp_url,
-        };
-        mail.from
-            .parse::<lettre::message::Mailbox>()
-            .map_err(|e| ConfigError::invalid("mail.from", format!("{:?}: {e}", mail.from)))?;
-
-        let backup = backup_config(file.backup, &data_dir, &env)?;
-
-        Ok(Config {
-            files,
-            backup,
-            booking: BookingConfig {
-                deadline: file.booking.deadline.unwrap_or_default(),
-            },
-            calendar: CalendarConfig {
-                zone,
-                holidays,
-                file: file.calendar.file,
-            },
-            mail,
-            listen,
-            public_url,
-            data_dir,
-            database: DatabaseConfig {
-                url,
-                max_connections,
-            },
-            secrets: SecretsConfig {
-                session_key_file: file.secrets.session_key_file,
-            },
-            log: LogConfig { filter: log_filter },
-            http,
+        Ok(CalendarConfig {
+            zone,
+            holidays,
+            file: self.file,
         })
     }
+}
 
-    /// Cookies get `Secure` only when families reach the service over TLS.
-    pub fn is_https(&self) -> bool {
-        self.public_url.scheme() == "https"
-    }
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileMail {
+    from: Option<String>,
+    smtp_url: Option<String>,
+    smtp_password_file: Option<PathBuf>,
+}
 
-    /// The effective configuration as `check-config` prints it, secrets masked.
-    pub fn describe(&self) -> String {
-        let database = match &self.database.url {
-            Some(url) => url.masked(),
-            None => format!(
-                "embedded PostgreSQL in {}",
-                self.data_dir.join("pg").display()
-            ),
+impl Section for FileMail {
+    type Typed = MailConfig;
+
+    fn parse(self, top: &Top, _: &mut Vec<String>) -> Result<MailConfig, ConfigError> {
+        let smtp_url = match self.smtp_url {
+            Some(text) => Some(parse_smtp_url(&text, self.smtp_password_file.as_deref())?),
+            None => None,
         };
-        let session_key = match &self.secrets.session_key_file {
-            Some(path) => format!("from {}", path.display()),
-            None => "generated under data_dir".to_owned(),
-        };
-        let calendar_file = match &self.calendar.file {
-            Some(path) => path.display().to_string(),
-            None => "bundled official calendar".to_owned(),
-        };
-        let smtp = match &self.mail.smtp_url {
-            Some(url) => url.masked(),
-            None => format!(
-                "none: messages spooled in {}",
-                self.data_dir.join("mail").display()
-            ),
-        };
-        let files = if self.files.is_empty() {
-            "none".to_owned()
-        } else {
-            path_list(&self.files)
-        };
-        format!(
-            "config.files = {files}\nlisten = {}\npublic_url = {}\ndata_dir = {}\ndatabase.url = {}\n\
-             database.max_connections = {}\nsecrets.session_key = {}\nlog.filter = {}\n\
-             http.request_timeout_secs = {}\nhttp.body_limit_bytes = {}\n\
-             booking.deadline = {}\ncalendar.zone = {}\ncalendar.file = {}\n\
-             mail.from = {}\nmail.smtp_url = {}\n{}",
-            self.listen,
-            self.public_url,
-            self.data_dir.display(),
-            database,
-            self.database.max_connections,
-            session_key,
-            self.log.filter,
-            self.http.request_timeout_secs,
-            self.http.body_limit_bytes,
-            self.booking.deadline,
-            self.calendar.zone,
-            calendar_file,
-            self.mail.from,
-            smtp,
-            self.describe_backup(),
-        )
+        let from = self.from.unwrap_or_else(|| {
+            format!(
+                "Cantine <cantine@{}>",
+                top.public_url.host_str().unwrap_or("localhost")
+            )
+        });
+        from.parse::<lettre::message::Mailbox>()
+            .map_err(|e| ConfigError::invalid("mail.from", format!("{from:?}: {e}")))?;
+        Ok(MailConfig {
+            from,
+            smtp_url,
+            smtp_password_file: self.smtp_password_file,
+        })
     }
 }
 
-impl Config {
-    /// The `[backup]` lines of `check-config`: repository locations with any password
-    /// replaced, secrets named by their file only.
-    fn describe_backup(&self) -> String {
-        let b = &self.backup;
-        let keep = format!(
-            "hourly {}, daily {}, weekly {}, monthly {}",
-            b.keep.hourly, b.keep.daily, b.keep.weekly, b.keep.monthly
-        );
-        let mut text = format!(
-            "backup.host = {}\nbackup.temp_dir = {}\nbackup.keep = {keep}\n",
-            b.host,
-            b.temp_dir.display()
-        );
-        if b.targets.is_empty() {
-            text.push_str("backup.targets = none\n");
-        }
-        for (i, t) in b.targets.iter().enumerate() {
-            text.push_str(&format!(
-                "backup.targets[{i}] = {}: {} (password from {}{}{}{})\n",
-                t.name,
-                t.redacted_location(),
-                t.password_file.display(),
-                t.rest_password_file
-                    .as_ref()
-                    .map(|f| format!(", HTTP password from {}", f.display()))
-                    .unwrap_or_default(),
-                t.ca_cert
-                    .as_ref()
-                    .map(|f| format!(", CA {}", f.display()))
-                    .unwrap_or_default(),
-                if t.append_only { ", append-only" } else { "" },
-            ));
-        }
-        text
-    }
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileBackup {
+    host: Option<String>,
+    temp_dir: Option<PathBuf>,
+    keep: Option<cantine_backup::KeepPolicy>,
+    #[serde(default)]
+    targets: Vec<cantine_backup::Target>,
 }
 
-fn backup_config(
-    file: FileBackup,
-    data_dir: &Path,
-    env: &impl Fn(&str) -> Option<String>,
-) -> Result<BackupConfig, ConfigError> {
-    let host = env("CANTINE_BACKUP_HOST")
-        .or(file.host)
-        .unwrap_or_else(hostname);
-    if host.trim().is_empty() {
-        return Err(ConfigError::invalid("backup.host", "must not be empty"));
-    }
-    let keep = file.keep.unwrap_or_default();
-    if keep.keeps_nothing() {
-        return Err(ConfigError::invalid(
-            "backup.keep",
-            "keeps no snapshot at all; set at least one of hourly, daily, weekly, monthly",
-        ));
-    }
-    for (i, target) in file.targets.iter().enumerate() {
-        let key = format!("backup.targets[{i}]");
-        target
-            .validate()
-            .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
-        if file.targets[..i].iter().any(|t| t.name == target.name) {
+impl Section for FileBackup {
+    type Typed = BackupConfig;
+
+    fn parse(self, top: &Top, _: &mut Vec<String>) -> Result<BackupConfig, ConfigError> {
+        let host = self.host.unwrap_or_else(hostname);
+        if host.trim().is_empty() {
+            return Err(ConfigError::invalid("backup.host", "must not be empty"));
+        }
+        let keep = self.keep.unwrap_or_default();
+        if keep.keeps_nothing() {
             return Err(ConfigError::invalid(
-                &key,
-                format!("a second target is named `{}`", target.name),
+                "backup.keep",
+                "keeps no snapshot at all; set at least one of hourly, daily, weekly, monthly",
             ));
         }
+        for (i, target) in self.targets.iter().enumerate() {
+            let key = format!("backup.targets[{i}]");
+            target
+                .validate()
+                .map_err(|e| ConfigError::invalid(&key, e.to_string()))?;
+            if self.targets[..i].iter().any(|t| t.name == target.name) {
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!("a second target is named `{}`", target.name),
+                ));
+            }
+        }
+        Ok(BackupConfig {
+            host,
+            temp_dir: self
+                .temp_dir
+                .unwrap_or_else(|| top.data_dir.join("backup-tmp")),
+            keep,
+            targets: self.targets,
+        })
     }
-    Ok(BackupConfig {
-        host,
-        temp_dir: file.temp_dir.unwrap_or_else(|| data_dir.join("backup-tmp")),
-        keep,
-        targets: file.targets,
-    })
 }
 
 /// The machine's host name, as `hostname` prints it.
@@ -531,24 +1107,14 @@ fn hostname() -> String {
 
 /// Reads the main file, then every `*.toml` of `<main>.d/` in byte order of their names, each
 /// merged over the ones before (see [`merge`]). Returns the result and the files read.
-fn read_files(main: &Path) -> Result<(FileConfig, Vec<PathBuf>), ConfigError> {
-    let (mut file, mut merged) = read_layer(main)?;
+fn read_files(main: &Path) -> Result<(toml::Table, Vec<PathBuf>), ConfigError> {
+    let mut merged = read_layer(main)?;
     let mut files = vec![main.to_owned()];
     for path in drop_ins(main)? {
-        let (_, table) = read_layer(&path)?;
-        merge(&mut merged, table);
+        merge(&mut merged, read_layer(&path)?);
         files.push(path);
     }
-    if files.len() > 1 {
-        // Each file was valid alone: this only fails on a combination none shows by itself.
-        file = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Merged {
-                files: path_list(&files),
-                message: e.to_string().trim_end().to_owned(),
-            })?;
-    }
-    Ok((file, files))
+    Ok((merged, files))
 }
 
 fn path_list(paths: &[PathBuf]) -> String {
@@ -595,14 +1161,15 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
-/// One file, checked alone against the file's shape (so that an error names this file and
-/// its line), and as a table to merge.
-fn read_layer(path: &Path) -> Result<(FileConfig, toml::Table), ConfigError> {
+/// One file as a table to merge, checked alone against the file's shape first so that an
+/// error names this file and its line.
+fn read_layer(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
         path: path.to_owned(),
         source,
     })?;
-    Ok((parse(path, &text)?, parse(path, &text)?))
+    parse::<FileConfig>(path, &text)?;
+    parse(path, &text)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
@@ -1149,5 +1716,552 @@ mod tests {
         assert!(!described.contains("s3cret"), "{described}");
         assert!(described.contains("********"), "{described}");
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    /// Secret files in a fresh folder: a database and an SMTP password, a restic password and
+    /// a health-data key as first boot writes it.
+    fn secret_files() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        secret(dir.path(), "db-password", "db-secret\n");
+        secret(dir.path(), "smtp-password", "smtp-secret\n");
+        secret(dir.path(), "restic", "restic-secret\n");
+        secret(dir.path(), "rest", "rest-secret\n");
+        secret(dir.path(), "ca.pem", "not checked at load\n");
+        secret(dir.path(), "health-data-key", HEALTH_KEY_HEX);
+        dir
+    }
+
+    const HEALTH_KEY_HEX: &str = "00112233445566778899aabbccddeeff0123456789abcdefFEDCBA9876543210";
+
+    /// Every key the file accepts, set to something other than its default.
+    fn example(secrets: &Path) -> String {
+        format!(
+            r#"listen = "127.0.0.1:9000"
+public_url = "https://cantine.techniville.fr"
+data_dir = "/srv/cantine"
+
+[database]
+url = "postgresql://cantine@db/cantine"
+password_file = "{s}/db-password"
+max_connections = 20
+
+[secrets]
+health_data_key_file = "{s}/health-data-key"
+session_key_file = "{s}/session-key"
+
+[log]
+filter = "debug"
+
+[http]
+request_timeout_secs = 15
+body_limit_bytes = 1024
+
+[booking]
+deadline = {{ days_before = 3, at = "09:30", counting = "calendar_days" }}
+
+[calendar]
+zone = "C"
+file = "{calendar}"
+
+[mail]
+from = "Cantine <cantine@techniville.fr>"
+smtp_url = "smtp://relay@mail.techniville.fr:587"
+smtp_password_file = "{s}/smtp-password"
+
+[backup]
+host = "mairie"
+temp_dir = "/srv/tmp"
+keep = {{ hourly = 1, daily = 2, weekly = 3, monthly = 4 }}
+
+[[backup.targets]]
+name = "second-site"
+repository = "rest:https://cantine@backup.example.org:8000/cantine/"
+password_file = "{s}/restic"
+rest_password_file = "{s}/rest"
+ca_cert = "{s}/ca.pem"
+cache_dir = "/var/cache/cantine/restic"
+append_only = true
+rest_retries = 2
+"#,
+            s = secrets.display(),
+            calendar = bundled_calendar().display(),
+        )
+    }
+
+    fn bundled_calendar() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("calendars/france.toml")
+    }
+
+    /// The dotted keys of a TOML table, list entries as `key[i]`.
+    fn toml_keys(table: &toml::Table, prefix: &str, keys: &mut Vec<String>) {
+        for (name, value) in table {
+            let key = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            match value {
+                toml::Value::Table(inner) => toml_keys(inner, &key, keys),
+                toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let toml::Value::Table(inner) = item {
+                            toml_keys(inner, &format!("{key}[{i}]"), keys);
+                        }
+                    }
+                }
+                _ => keys.push(key),
+            }
+        }
+    }
+
+    #[test]
+    fn the_example_sets_every_key_the_file_accepts() {
+        let secrets = secret_files();
+        let file: FileConfig = toml::from_str(&example(secrets.path())).unwrap();
+        // Serde lists the file's fields: one left unset here is a key the example forgot.
+        let shape = serde_json::to_value(&file).unwrap();
+        let mut unset = Vec::new();
+        fn nulls(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+            if let serde_json::Value::Object(fields) = value {
+                for (name, v) in fields {
+                    let key = format!("{prefix}{name}");
+                    if v.is_null() {
+                        out.push(key.clone());
+                    }
+                    nulls(v, &format!("{key}."), out);
+                }
+            }
+        }
+        nulls(&shape, "", &mut unset);
+        assert!(unset.is_empty(), "the example leaves unset: {unset:?}");
+    }
+
+    #[test]
+    fn check_config_shows_every_key_accepted_in_the_file() {
+        let secrets = secret_files();
+        let text = example(secrets.path());
+        let config = load(&text, &[]).unwrap();
+        let described = config.describe();
+        let mut keys = Vec::new();
+        toml_keys(&toml::from_str(&text).unwrap(), "", &mut keys);
+        assert!(keys.len() > 30, "{keys:?}");
+        for key in keys {
+            if key == "secrets.session_key_file" {
+                assert!(
+                    config.warnings.iter().any(|w| w.contains(&key)),
+                    "{:?}",
+                    config.warnings
+                );
+                continue;
+            }
+            assert!(
+                described
+                    .lines()
+                    .any(|line| line.starts_with(&format!("{key} = "))),
+                "check-config forgets {key}:\n{described}"
+            );
+        }
+        for secret in ["db-secret", "smtp-secret", "restic-secret", "rest-secret"] {
+            assert!(!described.contains(secret), "{described}");
+            assert!(!format!("{config:?}").contains(secret));
+        }
+        let key_text = HEALTH_KEY_HEX.to_ascii_lowercase();
+        assert!(!described.to_ascii_lowercase().contains(&key_text[..16]));
+        assert!(
+            !format!("{config:?}")
+                .to_ascii_lowercase()
+                .contains(&key_text[..16])
+        );
+    }
+
+    #[test]
+    fn check_config_says_what_an_unset_key_means() {
+        let config = load("data_dir = \"/srv/cantine\"\n", &[]).unwrap();
+        let described = config.describe();
+        for line in [
+            "database.url = unset: embedded PostgreSQL in /srv/cantine/pg\n",
+            "mail.smtp_url = unset: messages spooled in /srv/cantine/mail\n",
+            "calendar.file = unset: the bundled official calendar\n",
+            "secrets.health_data_key_file = unset\n",
+            "booking.deadline.days_before = 2\n",
+            "booking.deadline.at = 10:00\n",
+        ] {
+            assert!(described.contains(line), "{line:?} not in:\n{described}");
+        }
+    }
+
+    /// For each key that holds a value (not a table): a value other than its default, as a
+    /// variable gives it, and the `check-config` line it must produce.
+    fn override_cases(secrets: &Path) -> Vec<(&'static str, String, String)> {
+        let s = secrets.display();
+        let calendar = bundled_calendar().display().to_string();
+        let target = format!(
+            "[{{ name = \"local\", repository = \"/srv/restic\", password_file = \"{s}/restic\" }}]"
+        );
+        vec![
+            ("listen", "0.0.0.0:7000".into(), "0.0.0.0:7000".into()),
+            ("public_url", "https://c.fr".into(), "https://c.fr/".into()),
+            ("data_dir", "/srv/env".into(), "/srv/env".into()),
+            (
+                "database.url",
+                "postgresql://app:pw@db/cantine".into(),
+                "postgresql://app:********@db/cantine".into(),
+            ),
+            (
+                "database.password_file",
+                format!("{s}/db-password"),
+                format!("{s}/db-password"),
+            ),
+            ("database.max_connections", "20".into(), "20".into()),
+            (
+                "secrets.health_data_key_file",
+                format!("{s}/health-data-key"),
+                format!("{s}/health-data-key"),
+            ),
+            (
+                "log.filter",
+                "warn,cantine=debug".into(),
+                "warn,cantine=debug".into(),
+            ),
+            ("http.request_timeout_secs", "5".into(), "5".into()),
+            ("http.body_limit_bytes", "4096".into(), "4096".into()),
+            ("booking.deadline.days_before", "4".into(), "4".into()),
+            ("booking.deadline.at", "08:15".into(), "08:15".into()),
+            (
+                "booking.deadline.counting",
+                "calendar_days".into(),
+                "calendar_days".into(),
+            ),
+            ("calendar.zone", "B".into(), "B".into()),
+            ("calendar.file", calendar.clone(), calendar),
+            (
+                "mail.from",
+                "Mairie <m@techniville.fr>".into(),
+                "Mairie <m@techniville.fr>".into(),
+            ),
+            (
+                "mail.smtp_url",
+                "smtps://relay:pw@mail.fr".into(),
+                "smtps://relay:********@mail.fr".into(),
+            ),
+            (
+                "mail.smtp_password_file",
+                format!("{s}/smtp-password"),
+                format!("{s}/smtp-password"),
+            ),
+            ("backup.host", "2024".into(), "2024".into()),
+            ("backup.temp_dir", "/srv/tmp".into(), "/srv/tmp".into()),
+            ("backup.keep.hourly", "1".into(), "1".into()),
+            ("backup.keep.daily", "2".into(), "2".into()),
+            ("backup.keep.weekly", "3".into(), "3".into()),
+            ("backup.keep.monthly", "4".into(), "4".into()),
+            ("backup.targets", target, "local: /srv/restic".into()),
+        ]
+    }
+
+    #[test]
+    fn every_key_can_be_overridden_by_its_environment_variable() {
+        let secrets = secret_files();
+        let cases = override_cases(secrets.path());
+        let mut values: Vec<_> = schema()
+            .iter()
+            .filter(|key| !is_table(key))
+            .map(String::as_str)
+            .collect();
+        values.sort_unstable();
+        let mut covered: Vec<_> = cases.iter().map(|(key, _, _)| *key).collect();
+        covered.sort_unstable();
+        assert_eq!(covered, values, "every key needs an override case");
+        for (key, value, shown) in cases {
+            let variable = env_name(key).unwrap();
+            assert!(
+                variable.starts_with("CANTINE_") && !variable.contains('.'),
+                "{variable}"
+            );
+            let config = load("", &[(&variable, &value)])
+                .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
+            let described = config.describe();
+            let line = if key == "backup.targets" {
+                format!("backup.targets[0] = {shown}\n")
+            } else {
+                format!("{key} = {shown}\n")
+            };
+            assert!(
+                described.contains(&line),
+                "{variable}={value}: {line:?} not in:\n{described}"
+            );
+        }
+    }
+
+    #[test]
+    fn variables_are_named_section_double_underscore_key() {
+        assert_eq!(
+            env_name("database.max_connections").unwrap(),
+            "CANTINE_DATABASE__MAX_CONNECTIONS"
+        );
+        assert_eq!(
+            env_name("backup.keep.daily").unwrap(),
+            "CANTINE_BACKUP__KEEP__DAILY"
+        );
+        assert_eq!(env_name("public_url").unwrap(), "CANTINE_PUBLIC_URL");
+        assert_eq!(env_name("backup"), None, "a section has no variable");
+        assert_eq!(
+            env_key("CANTINE_MAIL__SMTP_URL").unwrap().as_deref(),
+            Some("mail.smtp_url")
+        );
+    }
+
+    fn load_vars(toml_text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(toml_text.as_bytes()).unwrap();
+        let source = Source {
+            file: Some(file.path().to_owned()),
+            ..Source::default()
+        };
+        let vars = vars.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+        Config::load_from_vars(&source, vars)
+    }
+
+    #[test]
+    fn precedence_is_defaults_then_file_then_drop_ins_then_environment() {
+        let (_dir, main) = with_drop_ins(
+            "[http]\nrequest_timeout_secs = 10\nbody_limit_bytes = 100\n\
+             [database]\nmax_connections = 5\n",
+            &[(
+                "50-site.toml",
+                "[http]\nbody_limit_bytes = 200\n[database]\nmax_connections = 6\n",
+            )],
+        );
+        let source = Source {
+            file: Some(main.clone()),
+            ..Source::default()
+        };
+        let vars =
+            [("CANTINE_DATABASE__MAX_CONNECTIONS", "7")].map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = Config::load_from_vars(&source, vars).unwrap();
+        assert_eq!(config.log.filter, "info", "default");
+        assert_eq!(config.http.request_timeout_secs, 10, "file over default");
+        assert_eq!(config.http.body_limit_bytes, 200, "drop-in over file");
+        assert_eq!(
+            config.database.max_connections, 7,
+            "environment over drop-in"
+        );
+    }
+
+    #[test]
+    fn a_nested_table_from_the_environment_merges_key_by_key() {
+        let config = load(
+            "[backup]\nkeep = { hourly = 6 }\n[booking]\ndeadline = { days_before = 3 }\n",
+            &[
+                ("CANTINE_BACKUP__KEEP__DAILY", "3"),
+                ("CANTINE_BOOKING__DEADLINE__AT", "08:00"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (config.backup.keep.hourly, config.backup.keep.daily),
+            (6, 3)
+        );
+        assert_eq!(config.backup.keep.weekly, 8, "default");
+        assert_eq!(
+            config.booking.deadline.to_string(),
+            "3 service days before at 08:00"
+        );
+        let config = load("", &[("CANTINE_BACKUP__KEEP", "{ monthly = 2 }")]).unwrap();
+        assert_eq!(
+            (config.backup.keep.monthly, config.backup.keep.hourly),
+            (2, 24)
+        );
+    }
+
+    #[test]
+    fn the_former_variable_names_still_work() {
+        let config = load(
+            "[calendar]\nzone = \"C\"\n",
+            &[
+                ("CANTINE_LOG", "warn"),
+                ("CANTINE_ZONE", "B"),
+                ("CANTINE_BACKUP_HOST", "mairie-env"),
+                ("CANTINE_DATABASE_URL", "postgresql://app@db/cantine"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.log.filter, "warn");
+        assert_eq!(config.calendar.zone, Zone::B);
+        assert_eq!(config.backup.host, "mairie-env");
+        assert!(config.database.url.is_some());
+        let err = load_vars(
+            "",
+            &[("CANTINE_LOG", "warn"), ("CANTINE_LOG__FILTER", "debug")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("CANTINE_LOG__FILTER") && err.contains("CANTINE_LOG "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_value_from_the_environment_names_the_variable() {
+        for (vars, expected) in [
+            (
+                vec![("CANTINE_DATABASE__MAX_CONNECTIONS", "many")],
+                "CANTINE_DATABASE__MAX_CONNECTIONS",
+            ),
+            (
+                vec![("CANTINE_DATABASE__MAX_CONNECTIONS", "0")],
+                "CANTINE_DATABASE__MAX_CONNECTIONS: invalid value for database.max_connections",
+            ),
+            (
+                vec![("CANTINE_BACKUP__KEEP__DAILY", "-1")],
+                "CANTINE_BACKUP__KEEP__DAILY",
+            ),
+            (
+                vec![("CANTINE_PUBLIC_URL", "cantine.fr")],
+                "CANTINE_PUBLIC_URL: invalid value for public_url",
+            ),
+            (
+                vec![("CANTINE_ZONE", "D")],
+                "CANTINE_ZONE: invalid value for calendar.zone",
+            ),
+            (
+                vec![("CANTINE_DATABASE__URI", "postgresql://x/y")],
+                "CANTINE_DATABASE__URI",
+            ),
+            (vec![("CANTINE_MAIL__", "x")], "CANTINE_MAIL__"),
+            (
+                vec![("CANTINE_BACKUP__TARGETS__0__NAME", "x")],
+                "CANTINE_BACKUP__TARGETS__0__NAME",
+            ),
+        ] {
+            let err = load_vars("", &vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected:?} not in: {err}");
+        }
+        let err = load_vars("", &[("CANTINE_DATABASE__URI", "postgresql://u:pw@x/y")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `uri`"), "{err}");
+        assert!(!err.contains("pw@"), "{err}");
+    }
+
+    #[test]
+    fn other_cantine_variables_are_not_keys() {
+        let config = load_vars(
+            "",
+            &[
+                ("CANTINE_COMMIT", "abc123"),
+                ("CANTINE_CONFIG", "/ignored/when/a/file/is/given"),
+                ("CANTINE_BACKUP", "not a section override"),
+                ("CANTINE_DATABASE_MAX_CONNECTIONS", "3"),
+                ("PATH", "/usr/bin"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.database.max_connections, 10);
+        assert_eq!(
+            config.warnings,
+            [
+                "CANTINE_DATABASE_MAX_CONNECTIONS is not a configuration variable and is ignored: \
+              did you mean CANTINE_DATABASE__MAX_CONNECTIONS?"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_variable_that_looks_like_toml_but_is_not_of_its_type_is_a_string() {
+        let config = load(
+            "",
+            &[
+                ("CANTINE_BACKUP__HOST", "2024"),
+                ("CANTINE_DATA_DIR", "\"/srv/quoted\""),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.backup.host, "2024");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/quoted"));
+        assert_eq!(toml_value("1\nlisten = 2"), None, "one value only");
+    }
+
+    #[test]
+    fn the_health_data_key_is_read_checked_and_masked() {
+        let secrets = secret_files();
+        let path = secrets.path().join("health-data-key");
+        let text = format!("[secrets]\nhealth_data_key_file = \"{}\"\n", path.display());
+        let config = load(&text, &[]).unwrap();
+        let key = config.secrets.health_data_key.as_ref().unwrap();
+        assert_eq!(key.path(), path);
+        assert_eq!(key.expose().len(), HealthDataKey::LEN);
+        assert_eq!(&key.expose()[..3], &[0x00, 0x11, 0x22]);
+        assert_eq!(&key.expose()[28..], &[0x76, 0x54, 0x32, 0x10]);
+        assert!(!format!("{config:?}").contains("aabbcc"));
+        assert!(config.describe().contains(&format!(
+            "secrets.health_data_key_file = {}\n",
+            path.display()
+        )));
+
+        // What an editor leaves is accepted; anything else is refused, naming key and file.
+        std::fs::write(&path, format!("{HEALTH_KEY_HEX}\n")).unwrap();
+        assert!(load(&text, &[]).is_ok());
+        for bad in [
+            &HEALTH_KEY_HEX[..62],
+            "zz112233445566778899aabbccddeeff0123456789abcdefFEDCBA9876543210",
+            "",
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let err = load(&text, &[]).unwrap_err().to_string();
+            assert!(
+                err.contains("secrets.health_data_key_file")
+                    && err.contains(&path.display().to_string())
+                    && err.contains("64 hexadecimal digits"),
+                "{err}"
+            );
+            assert!(bad.is_empty() || !err.contains(&bad[2..20]), "{err}");
+        }
+        std::fs::remove_file(&path).unwrap();
+        let err = load(&text, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("secrets.health_data_key_file") && err.contains("cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn session_key_file_is_accepted_as_deprecated_and_ignored() {
+        let config = load(
+            "[secrets]\nsession_key_file = \"/etc/cantine/secrets/session-key\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.warnings.len(), 1);
+        assert!(
+            config.warnings[0].contains("secrets.session_key_file")
+                && config.warnings[0].contains("deprecated"),
+            "{:?}",
+            config.warnings
+        );
+        assert!(config.secrets.health_data_key.is_none());
+        assert!(!config.describe().contains("session_key"));
+        assert!(load("", &[]).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn the_readme_documents_every_key_and_its_variable() {
+        let readme = include_str!("../../../README.md");
+        for key in schema().iter().filter(|key| !is_table(key)) {
+            let variable = env_name(key).unwrap();
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("README.md has no row for `{key}`"));
+            assert!(row.contains(&format!("`{variable}`")), "{row}");
+        }
+        for (alias, key) in ENV_ALIASES {
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{key}` |")))
+                .unwrap_or_else(|| panic!("README.md has no row for `{key}`"));
+            assert!(row.contains(&format!("`{alias}`")), "{row}");
+        }
     }
 }
