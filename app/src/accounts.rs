@@ -30,7 +30,8 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Lowercased and checked enough to catch typos; the confirmation mail proves the rest.
+/// Lowercased and checked enough to catch typos and to be mailed to; the confirmation mail
+/// proves the rest.
 pub fn normalize_email(text: &str) -> Result<String> {
     let email = text.trim().to_lowercase();
     let valid = email.len() <= 254
@@ -41,7 +42,9 @@ pub fn normalize_email(text: &str) -> Result<String> {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-        });
+        })
+        // What the mailer will have to parse: otherwise the mail could not be sent.
+        && email.parse::<lettre::message::Mailbox>().is_ok();
     if valid {
         Ok(email)
     } else {

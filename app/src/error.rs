@@ -85,8 +85,17 @@ impl Error {
     }
 }
 
+/// PostgreSQL's `character_not_in_repertoire`: text that its encoding cannot hold, such as a
+/// NUL character (U+0000) sent by a client.
+const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some(CHARACTER_NOT_IN_REPERTOIRE)
+        {
+            return Self::validation("Le texte contient un caractère non autorisé (U+0000).");
+        }
         Self::Internal(e.into())
     }
 }
