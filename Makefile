@@ -14,7 +14,7 @@ run: deps-run
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
 ## Every test: formatting, lints, unit and integration tests against real PostgreSQL, the image
-## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (no request may get a 5xx).
+## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (every schemathesis check).
 test: deps-test lint unit fuzz-api
 
 lint:

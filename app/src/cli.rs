@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::http::{self, AppState};
 use crate::platform::config::{Config, Source};
 use crate::platform::db;
-use crate::http::{self, AppState};
 
 #[derive(Debug, Parser)]
 #[command(

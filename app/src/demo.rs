@@ -78,8 +78,8 @@ pub async fn seed(
                     format!("%@{DOMAIN}"),
                 )
                 .execute(pool)
-                    .await?
-                    .rows_affected();
+                .await?
+                .rows_affected();
                 println!("Demo already present; password of its {n} accounts reset.");
             }
             None => println!("Demo already present; nothing to do."),

@@ -35,11 +35,13 @@ pub enum Code {
     PayloadTooLarge,
     UnsupportedMediaType,
     TooManyRequests,
+    RequestTimeout,
+    MethodNotAllowed,
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 25] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -62,6 +64,8 @@ impl Code {
         Code::PayloadTooLarge,
         Code::UnsupportedMediaType,
         Code::TooManyRequests,
+        Code::RequestTimeout,
+        Code::MethodNotAllowed,
         Code::Internal,
     ];
 
@@ -89,6 +93,8 @@ impl Code {
             Code::PayloadTooLarge => "payload_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::TooManyRequests => "too_many_requests",
+            Code::RequestTimeout => "request_timeout",
+            Code::MethodNotAllowed => "method_not_allowed",
             Code::Internal => "internal",
         }
     }
@@ -123,13 +129,23 @@ pub enum Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invalid {
     /// A blank field.
-    Required { field: Field },
+    Required {
+        field: Field,
+    },
     /// A field longer than allowed; `max` when the message should say the limit.
-    TooLong { field: Field, max: Option<usize> },
+    TooLong {
+        field: Field,
+        max: Option<usize>,
+    },
     /// A name, blank or longer than `max` characters.
-    Name { field: Field, max: usize },
+    Name {
+        field: Field,
+        max: usize,
+    },
     Email,
-    PasswordTooShort { min: usize },
+    PasswordTooShort {
+        min: usize,
+    },
     PasswordTooLong,
     PhoneTooLong,
     ClassLevel,
@@ -137,13 +153,17 @@ pub enum Invalid {
     BirthDate,
     UnknownSchool,
     /// A pattern for no child, or for more than a family has.
-    ChildrenCount { max: usize },
+    ChildrenCount {
+        max: usize,
+    },
     SchoolYear,
     /// Enrollments for that year are not open (its calendar is not in the database).
     YearNotOpen(SchoolYearLabel),
     /// A day outside every school year of the calendar.
     OutsideSchoolYear(NaiveDate),
     Credentials,
+    /// Text holding a character the database cannot store (U+0000).
+    Character,
     Enrollment(EnrollmentError),
     Booking(BookingError),
     /// A page's own parameter or form field, judged at the edge.
@@ -281,8 +301,17 @@ fn booking_code(e: &BookingError) -> Code {
     }
 }
 
+/// PostgreSQL's `character_not_in_repertoire`: text that its encoding cannot hold, such as a
+/// NUL character (U+0000) sent by a client.
+const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.code().as_deref() == Some(CHARACTER_NOT_IN_REPERTOIRE)
+        {
+            return Self::Invalid(Invalid::Character);
+        }
         Self::Internal(e.into())
     }
 }
@@ -296,10 +325,7 @@ impl From<cantine_domain::rules::NoSchoolYear> for Error {
 /// Maps a named constraint's violation to the error the caller should see; any other
 /// database error stays internal. Constraints are named in the migrations so that this match
 /// is on names we chose, not on Postgres' generated ones.
-pub fn on_constraint(
-    e: sqlx::Error,
-    map: impl FnOnce(&str) -> Option<Error>,
-) -> Error {
+pub fn on_constraint(e: sqlx::Error, map: impl FnOnce(&str) -> Option<Error>) -> Error {
     if let sqlx::Error::Database(db) = &e
         && let Some(name) = db.constraint()
         && let Some(mapped) = map(name)

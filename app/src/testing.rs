@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{OnceCell, oneshot};
 
-use crate::platform::config::{Config, Source};
 use crate::http::{self, AppState};
+use crate::platform::config::{Config, Source};
 use crate::platform::pg;
 
 static SERVER: OnceLock<pg::Server> = OnceLock::new();

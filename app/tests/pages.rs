@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine;
-use cantine::platform::clock::FixedClock;
 use cantine::http::{self, AppState};
+use cantine::platform::clock::FixedClock;
 use cantine::testing;
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use reqwest::StatusCode;

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use cantine::platform::clock::FixedClock;
 use cantine::enrollments::{self, Decision};
-use cantine_domain::ids::{ChildId, EnrollmentId};
 use cantine::http::AppState;
+use cantine::platform::clock::FixedClock;
 use cantine::testing::{self, TestApp};
+use cantine_domain::ids::{ChildId, EnrollmentId};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use reqwest::{Client, Method, StatusCode};
@@ -1056,4 +1056,66 @@ async fn an_invited_guardian_joins_the_household_and_sees_its_children() {
         .await
         .unwrap();
     problem(reused, StatusCode::CONFLICT, "invalid_token").await;
+}
+
+/// Found by the API fuzzer: these answered 500, and the sign-up had stored the account before
+/// failing to mail it.
+#[tokio::test]
+async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let nul_name = json!({"first_name": "A\u{0}", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP"});
+    problem(
+        portal
+            .call(&family, Method::POST, "/api/v1/children", Some(nul_name))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let nul_allergies = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "allergies": "\u{0}"});
+    problem(
+        portal
+            .call(
+                &family,
+                Method::POST,
+                "/api/v1/children",
+                Some(nul_allergies),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+
+    let unmailable = "z\u{f}o#\\@b\u{8}c.de";
+    problem(
+        portal
+            .call(
+                &family,
+                Method::POST,
+                "/api/v1/household/invitations",
+                Some(json!({"email": unmailable})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let accounts_before: i64 = sqlx::query_scalar("select count(*) from account")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    let sign_up = Client::new()
+        .post(portal.app.url("/api/v1/accounts"))
+        .json(&json!({"email": unmailable, "password": PASSWORD, "first_name": "A", "last_name": "B"}))
+        .send()
+        .await
+        .unwrap();
+    problem(sign_up, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let accounts_after: i64 = sqlx::query_scalar("select count(*) from account")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    assert_eq!(accounts_after, accounts_before);
 }

@@ -69,7 +69,6 @@ impl ClassLevel {
         }
     }
 
-
     /// Whether the level belongs to the école maternelle (PS, MS, GS), which communes often
     /// price or staff differently.
     pub fn is_maternelle(self) -> bool {
@@ -124,7 +123,6 @@ impl Diet {
             Diet::NoPork => "no_pork",
         }
     }
-
 }
 
 impl fmt::Display for Diet {

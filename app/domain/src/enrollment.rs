@@ -47,7 +47,6 @@ impl EnrollmentStatus {
         }
     }
 
-
     /// Rebuilds a status from its stored code and, for `rejected`, its reason.
     pub fn from_code(code: &str, reason: Option<&str>) -> Option<Self> {
         match (code, reason) {

@@ -68,9 +68,8 @@ mod tests {
     use crate::deadline::paris_to_utc;
 
     fn rules_at(holidays: &HolidayCalendar, deadline: &DeadlineRule, at: &str) -> String {
-        let now = paris_to_utc(
-            chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M").unwrap(),
-        );
+        let now =
+            paris_to_utc(chrono::NaiveDateTime::parse_from_str(at, "%Y-%m-%d %H:%M").unwrap());
         let rules = Rules {
             holidays,
             zone: Zone::A,
@@ -84,8 +83,14 @@ mod tests {
     fn the_current_year_is_the_running_one_then_the_next_one_in_summer() {
         let holidays = HolidayCalendar::france();
         let deadline = DeadlineRule::default();
-        assert_eq!(rules_at(holidays, &deadline, "2026-12-01 12:00"), "2026-2027");
-        assert_eq!(rules_at(holidays, &deadline, "2026-07-20 12:00"), "2026-2027");
+        assert_eq!(
+            rules_at(holidays, &deadline, "2026-12-01 12:00"),
+            "2026-2027"
+        );
+        assert_eq!(
+            rules_at(holidays, &deadline, "2026-07-20 12:00"),
+            "2026-2027"
+        );
     }
 
     #[test]

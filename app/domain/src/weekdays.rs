@@ -57,7 +57,6 @@ pub fn weekday_code(day: Weekday) -> &'static str {
     }
 }
 
-
 /// Parses a wire weekday name (`"mon"` … `"sun"`, exactly, lowercase).
 pub fn parse_weekday(name: &str) -> Result<Weekday, UnknownWeekday> {
     ALL.into_iter()

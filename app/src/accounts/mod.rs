@@ -46,7 +46,8 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Lowercased and checked enough to catch typos; the confirmation mail proves the rest.
+/// Lowercased and checked enough to catch typos and to be mailed to; the confirmation mail
+/// proves the rest.
 pub fn normalize_email(text: &str) -> Result<String> {
     let email = text.trim().to_lowercase();
     let valid = email.len() <= MAX_EMAIL_CHARS
@@ -57,7 +58,9 @@ pub fn normalize_email(text: &str) -> Result<String> {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-        });
+        })
+        // What the mailer will have to parse: otherwise the mail could not be sent.
+        && email.parse::<lettre::message::Mailbox>().is_ok();
     if valid {
         Ok(email)
     } else {
@@ -119,7 +122,10 @@ pub struct Ctx<'a> {
 /// Creates the account (and its household, unless it joins one by invitation) and mails the
 /// confirmation link. Answers the new account's id.
 pub async fn sign_up(ctx: &Ctx<'_>, client_ip: &str, new: NewAccount) -> Result<AccountId> {
-    if !ctx.limiter.allow(policies::SIGNUP_PER_IP, client_ip, ctx.now) {
+    if !ctx
+        .limiter
+        .allow(policies::SIGNUP_PER_IP, client_ip, ctx.now)
+    {
         return Err(Error::TooManyRequests);
     }
     let email = normalize_email(&new.email)?;

@@ -27,11 +27,12 @@ pub async fn lock_child_service_days(
 }
 
 pub async fn school_year_id(conn: &mut PgConnection, year: SchoolYearLabel) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar!("select id from school_year where label = $1", year.to_string())
-            .fetch_optional(&mut *conn)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "select id from school_year where label = $1",
+        year.to_string()
     )
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 pub async fn insert(

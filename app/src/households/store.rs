@@ -122,7 +122,11 @@ pub async fn child(
         .pop())
 }
 
-pub async fn insert_child(pool: &PgPool, household: HouseholdId, child: &ValidChild) -> Result<ChildId> {
+pub async fn insert_child(
+    pool: &PgPool,
+    household: HouseholdId,
+    child: &ValidChild,
+) -> Result<ChildId> {
     sqlx::query_scalar!(
         "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, pai)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",

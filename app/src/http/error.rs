@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-pub use crate::error::{Error, Result};
 use crate::error::{Code, Invalid, Malformed};
+pub use crate::error::{Error, Result};
 
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,7 +29,9 @@ fn code_schema() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
-        .description(Some("Stable machine-readable code, e.g. `deadline_passed`, `validation`."))
+        .description(Some(
+            "Stable machine-readable code, e.g. `deadline_passed`, `validation`.",
+        ))
         .build()
 }
 
@@ -53,21 +55,43 @@ impl IntoResponse for Error {
         if let Error::Internal(e) = &self {
             tracing::error!(error = ?e, "internal error");
         }
-        let status = status(&self);
-        let body = Problem {
-            kind: format!("urn:cantine:problem:{}", self.code()),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail: super::fr::message(&self),
-            code: self.code(),
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        response
+        problem(status(&self), self.code(), super::fr::message(&self))
     }
+}
+
+/// A problem answer: `application/problem+json` with a `urn:cantine:problem:` type.
+fn problem(status: StatusCode, code: Code, detail: String) -> Response {
+    let body = Problem {
+        kind: format!("urn:cantine:problem:{code}"),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        code,
+    };
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// Turns the bodiless errors of the layers below (the timeout's 408, the router's 405) into
+/// problems, so that every error answer has the same shape. Headers such as `Allow` are kept.
+pub async fn bare_errors_as_problems(response: Response) -> Response {
+    let (code, detail) = match response.status() {
+        StatusCode::REQUEST_TIMEOUT => (Code::RequestTimeout, "La requête a pris trop de temps."),
+        StatusCode::METHOD_NOT_ALLOWED => (Code::MethodNotAllowed, "Méthode non autorisée."),
+        _ => return response,
+    };
+    if response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let mut answer = problem(parts.status, code, detail.into());
+    answer.headers_mut().extend(parts.headers);
+    answer
 }
 
 // Extractor rejections become our errors, so that every answer has the same shape.

@@ -153,13 +153,25 @@ fn form(problem: &FormProblem) -> String {
 fn invalid(invalid: &Invalid) -> String {
     match invalid {
         Invalid::Name { field: f, max } => {
-            format!("Le champ « {} » est obligatoire ({max} caractères au plus).", field(*f))
+            format!(
+                "Le champ « {} » est obligatoire ({max} caractères au plus).",
+                field(*f)
+            )
         }
         Invalid::Required { field: f } => format!("Le champ « {} » est obligatoire.", field(*f)),
-        Invalid::TooLong { field: f, max: Some(max) } => {
-            format!("Le champ « {} » est trop long ({max} caractères au plus).", field(*f))
+        Invalid::TooLong {
+            field: f,
+            max: Some(max),
+        } => {
+            format!(
+                "Le champ « {} » est trop long ({max} caractères au plus).",
+                field(*f)
+            )
         }
-        Invalid::TooLong { field: f, max: None } => {
+        Invalid::TooLong {
+            field: f,
+            max: None,
+        } => {
             format!("Le champ « {} » est trop long.", field(*f))
         }
         Invalid::Email => "Adresse e-mail invalide.".to_owned(),
@@ -184,6 +196,7 @@ fn invalid(invalid: &Invalid) -> String {
             date.format("%d/%m/%Y")
         ),
         Invalid::Credentials => "Adresse e-mail ou mot de passe incorrect.".to_owned(),
+        Invalid::Character => "Le texte contient un caractère non autorisé (U+0000).".to_owned(),
         Invalid::Enrollment(e) => enrollment(e),
         Invalid::Booking(e) => booking(e),
         Invalid::Form(problem) => form(problem),
@@ -219,9 +232,7 @@ pub fn message(error: &Error) -> String {
     match error {
         Error::NotFound => "Ressource introuvable.".into(),
         Error::Unauthorized => "Connexion requise.".into(),
-        Error::Forbidden(Refusal::Csrf | Refusal::NotAGuardian) => {
-            "Action non autorisée.".into()
-        }
+        Error::Forbidden(Refusal::Csrf | Refusal::NotAGuardian) => "Action non autorisée.".into(),
         Error::Forbidden(Refusal::EmailNotConfirmed) => "Action non autorisée.".into(),
         Error::Invalid(e) => invalid(e),
         Error::Conflict(e) => conflict(e),
@@ -392,16 +403,25 @@ mod tests {
         let wednesday = WeekdaySet::from_days([Weekday::Wed]);
         for error in [
             Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday))),
-            Error::Invalid(Invalid::Enrollment(EnrollmentError::WeekdaysNotServed(wednesday))),
+            Error::Invalid(Invalid::Enrollment(EnrollmentError::WeekdaysNotServed(
+                wednesday,
+            ))),
             Error::Invalid(Invalid::Booking(BookingError::RangeTooLong)),
-            Error::Conflict(Conflict::Enrollment(EnrollmentError::RejectionReasonRequired)),
+            Error::Conflict(Conflict::Enrollment(
+                EnrollmentError::RejectionReasonRequired,
+            )),
         ] {
             let text = message(&error);
             assert!(text.contains("mercredi") || !text.contains("wed"), "{text}");
-            assert!(!text.contains("the canteen") && !text.contains("range"), "{text}");
+            assert!(
+                !text.contains("the canteen") && !text.contains("range"),
+                "{text}"
+            );
         }
         assert_eq!(
-            message(&Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday)))),
+            message(&Error::Invalid(Invalid::Booking(
+                BookingError::WeekdaysNotServed(wednesday)
+            ))),
             "La cantine ne sert pas le mercredi."
         );
     }

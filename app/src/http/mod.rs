@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
                         "handler panicked"
                     )))
                 }))
+                .layer(middleware::map_response(error::bare_errors_as_problems))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     timeout,

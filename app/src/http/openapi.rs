@@ -1,12 +1,28 @@
 //! The OpenAPI 3.1 description, generated from the handlers' annotations so it cannot drift.
+//!
+//! The handlers document their own answers; [`SharedAnswers`] then adds to each operation the
+//! problems that the shared machinery (body extractor, session, origin check, path extractor,
+//! timeout, panic guard) can answer for it, so that a client generated from the file meets no
+//! undocumented status.
 
 use axum::Router;
 use axum::routing::get;
-use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
+use utoipa::{Modify, OpenApi};
 
 use super::api::v1 as api;
 use super::ops as health;
 use super::{AppState, error::Json};
+
+/// The media type of every error answer (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The security scheme of the session cookie (`__Host-` prefixed behind TLS).
+pub const SESSION: &str = "session";
+/// The security scheme of the CSRF header, needed by unsafe requests sent without `Origin`.
+pub const CSRF: &str = "csrf";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +35,7 @@ use super::{AppState, error::Json};
         api::set_pattern,
     ),
     components(schemas(super::error::Problem)),
+    modifiers(&SharedAnswers),
     tags(
         (name = "operations", description = "Health and metrics"),
         (name = "accounts", description = "Sign-up, e-mail confirmation, sessions"),
@@ -33,4 +50,144 @@ pub fn routes() -> Router<AppState> {
         "/api/openapi.json",
         get(|| async { Json(ApiDoc::openapi()) }),
     )
+}
+
+/// Documents, on every operation, the answers it gets from the shared layers, according to what
+/// the operation takes:
+///
+/// - a JSON body: 400 (not JSON), 413 (over `http.body_limit_bytes`), 415 (no JSON
+///   `Content-Type`), 422 (wrong shape or values);
+/// - query parameters: 422 (unreadable ones);
+/// - path parameters: 404 (also for a malformed id or date);
+/// - a session (`security`): 401 (none) and 403 (`csrf`, or `not_a_guardian` for staff);
+/// - an unsafe method: 403 (`csrf`, from a page of another site);
+/// - all: 408 (over `http.request_timeout_secs`) and 500.
+///
+/// It also gives every `Problem` answer the `application/problem+json` media type, and the
+/// answers documented without a description their status' reason.
+struct SharedAnswers;
+
+impl Modify for SharedAnswers {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "cantine_session",
+                "Set by `login`; named `__Host-cantine_session` when `public_url` is https.",
+            ))),
+        );
+        components.add_security_scheme(
+            CSRF,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The `csrf_token` given by `login`. Unsafe requests need it unless their \
+                 `Origin` is the service's.",
+            ))),
+        );
+        for item in doc.paths.paths.values_mut() {
+            let operations = [
+                (false, &mut item.get),
+                (false, &mut item.head),
+                (true, &mut item.post),
+                (true, &mut item.put),
+                (true, &mut item.patch),
+                (true, &mut item.delete),
+            ];
+            for (unsafe_method, operation) in operations {
+                if let Some(operation) = operation {
+                    add_shared_answers(operation, unsafe_method);
+                }
+            }
+        }
+    }
+}
+
+fn add_shared_answers(operation: &mut Operation, unsafe_method: bool) {
+    let has_parameters_in = |place: ParameterIn| {
+        operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| p.parameter_in == place)
+    };
+    let path_parameters = has_parameters_in(ParameterIn::Path);
+    let query_parameters = has_parameters_in(ParameterIn::Query);
+    let json_body = operation.request_body.is_some();
+    let signed_in = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+
+    let mut shared: Vec<(u16, &str)> = Vec::new();
+    if json_body {
+        shared.push((400, "`malformed_json`: the body is not JSON."));
+        shared.push((
+            413,
+            "`payload_too_large`: the body is over the configured limit.",
+        ));
+        shared.push((
+            415,
+            "`unsupported_media_type`: the body is not sent as `application/json`.",
+        ));
+    }
+    if json_body || query_parameters {
+        shared.push((
+            422,
+            "`validation`: a field is missing, unknown, of the wrong type or out of range.",
+        ));
+    }
+    if signed_in {
+        shared.push((401, "`unauthorized`: no session, or an expired one."));
+    }
+    if signed_in || unsafe_method {
+        shared.push((
+            403,
+            "`csrf`: sent by a page of another site, or without the session's CSRF token; \
+             `not_a_guardian`: a staff account has no household.",
+        ));
+    }
+    if path_parameters {
+        shared.push((
+            404,
+            "`not_found`: no such resource in the household (also for a malformed id or date).",
+        ));
+    }
+    shared.push((408, "The request took longer than the configured timeout."));
+    shared.push((
+        500,
+        "`internal`: an unexpected error, logged by the server.",
+    ));
+
+    let responses = &mut operation.responses.responses;
+    for (status, description) in shared {
+        responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if response.description.is_empty() {
+            response.description = status
+                .parse()
+                .ok()
+                .and_then(|s| axum::http::StatusCode::from_u16(s).ok())
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Answer")
+                .to_owned();
+        }
+        if status.starts_with('4') || status.starts_with('5') {
+            to_problem(response);
+        }
+    }
+}
+
+/// Error answers are problems unless the handler documented another media type (`/readyz`
+/// answers its 503 in plain text).
+fn to_problem(response: &mut Response) {
+    if response.content.is_empty() {
+        let problem = Content::new(Some(Ref::from_schema_name("Problem")));
+        response.content.insert(PROBLEM_JSON.to_owned(), problem);
+    } else if let Some(json) = response.content.shift_remove("application/json") {
+        response.content.insert(PROBLEM_JSON.to_owned(), json);
+    }
 }

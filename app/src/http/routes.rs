@@ -75,6 +75,10 @@ mod tests {
             mail.body
         );
         let mail = links.invite_guardian("a@b.fr", "Élodie", "t0k");
-        assert!(mail.body.contains("/inscription?token=t0k"), "{}", mail.body);
+        assert!(
+            mail.body.contains("/inscription?token=t0k"),
+            "{}",
+            mail.body
+        );
     }
 }

@@ -984,11 +984,12 @@ impl Section for FileCalendar {
 
     fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<CalendarConfig, ConfigError> {
         let zone_text = self.zone.unwrap_or_else(|| "A".to_owned());
-        let zone: Zone = zone_text
-            .parse()
-            .map_err(|e: cantine_domain::calendar::UnknownZone| {
-                ConfigError::invalid("calendar.zone", e.to_string())
-            })?;
+        let zone: Zone =
+            zone_text
+                .parse()
+                .map_err(|e: cantine_domain::calendar::UnknownZone| {
+                    ConfigError::invalid("calendar.zone", e.to_string())
+                })?;
         let holidays = match &self.file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {

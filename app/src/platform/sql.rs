@@ -49,7 +49,11 @@ pub fn stored_enrollment(
 ) -> Result<Enrollment> {
     let status = EnrollmentStatus::from_code(status, reason)
         .ok_or_else(|| anyhow::anyhow!("stored enrollment status {status:?}"))?;
-    Ok(Enrollment::restore(year, weekdays_from_sql(weekdays)?, status))
+    Ok(Enrollment::restore(
+        year,
+        weekdays_from_sql(weekdays)?,
+        status,
+    ))
 }
 
 #[cfg(test)]

@@ -136,7 +136,15 @@ pub async fn set_day(
         .single_day(&loaded.bookings(), date, book)
         .map_err(Error::booking)?;
     if let Some(change) = change {
-        store::record(&mut tx, child, ACTIVITY, &[change], Some(actor), Source::Parent).await?;
+        store::record(
+            &mut tx,
+            child,
+            ACTIVITY,
+            &[change],
+            Some(actor),
+            Source::Parent,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(change.is_some())
@@ -164,7 +172,10 @@ pub async fn set_pattern(
     let mut tx = pool.begin().await?;
     let mut loaded = Vec::new();
     for &id in &ids {
-        loaded.push((id, lock_and_load(&mut tx, rules, household, id, year).await?));
+        loaded.push((
+            id,
+            lock_and_load(&mut tx, rules, household, id, year).await?,
+        ));
     }
     let inputs: Vec<(ChildId, ChildBookings<'_>)> =
         loaded.iter().map(|(id, l)| (*id, l.bookings())).collect();
@@ -173,7 +184,15 @@ pub async fn set_pattern(
         .pattern_for_children(&inputs, request)
         .map_err(|(_, e)| Error::booking(e))?;
     for (id, plan) in &plans {
-        store::record(&mut tx, *id, ACTIVITY, &plan.changes, Some(actor), Source::Pattern).await?;
+        store::record(
+            &mut tx,
+            *id,
+            ACTIVITY,
+            &plan.changes,
+            Some(actor),
+            Source::Pattern,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(plans)
@@ -197,7 +216,15 @@ pub async fn book_usual_days(
             booked: &booked,
         })
         .map_err(Error::booking)?;
-    store::record(conn, child, ACTIVITY, &plan.changes, actor, Source::Enrollment).await?;
+    store::record(
+        conn,
+        child,
+        ACTIVITY,
+        &plan.changes,
+        actor,
+        Source::Enrollment,
+    )
+    .await?;
     Ok(plan)
 }
 

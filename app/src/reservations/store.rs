@@ -60,9 +60,12 @@ pub async fn lock_child(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let enrollment = match (row.weekdays, row.status) {
-        (Some(days), Some(status)) => {
-            Some(stored_enrollment(year, &days, &status, row.reason.as_deref())?)
-        }
+        (Some(days), Some(status)) => Some(stored_enrollment(
+            year,
+            &days,
+            &status,
+            row.reason.as_deref(),
+        )?),
         _ => None,
     };
     Ok(Some(LockedChild {

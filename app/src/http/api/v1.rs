@@ -12,21 +12,24 @@ use axum::routing::{get, post, put};
 use axum_extra::extract::cookie::CookieJar;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{IntoParams, ToSchema};
 
-use cantine_domain::ids::{ChildId, SchoolId};
-
-use crate::accounts::{self, NewAccount};
-use crate::http::AppState;
-use crate::http::auth::{self, Session};
-use crate::http::error::{Json, Path, Query};
-use crate::http::fr;
 use cantine_domain::booking::{DayView, PatternRequest, Plan};
 use cantine_domain::calendar::SchoolYearLabel;
-use cantine_domain::weekdays::WeekdaySet;
+use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::ids::{ChildId, SchoolId};
+use cantine_domain::weekdays::{WeekdaySet, weekday_code};
+
+use crate::accounts::{self, NewAccount};
 use crate::enrollments;
 use crate::error::{Error, Invalid, Result};
 use crate::households::{self, NewChild};
+use crate::http::AppState;
+use crate::http::auth::{self, Session};
+use crate::http::error::{Json, Path, Problem, Query};
+use crate::http::fr;
 use crate::reservations;
 
 pub fn routes() -> Router<AppState> {
@@ -53,17 +56,121 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/reservations/pattern", post(set_pattern))
 }
 
+// The request schemas carry the constraints the server enforces, so that a request valid for
+// the OpenAPI file is not refused for its shape. Those that depend on stored data (an unknown
+// school, a year not open yet, a weekday the school does not serve) are documented as 422.
+
+/// The characters `str::trim` removes (Unicode `White_Space`), as the body of a regex class.
+const TRIMMED: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// Stored text: PostgreSQL cannot hold U+0000 (answered 422).
+fn text_schema(max_length: usize, description: &str) -> Schema {
+    string()
+        .max_length(Some(max_length))
+        .pattern(Some(r"^[^\u0000]*$"))
+        .description(Some(description))
+        .into()
+}
+
+fn phone_schema() -> Schema {
+    text_schema(30, "Trimmed; 30 characters at most.")
+}
+
+fn allergies_schema() -> Schema {
+    text_schema(1000, "1000 characters at most.")
+}
+
+/// A person's name: trimmed, then 1 to 100 characters (`accounts::sign_up`,
+/// `households::create_child`).
+fn name_schema() -> Schema {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(100))
+        .pattern(Some(format!("^[^\\u0000]*[^{TRIMMED}\\u0000][^\\u0000]*$")))
+        .description(Some(
+            "Trimmed; at least one character that is not a space, 100 at most; no U+0000.",
+        ))
+        .into()
+}
+
+/// What `accounts::normalize_email` accepts: trimmed, `local@domain`, no space, a dot inside
+/// the domain.
+fn email_schema() -> Schema {
+    let s = TRIMMED;
+    string()
+        .max_length(Some(254))
+        .pattern(Some(format!(
+            "^[{s}]*[^@{s}\\u0000]+@[^@.{s}\\u0000][^@{s}\\u0000]*\\.[^@{s}\\u0000]*[^@.{s}\\u0000][{s}]*$"
+        )))
+        .description(Some(
+            "Trimmed and lowercased; 254 bytes at most in UTF-8.",
+        ))
+        .examples(["parent@example.fr"])
+        .into()
+}
+
+fn code_schema<'a>(codes: impl IntoIterator<Item = &'a str>, default: Option<&str>) -> Schema {
+    string()
+        .enum_values(Some(codes))
+        .default(default.map(Into::into))
+        .into()
+}
+
+fn class_level_schema() -> Schema {
+    code_schema(ClassLevel::ALL.map(ClassLevel::code), None)
+}
+
+fn diet_schema() -> Schema {
+    code_schema(Diet::ALL.map(Diet::code), Some(Diet::default().code()))
+}
+
+/// A set of weekdays on the wire: distinct names, Monday first or not (`WeekdaySet`).
+fn weekdays_schema() -> Schema {
+    use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
+    ArrayBuilder::new()
+        .items(RefOr::T(code_schema(
+            [Mon, Tue, Wed, Thu, Fri, Sat, Sun].map(weekday_code),
+            None,
+        )))
+        .max_items(Some(7))
+        .unique_items(true)
+        .into()
+}
+
+/// The ids a family sends are those the server gave: 1 or more.
+fn id_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1))
+}
+
+fn children_schema() -> Schema {
+    ArrayBuilder::new()
+        .items(RefOr::T(id_schema().into()))
+        .min_items(Some(1))
+        .max_items(Some(10))
+        .into()
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
-    #[schema(example = "parent@example.fr")]
+    #[schema(schema_with = email_schema)]
     email: String,
-    #[schema(min_length = 10)]
+    /// 10 to 128 characters.
+    #[schema(min_length = 10, max_length = 128)]
     password: String,
+    #[schema(schema_with = name_schema)]
     first_name: String,
+    #[schema(schema_with = name_schema)]
     last_name: String,
     #[serde(default)]
+    #[schema(schema_with = phone_schema)]
     phone: String,
     /// Token of a guardian invitation, to join that household.
     #[serde(default)]
@@ -78,8 +185,9 @@ pub struct Created {
 /// Creates a parent account and mails a confirmation link.
 #[utoipa::path(post, path = "/api/v1/accounts", operation_id = "createAccount", tag = "accounts",
     request_body = CreateAccount,
-    responses((status = 201, body = Created), (status = 409, body = crate::http::error::Problem),
-        (status = 422, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
+    responses((status = 201, body = Created),
+        (status = 409, body = Problem, description = "`email_taken`, `invalid_token`, `invitation_mismatch`"),
+        (status = 429, body = Problem, description = "`too_many_requests`: 20 sign-ups an hour from one address")))]
 pub async fn create_account(
     State(state): State<AppState>,
     peer: ConnectInfo<SocketAddr>,
@@ -112,7 +220,8 @@ pub struct Token {
 /// Confirms an e-mail address with the token of the mailed link (single use, expires).
 #[utoipa::path(post, path = "/api/v1/accounts/confirmation", operation_id = "confirmEmail",
     tag = "accounts", request_body = Token,
-    responses((status = 204), (status = 409, body = crate::http::error::Problem)))]
+    responses((status = 204, description = "Confirmed"),
+        (status = 409, body = Problem, description = "`invalid_token`: unknown, used or expired")))]
 pub async fn confirm_email(
     State(state): State<AppState>,
     Json(body): Json<Token>,
@@ -138,8 +247,10 @@ pub struct LoggedIn {
 /// Opens a session: sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", operation_id = "login", tag = "accounts",
     request_body = Login,
-    responses((status = 200, body = LoggedIn), (status = 403, body = crate::http::error::Problem),
-        (status = 422, body = crate::http::error::Problem), (status = 429, body = crate::http::error::Problem)))]
+    responses((status = 200, body = LoggedIn),
+        (status = 403, body = Problem, description = "`email_not_confirmed`, `csrf`"),
+        (status = 422, body = Problem, description = "`invalid_credentials`, `validation`"),
+        (status = 429, body = Problem, description = "`too_many_requests`: 10 attempts per address, 50 per client, in 15 minutes")))]
 pub async fn login(
     State(state): State<AppState>,
     peer: ConnectInfo<SocketAddr>,
@@ -161,7 +272,8 @@ pub async fn login(
 
 /// Closes the session.
 #[utoipa::path(delete, path = "/api/v1/session", operation_id = "logout", tag = "accounts",
-    responses((status = 204), (status = 401, body = crate::http::error::Problem)))]
+    security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Closed; the cookie is removed")))]
 pub async fn logout(
     State(state): State<AppState>,
     session: Session,
@@ -178,14 +290,15 @@ pub async fn logout(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Invitation {
+    #[schema(schema_with = email_schema)]
     email: String,
 }
 
 /// Invites another guardian to the household by e-mail.
 #[utoipa::path(post, path = "/api/v1/household/invitations", operation_id = "inviteGuardian",
-    tag = "accounts", request_body = Invitation,
-    responses((status = 202), (status = 401, body = crate::http::error::Problem),
-        (status = 422, body = crate::http::error::Problem)))]
+    tag = "accounts", request_body = Invitation, security(("session" = [], "csrf" = [])),
+    responses((status = 202, description = "The invitation is mailed"),
+        (status = 429, body = Problem, description = "`too_many_requests`: 10 invitations an hour")))]
 pub async fn invite_guardian(
     State(state): State<AppState>,
     session: Session,
@@ -272,7 +385,7 @@ impl From<households::Child> for ChildOut {
 
 /// The household's children.
 #[utoipa::path(get, path = "/api/v1/children", operation_id = "listChildren", tag = "family",
-    responses((status = 200, body = [ChildOut]), (status = 401, body = crate::http::error::Problem)))]
+    security(("session" = [])), responses((status = 200, body = [ChildOut])))]
 pub async fn list_children(
     State(state): State<AppState>,
     session: Session,
@@ -284,8 +397,8 @@ pub async fn list_children(
 
 /// One child of the household.
 #[utoipa::path(get, path = "/api/v1/children/{child_id}", operation_id = "getChild", tag = "family",
-    params(("child_id" = i64, Path)),
-    responses((status = 200, body = ChildOut), (status = 404, body = crate::http::error::Problem)))]
+    params(("child_id" = i64, Path, minimum = 1)), security(("session" = [])),
+    responses((status = 200, body = ChildOut)))]
 pub async fn get_child(
     State(state): State<AppState>,
     session: Session,
@@ -302,16 +415,24 @@ pub async fn get_child(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateChild {
+    #[schema(schema_with = name_schema)]
     first_name: String,
+    #[schema(schema_with = name_schema)]
     last_name: String,
+    /// In the past, for a child of 1 to 14 (by year of birth); otherwise 422.
     birth_date: NaiveDate,
+    /// One of `listSchools`; another id is answered 422.
+    #[schema(minimum = 1)]
     school_id: i64,
     /// PS, MS, GS, CP, CE1, CE2, CM1 or CM2.
+    #[schema(schema_with = class_level_schema)]
     class_level: String,
     /// `standard`, `vegetarian` or `no_pork`.
     #[serde(default = "standard")]
+    #[schema(schema_with = diet_schema)]
     diet: String,
     #[serde(default)]
+    #[schema(schema_with = allergies_schema)]
     allergies: String,
     /// Projet d'accueil individualisé: the child brings a packed meal.
     #[serde(default)]
@@ -324,8 +445,9 @@ fn standard() -> String {
 
 /// Adds a child to the household.
 #[utoipa::path(post, path = "/api/v1/children", operation_id = "createChild", tag = "family",
-    request_body = CreateChild,
-    responses((status = 201, body = ChildOut), (status = 422, body = crate::http::error::Problem)))]
+    request_body = CreateChild, security(("session" = [], "csrf" = [])),
+    responses((status = 201, body = ChildOut),
+        (status = 422, body = Problem, description = "`validation`: also an unknown school or an impossible birth date")))]
 pub async fn create_child(
     State(state): State<AppState>,
     session: Session,
@@ -358,20 +480,24 @@ pub async fn create_child(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestEnrollment {
-    /// The weekdays the child usually eats, e.g. `["mon", "tue", "thu", "fri"]`.
-    #[schema(value_type = Vec<String>, example = json!(["mon", "tue", "thu", "fri"]))]
+    /// The weekdays the child usually eats, e.g. `["mon", "tue", "thu", "fri"]`, among those the
+    /// school serves (otherwise 422); none for a child booked day by day.
+    #[schema(schema_with = weekdays_schema, example = json!(["mon", "tue", "thu", "fri"]))]
     weekdays: WeekdaySet,
-    /// Defaults to the current school year (the next one during the summer).
+    /// Defaults to the current school year (the next one during the summer). Two consecutive
+    /// years of a year open for enrollment; otherwise 422.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "2026-2027")]
+    #[schema(value_type = Option<String>, pattern = r"^\d{4}-\d{4}$", example = "2026-2027")]
     school_year: Option<String>,
 }
 
 /// Asks for the canteen for a child; it starts `pending` until a manager decides.
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/enrollment", operation_id = "requestEnrollment",
-    tag = "family", params(("child_id" = i64, Path)), request_body = RequestEnrollment,
-    responses((status = 201, body = Created), (status = 404, body = crate::http::error::Problem),
-        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    tag = "family", params(("child_id" = i64, Path, minimum = 1)), request_body = RequestEnrollment,
+    security(("session" = [], "csrf" = [])),
+    responses((status = 201, body = Created),
+        (status = 409, body = Problem, description = "`already_enrolled`"),
+        (status = 422, body = Problem, description = "`weekday_not_served`; `validation`: also a school year not open")))]
 pub async fn request_enrollment(
     State(state): State<AppState>,
     session: Session,
@@ -434,9 +560,10 @@ impl From<DayView> for DayOut {
 
 /// Each day of a range for one child: booked or not, locked or not, and why.
 #[utoipa::path(get, path = "/api/v1/children/{child_id}/reservations", operation_id = "listReservations",
-    tag = "reservations", params(("child_id" = i64, Path), Range),
-    responses((status = 200, body = [DayOut]), (status = 404, body = crate::http::error::Problem),
-        (status = 422, body = crate::http::error::Problem)))]
+    tag = "reservations", params(("child_id" = i64, Path, minimum = 1), Range),
+    security(("session" = [])),
+    responses((status = 200, body = [DayOut]),
+        (status = 422, body = Problem, description = "`validation`: also `from` after `to`, or a range of a year or more")))]
 pub async fn list_reservations(
     State(state): State<AppState>,
     session: Session,
@@ -489,10 +616,11 @@ async fn set_day(
 
 /// Books one meal, before the day's deadline.
 #[utoipa::path(put, path = "/api/v1/children/{child_id}/reservations/{date}", operation_id = "bookMeal",
-    tag = "reservations", params(("child_id" = i64, Path), ("date" = NaiveDate, Path)),
-    responses((status = 200, body = DayChanged), (status = 404, body = crate::http::error::Problem),
-        (status = 409, body = crate::http::error::Problem, description = "deadline_passed, not_enrolled"),
-        (status = 422, body = crate::http::error::Problem, description = "not_a_service_day")))]
+    tag = "reservations", params(("child_id" = i64, Path, minimum = 1), ("date" = NaiveDate, Path)),
+    security(("session" = [], "csrf" = [])),
+    responses((status = 200, body = DayChanged),
+        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`"),
+        (status = 422, body = Problem, description = "`not_a_service_day`")))]
 pub async fn book_meal(
     State(state): State<AppState>,
     session: Session,
@@ -503,9 +631,11 @@ pub async fn book_meal(
 
 /// Cancels one meal, before the day's deadline.
 #[utoipa::path(delete, path = "/api/v1/children/{child_id}/reservations/{date}", operation_id = "cancelMeal",
-    tag = "reservations", params(("child_id" = i64, Path), ("date" = NaiveDate, Path)),
-    responses((status = 200, body = DayChanged), (status = 404, body = crate::http::error::Problem),
-        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    tag = "reservations", params(("child_id" = i64, Path, minimum = 1), ("date" = NaiveDate, Path)),
+    security(("session" = [], "csrf" = [])),
+    responses((status = 200, body = DayChanged),
+        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`"),
+        (status = 422, body = Problem, description = "`not_a_service_day`")))]
 pub async fn cancel_meal(
     State(state): State<AppState>,
     session: Session,
@@ -517,12 +647,16 @@ pub async fn cancel_meal(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPattern {
-    /// One child, or several siblings at once.
+    /// One child, or several siblings at once (1 to 10; repeated ids count once).
+    #[schema(schema_with = children_schema)]
     children: Vec<i64>,
+    /// First day, in a school year; otherwise 422.
     from: NaiveDate,
+    /// Last day, included: on or after `from`, less than a year later; otherwise 422.
     to: NaiveDate,
-    /// Weekdays to book; the other service days of the range are cancelled.
-    #[schema(value_type = Vec<String>, example = json!(["mon", "thu"]))]
+    /// Weekdays to book, among those the school serves (otherwise 422); the other service days
+    /// of the range are cancelled.
+    #[schema(schema_with = weekdays_schema, example = json!(["mon", "thu"]))]
     weekdays: WeekdaySet,
 }
 
@@ -584,9 +718,11 @@ pub(crate) fn pattern_out(child_id: ChildId, plan: Plan) -> PatternOut {
 /// Applies a weekly pattern over a range to one or several children; days past their deadline
 /// are skipped and listed.
 #[utoipa::path(post, path = "/api/v1/reservations/pattern", operation_id = "setPattern",
-    tag = "reservations", request_body = SetPattern,
-    responses((status = 200, body = [PatternOut]), (status = 404, body = crate::http::error::Problem),
-        (status = 409, body = crate::http::error::Problem), (status = 422, body = crate::http::error::Problem)))]
+    tag = "reservations", request_body = SetPattern, security(("session" = [], "csrf" = [])),
+    responses((status = 200, body = [PatternOut]),
+        (status = 404, body = Problem, description = "`not_found`: a child not of the household"),
+        (status = 409, body = Problem, description = "`not_enrolled`"),
+        (status = 422, body = Problem, description = "`validation`: also a range outside a school year, reversed or of a year or more, or a weekday not served")))]
 pub async fn set_pattern(
     State(state): State<AppState>,
     session: Session,
@@ -597,7 +733,12 @@ pub async fn set_pattern(
         &state.rules(),
         session.household()?,
         session.account.account_id,
-        &body.children.iter().copied().map(ChildId).collect::<Vec<_>>(),
+        &body
+            .children
+            .iter()
+            .copied()
+            .map(ChildId)
+            .collect::<Vec<_>>(),
         &PatternRequest {
             from: body.from,
             to: body.to,

@@ -150,8 +150,7 @@ async fn calendar_page(
     .await?;
     let last = first + Months::new(1) - Days::new(1);
     let enrolled = child.is_enrolled();
-    let views =
-        reservations::list(&state.pool, &rules, household, child.id, first, last).await?;
+    let views = reservations::list(&state.pool, &rules, household, child.id, first, last).await?;
     let mut weeks: Vec<Week> = Vec::new();
     for day in views
         .iter()
@@ -207,8 +206,7 @@ pub(super) async fn month(
 ) -> Result<Response, PageError> {
     let first = match query.mois.as_deref() {
         None | Some("") => first_of_month(state.rules().today()),
-        Some(text) => parse_month(text)
-            .ok_or_else(|| Error::form(FormProblem::Month))?,
+        Some(text) => parse_month(text).ok_or_else(|| Error::form(FormProblem::Month))?,
     };
     let mut template = calendar_page(&state, &session, child_id, first).await?;
     let day = query

@@ -1,6 +1,5 @@
 //! The home page, the household, the child form and the enrollment request.
 
-
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -461,8 +460,7 @@ pub(super) async fn enrollment_form(
 
 /// The checked weekdays of a form; an unknown or repeated name is a validation error.
 pub(super) fn weekdays_field(form: &FormData) -> Result<WeekdaySet, Error> {
-    WeekdaySet::parse_list(form.all("jours"))
-        .map_err(|_| Error::form(FormProblem::Weekdays))
+    WeekdaySet::parse_list(form.all("jours")).map_err(|_| Error::form(FormProblem::Weekdays))
 }
 
 pub(super) async fn request_enrollment(
@@ -476,9 +474,7 @@ pub(super) async fn request_enrollment(
     let year = state.rules().current_year()?;
     let weekdays = weekdays_field(&form);
     let result = match weekdays {
-        Ok(days) if days.is_empty() => {
-            Err(Error::form(FormProblem::NoWeekday))
-        }
+        Ok(days) if days.is_empty() => Err(Error::form(FormProblem::NoWeekday)),
         Ok(days) => {
             enrollments::request_enrollment(
                 &state.pool,

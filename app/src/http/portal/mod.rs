@@ -19,9 +19,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::{AppState, routes};
 use super::auth::{MaybeSession, Session};
 use super::fr;
+use super::{AppState, routes};
 use crate::error::{Error, FormProblem, Malformed, Refusal};
 
 pub fn routes() -> Router<AppState> {
@@ -36,7 +36,10 @@ pub fn routes() -> Router<AppState> {
             routes::CONFIRM,
             get(account::confirm_form).post(account::confirm),
         )
-        .route(routes::LOG_IN, get(account::login_form).post(account::login))
+        .route(
+            routes::LOG_IN,
+            get(account::login_form).post(account::login),
+        )
         .route(routes::LOG_OUT, post(account::logout))
         .route(routes::HOUSEHOLD, get(family::household))
         .route(routes::INVITE, post(family::invite))

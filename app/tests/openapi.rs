@@ -1,0 +1,177 @@
+//! The served OpenAPI file documents every answer an operation can get, errors as problems.
+
+use cantine::testing;
+use serde_json::Value;
+
+async fn document() -> Value {
+    let app = testing::spawn_app().await;
+    reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Every (path, method, operation) of the document.
+fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            all.push((path.clone(), method.clone(), operation.clone()));
+        }
+    }
+    assert!(all.len() >= 17, "{} operations", all.len());
+    all
+}
+
+#[tokio::test]
+async fn every_error_answer_is_documented_as_a_problem() {
+    let doc = document().await;
+    for (path, method, operation) in operations(&doc) {
+        let id = operation["operationId"].as_str().unwrap().to_owned();
+        let responses = operation["responses"].as_object().unwrap();
+        for (status, response) in responses {
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{id} {status} has no description"
+            );
+            if !status.starts_with('4') {
+                continue;
+            }
+            let content = response["content"].as_object();
+            let media: Vec<&String> = content.iter().flat_map(|c| c.keys()).collect();
+            assert_eq!(
+                media,
+                ["application/problem+json"],
+                "{method} {path} {status}"
+            );
+            assert_eq!(
+                response["content"]["application/problem+json"]["schema"]["$ref"],
+                "#/components/schemas/Problem",
+                "{id} {status}"
+            );
+        }
+        for status in ["408", "500"] {
+            assert!(responses.contains_key(status), "{id} lacks {status}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn operations_document_the_answers_of_what_they_take() {
+    let doc = document().await;
+    for (path, method, operation) in operations(&doc) {
+        let id = operation["operationId"].as_str().unwrap().to_owned();
+        let responses = operation["responses"].as_object().unwrap();
+        let documents = |statuses: &[&str], why: &str| {
+            for status in statuses {
+                assert!(
+                    responses.contains_key(*status),
+                    "{id} ({why}) lacks {status}"
+                );
+            }
+        };
+        if operation.get("requestBody").is_some() {
+            assert!(
+                operation["requestBody"]["content"]["application/json"].is_object(),
+                "{id}"
+            );
+            documents(&["400", "413", "415", "422"], "JSON body");
+        }
+        let parameters = operation["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if parameters.iter().any(|p| p["in"] == "path") {
+            documents(&["404"], "path parameters");
+        }
+        if parameters.iter().any(|p| p["in"] == "query") {
+            documents(&["422"], "query parameters");
+        }
+        if operation.get("security").is_some() {
+            documents(&["401", "403"], "session");
+        }
+        if method != "get" {
+            documents(&["403"], "unsafe method");
+        }
+        let signed_in = path.starts_with("/api/v1/children")
+            || path.starts_with("/api/v1/reservations")
+            || path.starts_with("/api/v1/household")
+            || id == "logout";
+        assert_eq!(operation.get("security").is_some(), signed_in, "{id}");
+    }
+    for id in ["createAccount", "login", "inviteGuardian"] {
+        let (_, _, operation) = operations(&doc)
+            .into_iter()
+            .find(|(_, _, o)| o["operationId"] == id)
+            .unwrap();
+        assert!(
+            operation["responses"]["429"].is_object(),
+            "{id} is rate-limited"
+        );
+    }
+}
+
+#[tokio::test]
+async fn request_schemas_carry_the_servers_constraints() {
+    let doc = document().await;
+    let schemas = &doc["components"]["schemas"];
+    let child = &schemas["CreateChild"]["properties"];
+    assert_eq!(child["first_name"]["minLength"], 1);
+    assert_eq!(child["first_name"]["maxLength"], 100);
+    // One required character outside what `str::trim` removes (space, tab, …) and U+0000.
+    let name_pattern = child["first_name"]["pattern"].as_str().unwrap();
+    assert!(
+        name_pattern.starts_with(r"^[^\u0000]*[^\t-\r \u0085"),
+        "{name_pattern}"
+    );
+    assert_eq!(child["allergies"]["maxLength"], 1000);
+    assert_eq!(child["school_id"]["minimum"], 1);
+    assert_eq!(child["birth_date"]["format"], "date");
+    assert_eq!(
+        child["class_level"]["enum"],
+        serde_json::json!(["PS", "MS", "GS", "CP", "CE1", "CE2", "CM1", "CM2"])
+    );
+    assert_eq!(
+        child["diet"]["enum"],
+        serde_json::json!(["standard", "vegetarian", "no_pork"])
+    );
+    let account = &schemas["CreateAccount"]["properties"];
+    assert_eq!(account["password"]["minLength"], 10);
+    assert_eq!(account["password"]["maxLength"], 128);
+    assert_eq!(account["phone"]["maxLength"], 30);
+    assert_eq!(account["email"]["maxLength"], 254);
+    let pattern = &schemas["SetPattern"]["properties"];
+    assert_eq!(pattern["children"]["minItems"], 1);
+    assert_eq!(pattern["children"]["maxItems"], 10);
+    assert_eq!(pattern["children"]["items"]["minimum"], 1);
+    assert_eq!(pattern["weekdays"]["uniqueItems"], true);
+    assert_eq!(
+        pattern["weekdays"]["items"]["enum"],
+        serde_json::json!(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+    );
+    let enrollment = &schemas["RequestEnrollment"]["properties"];
+    assert_eq!(enrollment["school_year"]["pattern"], r"^\d{4}-\d{4}$");
+}
+
+#[tokio::test]
+async fn bare_errors_of_the_layers_are_problems_too() {
+    let app = testing::spawn_app().await;
+    let response = reqwest::Client::new()
+        .patch(app.url("/api/v1/children"))
+        .header("origin", "http://127.0.0.1:8080")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(response.headers().contains_key("allow"));
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "method_not_allowed");
+}
