@@ -4,8 +4,11 @@ CARGO ?= cargo
 DEMO_PASSWORD ?= techniville
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
+# The checked queries build from their committed offline data (app/.sqlx), never from a
+# DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
+export SQLX_OFFLINE = true
 
-.PHONY: run test lint unit deps-run deps-test build fuzz-api bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust unit sqlx-prepare deps-run deps-test build fuzz-api bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -17,9 +20,18 @@ run: deps-run
 ## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (every schemathesis check).
 test: deps-test lint unit fuzz-api
 
-lint:
+lint: lint-rust
+
+## Formatting, clippy, the dependency rule (docs/architecture.md), and the queries' offline data.
+lint-rust:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	scripts/check-layers
+	scripts/sqlx-prepare --check
+
+## Regenerates app/.sqlx after a query or a migration changed (a throwaway PostgreSQL).
+sqlx-prepare:
+	scripts/sqlx-prepare
 
 unit:
 	$(CARGO) test --workspace --locked
