@@ -78,17 +78,7 @@ impl std::fmt::Debug for Database {
 }
 
 /// A PostgreSQL identifier we generate or configure: refuse anything needing quotes.
-pub fn check_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || name.len() > 63
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        bail!("unusable database name {name:?}: lowercase letters, digits and `_` only");
-    }
-    Ok(())
-}
+pub use crate::platform::db::check_database_name as check_name;
 
 impl Database {
     /// A database of a private cluster (the embedded server, the test harness's).
@@ -227,21 +217,11 @@ impl Database {
     }
 
     pub async fn exists(&self, admin: &mut PgConnection, db: &str) -> anyhow::Result<bool> {
-        Ok(
-            sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-                .bind(db)
-                .fetch_one(admin)
-                .await?,
-        )
+        crate::platform::db::database_exists(admin, db).await
     }
 
     pub async fn create(&self, admin: &mut PgConnection, db: &str) -> anyhow::Result<()> {
-        check_name(db)?;
-        sqlx::query(&format!("create database {db}"))
-            .execute(admin)
-            .await
-            .with_context(|| format!("cannot create database {db}"))?;
-        Ok(())
+        crate::platform::db::create_database(admin, db).await
     }
 
     pub async fn drop_database(&self, admin: &mut PgConnection, db: &str) -> anyhow::Result<()> {
@@ -320,7 +300,7 @@ pub fn locate(config: &Config) -> anyhow::Result<(Database, Option<pg::Cluster>)
     if let Some(url) = &config.database.url {
         return Ok((Database::from_url(url.expose())?, None));
     }
-    let cluster = pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())?;
+    let cluster = crate::platform::db::embedded_cluster(config)?;
     Ok((
         Database::in_cluster(&cluster, crate::platform::db::EMBEDDED_DATABASE),
         Some(cluster),

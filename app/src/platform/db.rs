@@ -4,9 +4,9 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::platform::config::Config;
 use crate::platform::pg;
@@ -26,7 +26,7 @@ pub struct Embedded {
 impl Embedded {
     /// Initialises the cluster on first use, starts it and creates the application's database.
     pub async fn start(config: &Config) -> anyhow::Result<(Self, PgConnectOptions)> {
-        let cluster = pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())?;
+        let cluster = embedded_cluster(config)?;
         let first = {
             let cluster = cluster.clone();
             tokio::task::spawn_blocking(move || -> Result<pg::Server, pg::PgError> {
@@ -101,27 +101,52 @@ impl Drop for Embedded {
     }
 }
 
-/// `CREATE DATABASE` cannot run in a transaction nor take a bound name, hence the checks.
-pub async fn create_database_if_missing(cluster: &pg::Cluster, name: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "invalid database name {name:?}"
-    );
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(cluster.connect_options("postgres"))
-        .await?;
-    let exists: bool =
-        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-            .bind(name)
-            .fetch_one(&admin)
-            .await?;
-    if !exists {
-        sqlx::query(&format!("create database {name}"))
-            .execute(&admin)
-            .await?;
+/// Where the private cluster lives and how it is tuned: one definition for `cantine serve` and
+/// for the backup commands that find it while it runs or start it themselves.
+pub fn embedded_cluster(config: &Config) -> Result<pg::Cluster, pg::PgError> {
+    pg::Cluster::new(config.data_dir.join("pg"), pg::Tuning::default())
+}
+
+/// `CREATE DATABASE` and `DROP DATABASE` take no bound name: a name goes into their text only
+/// once it is known to be a plain identifier.
+pub fn check_database_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name.len() > 63
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        anyhow::bail!("unusable database name {name:?}: lowercase letters, digits and `_` only");
     }
-    admin.close().await;
+    Ok(())
+}
+
+pub async fn database_exists(admin: &mut PgConnection, name: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from pg_database where datname = $1) as "exists!""#,
+        name
+    )
+    .fetch_one(admin)
+    .await?)
+}
+
+/// `CREATE DATABASE` cannot run in a transaction, hence no `if not exists` race protection
+/// beyond the check: the callers run at start, alone.
+pub async fn create_database(admin: &mut PgConnection, name: &str) -> anyhow::Result<()> {
+    check_database_name(name)?;
+    sqlx::query(&format!("create database {name}"))
+        .execute(admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create database {name}: {e}"))?;
+    Ok(())
+}
+
+pub async fn create_database_if_missing(cluster: &pg::Cluster, name: &str) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
+    if !database_exists(&mut admin, name).await? {
+        create_database(&mut admin, name).await?;
+    }
+    admin.close().await?;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::{
-    FormData, Layout, PageError, PageQuery, Signed, check_csrf, form_failure, local_path, page,
-    see_other,
+    FormData, Layout, PageError, PageQuery, Signed, check_csrf, form_failure, form_page,
+    local_path, page, refused, see_other,
 };
 use crate::accounts::{self, MIN_PASSWORD_CHARS, NewAccount};
 use crate::error::{Error, Refusal};
@@ -89,14 +89,11 @@ pub(super) async fn signup(
         // An invitation proves the address: that account can log in right away.
         Ok(_) if !invitation.is_empty() => Ok(see_other("/connexion?info=invite")),
         Ok(_) => Ok(see_other("/connexion?info=inscrit")),
-        Err(e) => {
-            let (status, message) = form_failure(e)?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            page(status, &template)
-        }
+        Err(e) => refused(e, async { Ok(template) }).await,
     }
 }
+
+form_page!(SignupPage);
 
 #[derive(Template)]
 #[template(path = "confirm.html")]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use super::family::{DayChoice, parse_date, weekdays_field};
 use super::{
-    FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_failure, fr, page,
-    see_other,
+    FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, page,
+    refused, see_other,
 };
 use cantine_domain::booking::{DayView, PatternRequest, Plan};
 use cantine_domain::ids::ChildId;
@@ -255,13 +255,7 @@ pub(super) async fn set_day(
             month_code(shown),
             if book { "reserve" } else { "annule" },
         ))),
-        Err(e) => {
-            let (status, message) = form_failure(e)?;
-            let mut template = calendar_page(&state, &session, child_id, shown).await?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            page(status, &template)
-        }
+        Err(e) => refused(e, calendar_page(&state, &session, child_id, shown)).await,
     }
 }
 
@@ -446,11 +440,8 @@ pub(super) async fn set_pattern(
             template.results = results(plans, &children);
             page(StatusCode::OK, &template)
         }
-        Err(e) => {
-            let (status, message) = form_failure(e)?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            page(status, &template)
-        }
+        Err(e) => refused(e, async { Ok(template) }).await,
     }
 }
+
+form_page!(CalendarPage, PatternPage);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::calendar::DayRow;
 use super::{
-    FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_failure, fr, page,
+    FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, refused,
     see_other,
 };
 use cantine_domain::child::{ClassLevel, Diet};
@@ -244,12 +244,12 @@ pub(super) async fn invite(
     match result {
         Ok(()) => Ok(see_other("/foyer?info=invitation")),
         Err(e) => {
-            let (status, message) = form_failure(e)?;
-            let mut template = household_page(&state, &session).await?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            template.invite_email = email;
-            page(status, &template)
+            let form = async {
+                let mut template = household_page(&state, &session).await?;
+                template.invite_email = email;
+                Ok(template)
+            };
+            refused(e, form).await
         }
     }
 }
@@ -370,13 +370,7 @@ pub(super) async fn create_child(
     .await;
     match result {
         Ok(id) => Ok(see_other(&format!("/enfants/{id}/inscription"))),
-        Err(e) => {
-            let (status, message) = form_failure(e)?;
-            let mut template = child_page(&state, &session, Some(&form)).await?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            page(status, &template)
-        }
+        Err(e) => refused(e, child_page(&state, &session, Some(&form))).await,
     }
 }
 
@@ -491,12 +485,8 @@ pub(super) async fn request_enrollment(
     match result {
         Ok(_) => Ok(see_other("/foyer?info=demande")),
         Err(e) => {
-            let (status, message) = form_failure(e)?;
-            let mut template =
-                enrollment_page(&state, &session, child_id, weekdays_field(&form).ok()).await?;
-            template.error = Some(message);
-            template.layout.mark_failed();
-            page(status, &template)
+            let wanted = weekdays_field(&form).ok();
+            refused(e, enrollment_page(&state, &session, child_id, wanted)).await
         }
     }
 }
@@ -514,3 +504,5 @@ mod tests {
         assert_eq!(coming_week(d(29)), (d(30), d(30) + Days::new(4)));
     }
 }
+
+form_page!(HouseholdPage, ChildPage, EnrollmentPage);

@@ -266,6 +266,42 @@ pub(super) fn form_failure(error: Error) -> Result<(StatusCode, String), PageErr
     }
 }
 
+/// A page whose form can come back refused: it shows the message in its alert and says so in its
+/// title.
+pub(super) trait FormPage: Template {
+    fn layout(&mut self) -> &mut Layout;
+    fn error(&mut self) -> &mut Option<String>;
+}
+
+/// Implements [`FormPage`] for templates with `layout` and `error` fields.
+macro_rules! form_page {
+    ($($page:ty),+ $(,)?) => {
+        $(impl $crate::http::portal::FormPage for $page {
+            fn layout(&mut self) -> &mut $crate::http::portal::Layout {
+                &mut self.layout
+            }
+            fn error(&mut self) -> &mut Option<String> {
+                &mut self.error
+            }
+        })+
+    };
+}
+pub(super) use form_page;
+
+/// Answers a refused form: the form again with the service's message and a 4xx, or, for an
+/// error that deserves its own page (not found, refused, internal), that page. The form page
+/// is only built in the first case, so a foreign id never loads anything.
+pub(super) async fn refused<T: FormPage>(
+    error: Error,
+    form: impl std::future::Future<Output = Result<T, PageError>>,
+) -> Result<Response, PageError> {
+    let (status, message) = form_failure(error)?;
+    let mut template = form.await?;
+    *template.error() = Some(message);
+    template.layout().mark_failed();
+    page(status, &template)
+}
+
 /// A signed-in person; anyone else is sent to the login page.
 pub(super) struct Signed(pub Session);
 
