@@ -9,12 +9,12 @@ use axum::response::Response;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Deserialize;
 
-use super::family::{DayChoice, parse_date, weekdays_field};
+use super::widgets::{DayChoice, DayRow, enrollment_text, parse_date, weekdays_field};
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, page,
     refused, see_other,
 };
-use cantine_domain::booking::{DayView, PatternRequest, Plan};
+use cantine_domain::booking::{PatternRequest, Plan};
 use cantine_domain::ids::ChildId;
 use cantine_domain::weekdays::WeekdaySet;
 
@@ -23,68 +23,6 @@ use crate::households::{self, Child};
 use crate::http::AppState;
 use crate::http::auth::Session;
 use crate::reservations;
-
-/// One day as pages show it: its state in words (never by colour alone) and, when it can
-/// still change, the action its button does.
-pub(super) struct DayRow {
-    pub iso: String,
-    pub label: String,
-    /// CSS class: `reserve`, `libre`, `verrouille`, `ferme`.
-    pub class: &'static str,
-    pub symbol: &'static str,
-    pub state: String,
-    pub detail: Option<String>,
-    /// `reserver` or `annuler` when the day can still change and buttons are wanted.
-    pub action: Option<&'static str>,
-    /// The button's visible text (the day is added for screen readers).
-    pub button: &'static str,
-}
-
-impl DayRow {
-    pub fn new(day: &DayView, with_buttons: bool) -> Self {
-        let (class, symbol, state, detail, action) = match (&day.reason, day.locked) {
-            (Some(reason), _) => {
-                let label = fr::not_bookable(reason);
-                let detail = (!label.starts_with("Pas de cantine"))
-                    .then(|| "Pas de cantine ce jour-là.".to_owned());
-                ("ferme", "–", label, detail, None)
-            }
-            (None, true) => (
-                "verrouille",
-                "⊘",
-                if day.booked {
-                    "Repas réservé".to_owned()
-                } else {
-                    "Pas de repas".to_owned()
-                },
-                Some("Verrouillé : la date limite est passée.".to_owned()),
-                None,
-            ),
-            (None, false) => (
-                if day.booked { "reserve" } else { "libre" },
-                if day.booked { "✔" } else { "○" },
-                if day.booked {
-                    "Repas réservé".to_owned()
-                } else {
-                    "Pas de repas".to_owned()
-                },
-                day.deadline
-                    .map(|at| format!("Modifiable jusqu'au {}", fr::deadline(at))),
-                Some(if day.booked { "annuler" } else { "reserver" }),
-            ),
-        };
-        Self {
-            iso: day.date.to_string(),
-            label: fr::capitalized(&fr::long_date(day.date)),
-            class,
-            symbol,
-            state,
-            detail,
-            action: action.filter(|_| with_buttons),
-            button: if day.booked { "Annuler" } else { "Réserver" },
-        }
-    }
-}
 
 struct Week {
     title: String,
@@ -183,7 +121,7 @@ async fn calendar_page(
         child_id,
         of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
         enrolled,
-        status: super::family::enrollment_text(&child),
+        status: enrollment_text(&child),
         month: month_code(first),
         month_title: fr::month_year(first.year(), first.month()),
         previous: month_code(previous),

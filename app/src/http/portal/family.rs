@@ -6,7 +6,7 @@ use axum::response::Response;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
 
-use super::calendar::DayRow;
+use super::widgets::{DayChoice, DayRow, enrollment_text, parse_date, weekdays_field};
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, refused,
     see_other,
@@ -14,11 +14,11 @@ use super::{
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::{ChildId, SchoolId};
-use cantine_domain::weekdays::{WeekdaySet, weekday_code};
+use cantine_domain::weekdays::WeekdaySet;
 
 use crate::enrollments;
 use crate::error::{Error, FormProblem};
-use crate::households::{self, Child, NewChild};
+use crate::households::{self, NewChild};
 use crate::http::AppState;
 use crate::http::auth::MaybeSession;
 use crate::reservations;
@@ -129,19 +129,6 @@ pub(super) async fn home(
         week_title: format!("Semaine du {}", fr::long_date_year(monday)),
         children,
     })
-}
-
-pub(super) fn enrollment_text(child: &Child) -> String {
-    match child.enrollment.as_ref().map(|e| &e.status) {
-        None => "Pas encore inscrit à la cantine cette année.".to_owned(),
-        Some(EnrollmentStatus::Rejected { reason }) => {
-            format!("Inscription refusée : {reason}")
-        }
-        Some(status) => format!(
-            "Inscription : {}",
-            fr::enrollment_status(status).to_lowercase()
-        ),
-    }
 }
 
 struct ChildLine {
@@ -329,13 +316,6 @@ pub(super) async fn child_form(
     super::ok(&child_page(&state, &session, None).await?)
 }
 
-pub(super) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, Error> {
-    let text = text.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
-        .map_err(|_| Error::form(FormProblem::Date { what }))
-}
-
 pub(super) async fn create_child(
     State(state): State<AppState>,
     Signed(session): Signed,
@@ -371,27 +351,6 @@ pub(super) async fn create_child(
     match result {
         Ok(id) => Ok(see_other(&format!("/enfants/{id}/inscription"))),
         Err(e) => refused(e, child_page(&state, &session, Some(&form))).await,
-    }
-}
-
-/// A weekday checkbox of the enrollment and weekly-pattern forms.
-pub(super) struct DayChoice {
-    pub code: &'static str,
-    pub label: String,
-    pub checked: bool,
-}
-
-impl DayChoice {
-    /// One checkbox per service weekday, ticked where `wanted` has it.
-    pub fn list(service: WeekdaySet, wanted: WeekdaySet) -> Vec<Self> {
-        service
-            .iter()
-            .map(|d| DayChoice {
-                code: weekday_code(d),
-                label: fr::capitalized(fr::weekday(d)),
-                checked: wanted.contains(d),
-            })
-            .collect()
     }
 }
 
@@ -450,11 +409,6 @@ pub(super) async fn enrollment_form(
     PagePath(child_id): PagePath<i64>,
 ) -> Result<Response, PageError> {
     super::ok(&enrollment_page(&state, &session, child_id, None).await?)
-}
-
-/// The checked weekdays of a form; an unknown or repeated name is a validation error.
-pub(super) fn weekdays_field(form: &FormData) -> Result<WeekdaySet, Error> {
-    WeekdaySet::parse_list(form.all("jours")).map_err(|_| Error::form(FormProblem::Weekdays))
 }
 
 pub(super) async fn request_enrollment(

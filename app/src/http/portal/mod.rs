@@ -9,6 +9,7 @@
 mod account;
 mod calendar;
 mod family;
+mod widgets;
 
 use askama::Template;
 use axum::Router;
