@@ -186,7 +186,7 @@ pub enum NotReady {
 pub async fn readiness(pool: &PgPool) -> Result<(), NotReady> {
     let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let applied: Option<i64> =
-        match sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+        match sqlx::query_scalar!("select max(version) from _sqlx_migrations where success")
             .fetch_one(pool)
             .await
         {
