@@ -5,7 +5,7 @@ DEMO_PASSWORD ?= techniville
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: run test lint unit deps-run deps-test build fuzz-api bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-ops unit deps-run deps-test deps-lint build fuzz-api bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -13,13 +13,18 @@ run: deps-run
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
-## Every test: formatting, lints, unit and integration tests against real PostgreSQL, the image
-## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (no request may get a 5xx).
+## Every test: formatting, lints (Rust, shell, Python), unit and integration tests against real
+## PostgreSQL, the image scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (no
+## request may get a 5xx).
 test: deps-test lint unit fuzz-api
 
-lint:
+lint: lint-ops
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+## shellcheck on every shell script and ruff on every Python file (found by scripts/ops-files).
+lint-ops: deps-lint
+	scripts/lint-ops
 
 unit:
 	$(CARGO) test --workspace --locked
@@ -38,6 +43,9 @@ deps-run:
 
 deps-test:
 	@scripts/install-deps test
+
+deps-lint:
+	@scripts/install-deps lint
 
 build:
 	$(CARGO) build --release --locked --bin cantine
