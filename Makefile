@@ -8,7 +8,7 @@ RUN_DATA_DIR ?= $(CURDIR)/var
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
-.PHONY: run test lint lint-rust unit sqlx-prepare deps-run deps-test build fuzz-api bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint build fuzz-api bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -16,11 +16,12 @@ run: deps-run
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
-## Every test: formatting, lints, unit and integration tests against real PostgreSQL, the image
-## scripts' Python tests (image/scripts/*_test.py), and the API fuzzer (every schemathesis check).
+## Every test: formatting, lints (Rust, shell, Python, the dependency rule, the queries' offline
+## data), unit and integration tests against real PostgreSQL, the image scripts' Python tests
+## (image/scripts/*_test.py), and the API fuzzer (every schemathesis check).
 test: deps-test lint unit fuzz-api
 
-lint: lint-rust
+lint: lint-rust lint-ops
 
 ## Formatting, clippy, the dependency rule (docs/architecture.md), and the queries' offline data.
 lint-rust:
@@ -32,6 +33,10 @@ lint-rust:
 ## Regenerates app/.sqlx after a query or a migration changed (a throwaway PostgreSQL).
 sqlx-prepare:
 	scripts/sqlx-prepare
+
+## shellcheck on every shell script and ruff on every Python file (found by scripts/ops-files).
+lint-ops: deps-lint
+	scripts/lint-ops
 
 unit:
 	$(CARGO) test --workspace --locked
@@ -50,6 +55,9 @@ deps-run:
 
 deps-test:
 	@scripts/install-deps test
+
+deps-lint:
+	@scripts/install-deps lint
 
 build:
 	$(CARGO) build --release --locked --bin cantine

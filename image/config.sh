@@ -2,6 +2,7 @@
 # They are constants on purpose: two builds of the same commit must give the same bytes, and
 # every machine-unique value (machine-id, host keys, cluster, secrets, certificate) is made at
 # first boot, not here.
+# shellcheck shell=sh disable=SC2034  # sourced (by sh and bash): the scripts that source it use them
 IMAGE_NAME=cantine
 ROOT_UUID=c4a71e00-5eed-4c0d-8a11-000000000001
 HASH_SEED=c4a71e00-5eed-4c0d-8a11-000000000002

@@ -75,9 +75,11 @@ def debian_sources(root):
     one_line = [os.path.join(apt, "sources.list")] + sorted(glob.glob(os.path.join(apt, "sources.list.d/*.list")))
     for path in one_line:
         if os.path.exists(path):
-            entries += one_line_entries(open(path).read())
+            with open(path) as f:
+                entries += one_line_entries(f.read())
     for path in sorted(glob.glob(os.path.join(apt, "sources.list.d/*.sources"))):
-        entries += deb822_entries(open(path).read())
+        with open(path) as f:
+            entries += deb822_entries(f.read())
     stanzas = []
     for e in entries:
         suites = [s for s in e["suites"] if s in SUITES]

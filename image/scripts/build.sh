@@ -28,7 +28,7 @@ export PYTHONHASHSEED=0
 # archive's commit-time mtimes can be older than an earlier build's outputs.
 if [ -n "${IMAGE_FROM_WORKTREE:-}" ]; then
   SRC=$REPO_DIR
-elif [ "$(cat "$SRC_EXPORT/.image-commit" 2>/dev/null)" != "$IMAGE_COMMIT" ]; then
+elif [ ! -f "$SRC_EXPORT/.image-commit" ] || [ "$(cat "$SRC_EXPORT/.image-commit")" != "$IMAGE_COMMIT" ]; then
   SRC=$SRC_EXPORT
   rm -rf "$SRC"; mkdir -p "$SRC"
   git -C "$REPO_DIR" -c tar.umask=0022 archive --format=tar "$IMAGE_COMMIT" | tar -x -m -C "$SRC"
@@ -38,6 +38,7 @@ else
 fi
 # the image's own files (configuration overlay, hooks, boot menu, fixed identifiers)
 export IMAGE_SRC=$SRC/image
+# shellcheck source=../config.sh
 . "$IMAGE_SRC/config.sh"
 
 rm -rf "$BUILD_DIR" "$OUT_DIR"; mkdir -p "$BUILD_DIR" "$OUT_DIR" "$APT_CACHE"
@@ -90,6 +91,8 @@ PACKAGES=(
 rootfs() {
   local inc; inc=$(IFS=,; echo "${PACKAGES[*]}")
   # Package cache: downloaded .debs are kept between builds (warm cache), never in the image.
+  # The hooks are shell code that mmdebstrap runs: "$1" is its target tree, expanded there.
+  # shellcheck disable=SC2016
   nice mmdebstrap --mode=root --variant=minbase --format=directory \
     --aptopt='APT::Install-Recommends "false"' \
     --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -143,7 +146,9 @@ rootimg() {
     -E "hash_seed=$HASH_SEED,root_owner=0:0,lazy_itable_init=0" -d "$BUILD_DIR/rootfs" "$I"
   # mke2fs -d copies ctime/atime from the unpacked tree (build time): pin them in every used inode
   sde=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y%m%d%H%M%S)
-  dumpe2fs "$I" 2>/dev/null | python3 "$IMAGE_SRC/scripts/pin-inode-times.py" "$sde" > "$BUILD_DIR/pin.debugfs"
+  # dumpe2fs writes its version banner to stderr: kept in a log, shown if it fails
+  dumpe2fs "$I" 2> "$BUILD_DIR/dumpe2fs.log" | python3 "$IMAGE_SRC/scripts/pin-inode-times.py" "$sde" > "$BUILD_DIR/pin.debugfs" \
+    || { cat "$BUILD_DIR/dumpe2fs.log"; return 1; }
   debugfs -w -f "$BUILD_DIR/pin.debugfs" "$I" > "$BUILD_DIR/pin.log" 2>&1
   e2fsck -fn "$I" > "$BUILD_DIR/e2fsck.log" 2>&1 || { tail "$BUILD_DIR/e2fsck.log"; return 1; }
   echo "  pinned $(grep -c ' ctime ' "$BUILD_DIR/pin.debugfs") inodes"
@@ -190,8 +195,10 @@ tree_manifest() {
    find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum >> "$BUILD_DIR/rootfs.manifest")
 }
 parts() {
-  (cd "$BUILD_DIR" && sha256sum cantine.deb grub.cfg esp.img root.img disk.raw ova/*.vmdk \
-    $( [ -f rootfs.manifest ] && echo rootfs.manifest ) > parts.sha256)
+  (cd "$BUILD_DIR"
+   files=(cantine.deb grub.cfg esp.img root.img disk.raw ova/*.vmdk)
+   if [ -f rootfs.manifest ]; then files+=(rootfs.manifest); fi
+   sha256sum "${files[@]}" > parts.sha256)
 }
 sums() {
   (cd "$OUT_DIR" && sha256sum "$N.raw.zst" "$N.qcow2" "$N.ova" "$N.vhdx" > SHA256SUMS && cat SHA256SUMS)

@@ -5,13 +5,14 @@ serial console would. Usage:
   console-wizard.py SOCKET LOGFILE HOSTNAME PUBLIC_URL NETWORKS SSH_KEY_FILE PASSWORD
 LOGFILE is the chardev's log: what the console printed before this script connected.
 Exits 0 once the wizard has said it applied the settings and a login prompt follows."""
+import pathlib
 import re
 import socket
 import sys
 import time
 
 sock_path, log_file, hostname, url, networks, key_file, password = sys.argv[1:8]
-key = open(key_file).read().strip()
+key = pathlib.Path(key_file).read_text().strip()
 
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sock_path)
@@ -45,7 +46,7 @@ def send(text):
 
 # Input that reaches a serial port before a getty opens it is lost: wait for the banner.
 deadline = time.monotonic() + 300
-while "Press Enter to set up" not in open(log_file, errors="replace").read():
+while "Press Enter to set up" not in pathlib.Path(log_file).read_text(errors="replace"):
     if time.monotonic() > deadline:
         sys.exit("console-wizard: the wizard's banner never appeared on the serial console")
     time.sleep(1)

@@ -2,6 +2,7 @@
 # mmdebstrap customize hook: everything the appliance needs on top of the packages.
 # Runs on the build host with the target tree in $1; commands inside use chroot.
 set -euo pipefail
+# shellcheck source=../config.sh
 . "$IMAGE_SRC/config.sh"
 R=$1
 inroot() { chroot "$R" "$@"; }
@@ -12,7 +13,10 @@ umask 022
 cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
 chmod 0755 "$R"/usr/lib/cantine-image/*
 sed -i "s/@ESP_PARTUUID@/$ESP_PARTUUID/" "$R/usr/lib/cantine-image/update-esp"
-chmod 0440 "$R"/etc/sudoers.d/* 2>/dev/null || true
+# sudo ignores a sudoers.d file with a mode other than 0440 (the copy above made them 0644)
+for f in "$R"/etc/sudoers.d/*; do
+  if [ -f "$f" ]; then chmod 0440 "$f"; fi
+done
 install -D -m 0644 "$IMAGE_SRC/README.md" "$R/usr/share/doc/cantine-image/README.md"
 
 # The application, as built by cargo-deb from this checkout.
@@ -36,7 +40,7 @@ ln -sf ../sites-available/cantine "$R/etc/nginx/sites-enabled/cantine"
 # PostgreSQL: initdb under software emulation takes most of a minute, so the cluster is made
 # here, with the roles and database, and made unique at first boot (pg-control randomize, then
 # pg_resetwal). The one the package made has a random identifier: replaced by a normalized one.
-inroot pg_dropcluster --stop 15 main 2>/dev/null || true
+if [ -d "$R/etc/postgresql/15/main" ]; then inroot pg_dropcluster --stop 15 main; fi
 # The snakeoil certificate has a private key made at install time: removed, and before the cluster
 # is made so that PostgreSQL (local only) is not configured to use it.
 rm -f "$R/etc/ssl/private/ssl-cert-snakeoil.key" "$R/etc/ssl/certs/ssl-cert-snakeoil.pem"

@@ -2,6 +2,7 @@
 # mmdebstrap essential hook: runs after the Essential:yes packages are installed and before the
 # --include packages, so the kernel's postinst already sees how the appliance boots.
 set -eu
+# shellcheck source=../config.sh
 . "$IMAGE_SRC/config.sh"
 R=$1
 printf 'UUID=%s / ext4 defaults,errors=remount-ro 0 1\n' "$ROOT_UUID" > "$R/etc/fstab"

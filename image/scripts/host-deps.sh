@@ -6,12 +6,13 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "host-deps: must run as root" >&2; exit 1; }
 
-need_build="mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl bc qemu-utils git"
-need_test="qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage"
+need_build=(mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl bc qemu-utils git)
+need_test=(qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage)
 
 missing() {
   local p
   for p in "$@"; do
+    # dpkg-query's complaint about a package it has never seen is the answer "missing"
     dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
   done
 }
@@ -51,23 +52,24 @@ apt_update() { [ -n "$updated" ] || { apt-get update -qq; updated=1; }; }
 ensure_backports
 
 what=${1:-all}
-pkgs=
 case $what in
-  build) pkgs=$(missing $need_build) ;;
-  test)  pkgs=$(missing $need_test) ;;
-  all)   pkgs=$(missing $need_build $need_test) ;;
+  build) mapfile -t pkgs < <(missing "${need_build[@]}") ;;
+  test)  mapfile -t pkgs < <(missing "${need_test[@]}") ;;
+  all)   mapfile -t pkgs < <(missing "${need_build[@]}" "${need_test[@]}") ;;
+  *) echo "usage: $0 build|test|all" >&2; exit 2 ;;
 esac
-# one version, so that two machines make the same package
+# one version, so that two machines make the same package (a cargo-deb not installed at all
+# is what the 2>/dev/null quiets)
 CARGO_DEB_VERSION=3.8.0
 if [ "$what" != test ] && ! cargo-deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB_VERSION"; then
   echo "host-deps: installing cargo-deb $CARGO_DEB_VERSION from crates.io"
   cargo install --locked --force cargo-deb --version "$CARGO_DEB_VERSION"
 fi
-[ -z "$pkgs" ] && exit 0
+[ ${#pkgs[@]} -eq 0 ] && exit 0
 apt_update
 export DEBIAN_FRONTEND=noninteractive
 # qemu-system-x86 and ovmf must match the backports qemu-utils; everything else from bookworm.
-bpo=; std=
-for p in $pkgs; do case $p in qemu-system-x86|ovmf|qemu-utils) bpo="$bpo $p" ;; *) std="$std $p" ;; esac; done
-[ -z "$std" ] || apt-get install -y -q --no-install-recommends $std
-[ -z "$bpo" ] || apt-get install -y -q --no-install-recommends -t bookworm-backports $bpo
+bpo=(); std=()
+for p in "${pkgs[@]}"; do case $p in qemu-system-x86|ovmf|qemu-utils) bpo+=("$p") ;; *) std+=("$p") ;; esac; done
+[ ${#std[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${std[@]}"
+[ ${#bpo[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends -t bookworm-backports "${bpo[@]}"

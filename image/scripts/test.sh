@@ -29,7 +29,11 @@ check() {  # check DESCRIPTION COMMAND...: on failure, the command's last output
 }
 QPID=
 SITE_PID=
-cleanup() { kill $QPID $SITE_PID 2>/dev/null; wait 2>/dev/null; }
+cleanup() {  # either may have exited already (the usual end), or never started
+  local p
+  for p in "$QPID" "$SITE_PID"; do [ -z "$p" ] || kill "$p" 2>/dev/null; done
+  wait
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -41,11 +45,11 @@ ssh-keygen -q -t ed25519 -N '' -C image-test -f "$RUN/id_admin"
 SITE=$RUN/second-site
 start_second_site() {
   mkdir -p "$SITE/data"
-  ( cd "$SITE"
-    ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-    openssl req -x509 $ec -keyout ca.key -out ca.pem -days 2 -subj "/CN=Cantine image-test CA" \
+  ( cd "$SITE" || exit
+    ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 2 -subj "/CN=Cantine image-test CA" \
       -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-    openssl req $ec -keyout server.key -out server.csr -subj /CN=10.0.2.2
+    openssl req "${ec[@]}" -keyout server.key -out server.csr -subj /CN=10.0.2.2
     printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:10.0.2.2,IP:127.0.0.1\n' > server.ext
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
     openssl rand -hex 16 > http-password; openssl rand -hex 16 > repo-password
@@ -82,7 +86,7 @@ make_seed() {  # make_seed DIR INSTANCE [tls]: with tls, a certificate the test 
   local d=$1 tls=
   mkdir -p "$d/seed"
   if [ "${3:-}" = tls ]; then
-    ( cd "$SITE"
+    ( cd "$SITE" || exit
       openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout web.key -out web.csr -subj /CN=cantine-test.techniville.test
       printf 'basicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:cantine-test.techniville.test\n' > web.ext
       openssl x509 -req -in web.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out web.pem -days 2 -extfile web.ext ) >> "$SITE/setup.log" 2>&1
@@ -155,14 +159,14 @@ boot() {
   local name=$1 disk=$2 fmt=$3 fw=$4 seed=$5 d=$RUN/$1 code vars machine=q35 extra=()
   mkdir -p "$d"
   case $seed in
-    nocloud*) make_seed "$d" "test-$name" "${seed#nocloud}"; extra+=(-drive file="$d/seed.img",format=raw,if=virtio,readonly=on) ;;
+    nocloud*) make_seed "$d" "test-$name" "${seed#nocloud}"; extra+=(-drive "file=$d/seed.img,format=raw,if=virtio,readonly=on") ;;
     ovf) make_ovf_env "$d" "$RUN/ova/$N.ovf"; extra+=(-cdrom "$d/seed.img") ;;
   esac
   # a fresh, larger overlay: the image stays untouched and first boot has to grow the disk
   qemu-img create -q -f qcow2 -F "$fmt" -b "$disk" "$d/disk.qcow2" 6G
   if [ "$fw" = secureboot ]; then
     code=/usr/share/OVMF/OVMF_CODE_4M.ms.fd vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
-    machine=q35,smm=on; extra+=(-global driver=cfi.pflash01,property=secure,value=on)
+    machine=q35,smm=on; extra+=(-global "driver=cfi.pflash01,property=secure,value=on")
   else
     code=/usr/share/OVMF/OVMF_CODE_4M.fd vars=/usr/share/OVMF/OVMF_VARS_4M.fd
   fi
@@ -176,9 +180,9 @@ boot() {
     -drive if=pflash,format=raw,unit=0,readonly=on,file="$code" \
     -drive if=pflash,format=raw,unit=1,file="$d/vars.fd" \
     -drive file="$d/disk.qcow2",format=qcow2,if=virtio \
-    -netdev user,id=n0,hostfwd=tcp:127.0.0.1:$P443-:443,hostfwd=tcp:127.0.0.1:$P80-:80,hostfwd=tcp:127.0.0.1:$P22-:22,hostfwd=tcp:127.0.0.1:$P9443-:9443 \
+    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$P443-:443,hostfwd=tcp:127.0.0.1:$P80-:80,hostfwd=tcp:127.0.0.1:$P22-:22,hostfwd=tcp:127.0.0.1:$P9443-:9443" \
     -device virtio-net-pci,netdev=n0 \
-    -chardev socket,id=ser0,path="$d/serial.sock",server=on,wait=off,logfile="$d/serial.log" \
+    -chardev "socket,id=ser0,path=$d/serial.sock,server=on,wait=off,logfile=$d/serial.log" \
     -serial chardev:ser0 -display none -monitor none -no-reboot > "$d/qemu.out" 2>&1 &
   QPID=$!
   D=$d
@@ -195,6 +199,7 @@ export RUN SITE
 diagnose() {
   echo "---- serial console (last 60 lines) ----"; tail -n 60 "$D/serial.log" | tr -d '\r'
   echo "---- qemu ----"; cat "$D/qemu.out"
+  # whether SSH answers at all: a refusal is the answer, not an error to show
   if vssh true 2>/dev/null; then
     echo "---- systemctl --failed ----"; vssh systemctl --failed --no-pager
     echo "---- journal: first boot, cantine, nginx ----"
@@ -204,7 +209,7 @@ diagnose() {
 
 # wait_ready: until /readyz answers 200 over HTTPS, or the timeout; records the milestones
 wait_ready() {
-  local seen_welcome= seen_setup= seen_fb= code
+  local seen_welcome='' seen_setup='' seen_fb='' code
   SECONDS=0
   while :; do
     if ! kill -0 "$QPID" 2>/dev/null; then ev "qemu exited"; return 1; fi
@@ -212,7 +217,7 @@ wait_ready() {
     if [ -z "$seen_fb" ] && grep -qa 'first boot finished' "$D/serial.log"; then
       seen_fb=1; ev "first-boot setup finished: $(grep -ao 'first boot finished in [0-9.]* s' "$D/serial.log" | head -n1)"
     fi
-    code=$(https -o "$D/readyz.body" -w '%{http_code}' "https://127.0.0.1:$P443/readyz" 2>/dev/null)
+    code=$(https -o "$D/readyz.body" -w '%{http_code}' "https://127.0.0.1:$P443/readyz")
     if [ -z "$seen_setup" ] && [ "$code" = 503 ] && grep -q 'Installation en cours' "$D/readyz.body"; then
       seen_setup=1; ev "HTTPS answers with the setting-up page"
     fi
@@ -222,11 +227,14 @@ wait_ready() {
   done
 }
 
+# s_client's stderr is its handshake chatter; a failed handshake leaves the fingerprint empty,
+# which the checks using it catch
 tls_fingerprint() { echo | openssl s_client -connect "127.0.0.1:$P443" 2>/dev/null | openssl x509 -noout -fingerprint -sha256; }
 
 identity() {  # what must differ between two first boots
   {
     echo "machine-id $(vssh cat /etc/machine-id)"
+    # (ssh-keyscan's stderr is its "# host:port SSH-2.0-..." comments; no key leaves it empty)
     echo "ssh-host-key $(ssh-keyscan -p "$P22" -t ed25519 127.0.0.1 2>/dev/null | awk '{print $3}')"
     echo "tls-cert $(tls_fingerprint)"
     echo "pg-system-id $(vssh "sudo -u postgres psql -Atc 'select system_identifier from pg_control_system()'")"
@@ -236,6 +244,7 @@ identity() {  # what must differ between two first boots
 }
 
 ssh_banner() {  # the first bytes the guest's SSH server sends, or nothing within 15 s
+  # (a refused or filtered connection is an answer here: the firewall checks expect it)
   timeout 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P22 && head -c 7 <&3" 2>/dev/null
 }
 
@@ -303,6 +312,7 @@ full_checks() {
   check "root filesystem grown to the 6 GiB disk" bash -c "[ \$(vssh df -B1M --output=size / | tail -n1) -gt 5000 ]"
   check "PostgreSQL listens, on loopback only" bash -c "vssh ss -Hltn 'sport = :5432' > $D/pg-listen.txt && [ -s $D/pg-listen.txt ] &&
     ! awk '{print \$4}' $D/pg-listen.txt | grep -qv -e '^127.0.0.1:' -e '^\[::1\]:'"
+  # shellcheck disable=SC2016  # $(systemctl ...) is for the guest's shell
   check "cantine runs as its own unprivileged user" test "$(vssh 'stat -c %U /proc/$(systemctl show -p MainPID --value cantine)')" = cantine
   check "journal is persistent" vssh test -d "/var/log/journal/\$(cat /etc/machine-id)"
   check "nftables ruleset loaded" vssh sudo nft list set inet filter admin4
@@ -317,17 +327,23 @@ full_checks() {
 
 # What is shipped, not the build's intermediate disk: the outputs match their sums, and the raw
 # disk booted and compared below is the one in raw.zst.
-built=$(cat "$OUT_DIR/commit" 2>/dev/null || echo unknown); head=$(git -C "$IMAGE_DIR" rev-parse HEAD 2>/dev/null || echo unknown)
+built=unknown; if [ -f "$OUT_DIR/commit" ]; then built=$(cat "$OUT_DIR/commit"); fi
+# (the test may run from an exported tree, which is no git checkout: then nothing to compare)
+head=$(git -C "$IMAGE_DIR" rev-parse HEAD 2>/dev/null || echo unknown)
 echo "testing the image built from $built"
 [ "$built" = "$head" ] || echo "WARNING: HEAD is $head: run make image first to test it"
 check "outputs match SHA256SUMS" bash -c "cd $OUT_DIR && sha256sum -c --quiet SHA256SUMS"
 echo "decompressing $N.raw.zst"; zstd -q -d -f -o "$RUN/disk.raw" "$OUT_DIR/$N.raw.zst"; raw=$RUN/disk.raw
-PG_RESTORE=$(command -v pg_restore || ls /usr/lib/postgresql/*/bin/pg_restore | tail -n1)
+# pg_restore from PATH, else the newest of the installed PostgreSQL versions'
+pg_restores=(/usr/lib/postgresql/*/bin/pg_restore)
+PG_RESTORE=$(command -v pg_restore) || PG_RESTORE=${pg_restores[-1]}
 mkdir -p "$RUN/ova"; tar -xf "$OUT_DIR/$N.ova" -C "$RUN/ova"
 start_second_site
 
 stop_vm() {
-  vssh sudo poweroff >/dev/null 2>&1; sleep 5; kill "$QPID" 2>/dev/null; wait "$QPID" 2>/dev/null; QPID=
+  # poweroff cuts the SSH connection (ssh exits 255), and QEMU exits with the guest (-no-reboot)
+  # unless it is stuck: both outcomes are expected, the kill is for the second
+  vssh sudo poweroff >/dev/null 2>&1; sleep 5; kill "$QPID" 2>/dev/null; wait "$QPID"; QPID=
 }
 
 echo "== boot 1: qcow2, Secure Boot firmware with Microsoft keys, NoCloud seed"
@@ -420,7 +436,7 @@ else
   bad "boot 4 (VHDX, no seed): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi
 stop_vm
-kill "$SITE_PID" 2>/dev/null
+kill "$SITE_PID"; wait "$SITE_PID"; SITE_PID=
 
 echo "== other formats: same disk contents as the raw image"
 check "OVA manifest matches its files" bash -c "cd $RUN/ova && sed -E 's/^SHA256\((.*)\)= (.*)$/\2  \1/' $N.mf | sha256sum -c --quiet"

@@ -12,6 +12,10 @@ import uuid
 path, seed = sys.argv[1], sys.argv[2]
 
 
+def fail(msg):
+    sys.exit(f"vhdx-pin: {path}: {msg}")
+
+
 def guid(name):
     return uuid.uuid5(uuid.NAMESPACE_OID, f"{seed}/{name}").bytes_le
 
@@ -35,17 +39,20 @@ PAGE83 = uuid.UUID("beca12ab-b2e6-4523-93ef-c309e000c746").bytes_le
 METADATA_REGION = uuid.UUID("8b7ca206-4790-4b9a-b8fe-575f050f886e").bytes_le
 
 with open(path, "r+b") as f:
-    assert f.read(8) == b"vhdxfile", "not a VHDX"
+    if f.read(8) != b"vhdxfile":
+        fail("not a VHDX (no vhdxfile signature)")
     headers = {}
     for off in (0x10000, 0x20000):
         f.seek(off)
         h = bytearray(f.read(4096))
-        assert h[:4] == b"head"
+        if h[:4] != b"head":
+            fail(f"no header at {off:#x}")
         headers[off] = h
     seqs = {off: struct.unpack_from("<Q", h, 8)[0] for off, h in headers.items()}
     lowest = min(seqs.values())
     for off, h in headers.items():
-        assert h[48:64] == bytes(16), "VHDX log is not empty"
+        if h[48:64] != bytes(16):
+            fail("its log is not empty (LogGuid set): zeroing it would lose writes")
         rank = seqs[off] - lowest
         struct.pack_into("<Q", h, 8, rank + 1)
         h[16:32] = guid("FileWriteGuid")
@@ -60,13 +67,21 @@ with open(path, "r+b") as f:
     f.seek(0x30000)
     region = f.read(65536)
     count = struct.unpack_from("<I", region, 8)[0]
-    meta_off = next(struct.unpack_from("<Q", region, 32 + 32 * i)[0] for i in range(count)
-                    if region[16 + 32 * i:32 + 32 * i] == METADATA_REGION)
+    meta_off = next((struct.unpack_from("<Q", region, 32 + 32 * i)[0] for i in range(count)
+                     if region[16 + 32 * i:32 + 32 * i] == METADATA_REGION), None)
+    if meta_off is None:
+        fail("its region table has no metadata region")
     f.seek(meta_off)
     meta = f.read(65536)
-    assert meta[:8] == b"metadata"
+    if meta[:8] != b"metadata":
+        fail(f"no metadata table at {meta_off:#x}")
+    pinned = False
     for i in range(struct.unpack_from("<H", meta, 10)[0]):
         entry = 32 + 32 * i
         if meta[entry:entry + 16] == PAGE83:
             f.seek(meta_off + struct.unpack_from("<I", meta, entry + 16)[0])
             f.write(guid("Page83"))
+            pinned = True
+    # without it the disk id stays random, and two builds differ
+    if not pinned:
+        fail("its metadata has no Page83 (virtual disk id) entry")

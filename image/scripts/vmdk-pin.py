@@ -5,15 +5,25 @@ import re
 import struct
 import sys
 
+
+def fail(msg):
+    sys.exit(f"vmdk-pin: {path}: {msg}")
+
+
 path, cid = sys.argv[1], sys.argv[2].encode()
-assert re.fullmatch(rb"[0-9a-f]{8}", cid), "CID must be 8 hex digits"
+if not re.fullmatch(rb"[0-9a-f]{8}", cid):
+    fail(f"CID {cid.decode()!r} must be 8 lowercase hex digits")
 with open(path, "r+b") as f:
     header = f.read(512)
     magic, _ver, _flags, _cap, _grain, desc_off, desc_size = struct.unpack_from("<4sIIQQQQ", header)
-    assert magic == b"KDMV" and desc_off and desc_size, "not a sparse VMDK with a descriptor"
+    if magic != b"KDMV" or not desc_off or not desc_size:
+        fail("not a sparse VMDK with an embedded descriptor")
     f.seek(desc_off * 512)
     desc = f.read(desc_size * 512)
     new, n = re.subn(rb"\nCID=[0-9a-fA-F]{8}\n", b"\nCID=" + cid + b"\n", desc, count=1)
-    assert n == 1 and len(new) == len(desc)
+    if n != 1:
+        fail("its descriptor has no CID line")
+    if len(new) != len(desc):  # cannot happen with a same-length replacement; would shift data
+        fail("the edited descriptor changed length")
     f.seek(desc_off * 512)
     f.write(new)

@@ -79,7 +79,8 @@ def firewall(nets, origin):
 def admin_account(keys, password=None):
     """The 'admin' account (sudo). With a password, sudo asks for it; a key-only account
     cannot type one, so it gets sudo without."""
-    if subprocess.run(["id", "admin"], capture_output=True).returncode != 0:
+    # id fails exactly when the account does not exist yet
+    if subprocess.run(["id", "admin"], capture_output=True, check=False).returncode != 0:
         run("useradd", "--create-home", "--shell", "/bin/bash", "--groups", "sudo",
             "--comment", "Cantine administrator", "admin")
     if keys:
@@ -111,7 +112,8 @@ def check_certificate_pair(cert, key):
     """ValueError unless cert is a PEM certificate whose public key is key's: nginx would not
     start with a mismatched pair, and the appliance would be unreachable over HTTPS."""
     def public_key(*cmd, text):
-        r = subprocess.run(cmd, input=text, capture_output=True, text=True)
+        # openssl fails on input that is not what it expects: the caller says which
+        r = subprocess.run(cmd, input=text, capture_output=True, text=True, check=False)
         return r.stdout.strip() if r.returncode == 0 else None
     from_cert = public_key("openssl", "x509", "-noout", "-pubkey", text=cert)
     from_key = public_key("openssl", "pkey", "-pubout", "-passin", "pass:", text=key)
