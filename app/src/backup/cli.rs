@@ -41,7 +41,7 @@ pub enum BackupCommand {
     /// one is only opened, to check its password ("already existed").
     Init(TargetArgs),
     /// Print the secrets backups depend on (repository passwords, the second site's
-    /// credentials and CA, the session key) sealed with a passphrase, to store offline.
+    /// credentials and CA, the health-data key) sealed with a passphrase, to store offline.
     Escrow {
         /// A file holding the passphrase (at least 16 characters).
         #[arg(long, value_name = "FILE")]
