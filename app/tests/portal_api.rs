@@ -1,20 +1,14 @@
 //! The family portal's rules through the JSON API, against a real PostgreSQL and a real server.
 
-use std::sync::Arc;
-
-use cantine::enrollments::{self, Decision};
-use cantine::http::AppState;
-use cantine::platform::clock::FixedClock;
-use cantine::testing::{self, TestApp};
-use cantine_domain::ids::{ChildId, EnrollmentId};
+use cantine_domain::ids::ChildId;
+use cantine_test_support::fixtures::{self, Family};
+use cantine_test_support::{TestApp, mail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 
 const PASSWORD: &str = "un mot de passe solide";
-const OUR_ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn paris(text: &str) -> DateTime<Utc> {
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
@@ -31,153 +25,41 @@ fn date(text: &str) -> NaiveDate {
 
 struct Portal {
     app: TestApp,
-    clock: Arc<FixedClock>,
-    pool: PgPool,
     school: i64,
 }
 
 /// A commune with one school (Mon, Tue, Thu, Fri), the 2026-2027 year, and the clock in
 /// August 2026, before every deadline of the year.
 async fn portal() -> Portal {
-    portal_with(testing::config()).await
-}
-
-async fn portal_with(config: cantine::platform::config::Config) -> Portal {
-    let db = testing::database().await;
-    let clock = Arc::new(FixedClock::new(paris("2026-08-20 12:00:00")));
-    let mut state = AppState::new(db.pool.clone(), config).unwrap();
-    state.clock = clock.clone();
-    let school: i64 =
-        sqlx::query_scalar("insert into school (name) values ('École Jules-Ferry') returning id")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    sqlx::query("insert into school_year (label, first_day, last_day) values ('2026-2027', '2026-09-01', '2027-07-03')")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    Portal {
-        app: testing::spawn_state(state).await,
-        clock,
-        pool: db.pool,
-        school,
-    }
-}
-
-struct Family {
-    client: Client,
-    csrf: String,
-    household: i64,
+    let app = TestApp::builder()
+        .clock(paris("2026-08-20 12:00:00"))
+        .spawn()
+        .await;
+    let school = fixtures::school(&app.pool, "École Jules-Ferry", "").await;
+    fixtures::school_year(
+        &app.pool,
+        "2026-2027",
+        date("2026-09-01"),
+        date("2027-07-03"),
+    )
+    .await;
+    Portal { app, school }
 }
 
 impl Portal {
-    fn rules(&self) -> (Arc<cantine::platform::config::Config>, DateTime<Utc>) {
-        (
-            self.app.state.config.clone(),
-            cantine::platform::clock::Clock::now(&*self.clock),
-        )
-    }
-
     /// A confirmed guardian, logged in through the API.
     async fn family(&self, name: &str) -> Family {
-        let email = format!("{name}@example.test");
-        let hash = cantine::accounts::password::hash(PASSWORD);
-        let household: i64 =
-            sqlx::query_scalar("insert into household default values returning id")
-                .fetch_one(&self.pool)
-                .await
-                .unwrap();
-        sqlx::query(
-            "insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
-             values ($1, $2, $3, 'Camille', $4, now())",
-        )
-        .bind(household)
-        .bind(&email)
-        .bind(hash)
-        .bind(name)
-        .execute(&self.pool)
-        .await
-        .unwrap();
-        let client = Client::builder().cookie_store(true).build().unwrap();
-        let response = client
-            .post(self.app.url("/api/v1/session"))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        Family {
-            client,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-            household,
-        }
+        fixtures::family(&self.app, name, PASSWORD).await
     }
 
     /// A child of `family`, enrolled (Mon, Tue, Thu, Fri) and validated in August: every
     /// service day of the year is booked.
     async fn enrolled_child(&self, family: &Family, first_name: &str) -> i64 {
-        let child = self.child(family, first_name).await;
-        let response = self
-            .call(
-                family,
-                Method::POST,
-                &format!("/api/v1/children/{child}/enrollment"),
-                Some(json!({"weekdays": ["mon", "tue", "thu", "fri"]})),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        let enrollment = response.json::<Value>().await.unwrap()["id"]
-            .as_i64()
-            .unwrap();
-        let (config, now) = self.rules();
-        enrollments::decide_enrollment(
-            &self.pool,
-            &cantine::platform::rules(&config, now),
-            EnrollmentId(enrollment),
-            None,
-            Decision::Validate,
-        )
-        .await
-        .unwrap();
-        child
+        fixtures::enrolled_child(&self.app, family, self.school, first_name).await
     }
 
     async fn child(&self, family: &Family, first_name: &str) -> i64 {
-        let response = self
-            .call(
-                family,
-                Method::POST,
-                "/api/v1/children",
-                Some(json!({
-                    "first_name": first_name, "last_name": "Martin", "birth_date": "2019-03-14",
-                    "school_id": self.school, "class_level": "CE1", "diet": "vegetarian",
-                    "allergies": "arachides", "pai": false
-                })),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        response.json::<Value>().await.unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    }
-
-    /// A request as the family's browser would send it: with our Origin on unsafe methods.
-    async fn call(
-        &self,
-        family: &Family,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = family
-            .client
-            .request(method, self.app.url(path))
-            .header("origin", OUR_ORIGIN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
+        family.child(self.school, first_name).await
     }
 
     async fn set_day(
@@ -188,19 +70,18 @@ impl Portal {
         book: bool,
     ) -> reqwest::Response {
         let method = if book { Method::PUT } else { Method::DELETE };
-        self.call(
-            family,
-            method,
-            &format!("/api/v1/children/{child}/reservations/{day}"),
-            None,
-        )
-        .await
+        family
+            .call(
+                method,
+                &format!("/api/v1/children/{child}/reservations/{day}"),
+                None,
+            )
+            .await
     }
 
     async fn day(&self, family: &Family, child: i64, day: &str) -> Value {
-        let response = self
+        let response = family
             .call(
-                family,
                 Method::GET,
                 &format!("/api/v1/children/{child}/reservations?from={day}&to={day}"),
                 None,
@@ -214,7 +95,7 @@ impl Portal {
         sqlx::query_as(
             "select (select count(*) from reservation), (select count(*) from reservation_event)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.app.pool)
         .await
         .unwrap()
     }
@@ -245,12 +126,15 @@ async fn assert_deadline(
     assert_eq!(before["deadline"], json!(deadline), "deadline of {day}");
     let booked = before["booked"].as_bool().unwrap();
 
-    portal.clock.set(deadline - chrono::Duration::seconds(1));
+    portal
+        .app
+        .clock()
+        .set(deadline - chrono::Duration::seconds(1));
     let response = portal.set_day(family, child, day, !booked).await;
     assert_eq!(response.status(), 200, "{day} at 09:59:59");
     assert_eq!(response.json::<Value>().await.unwrap()["changed"], true);
 
-    portal.clock.set(deadline);
+    portal.app.clock().set(deadline);
     let response = portal.set_day(family, child, day, booked).await;
     problem(response, StatusCode::CONFLICT, "deadline_passed").await;
     let after = portal.day(family, child, day).await;
@@ -307,7 +191,7 @@ async fn days_without_service_are_not_bookable_each_with_its_reason() {
     let child = portal.enrolled_child(&family, "Léa").await;
     sqlx::query("insert into closure (school_id, first_day, last_day, reason) values ($1, '2027-01-14', '2027-01-14', 'grève')")
         .bind(portal.school)
-        .execute(&portal.pool)
+        .execute(&portal.app.pool)
         .await
         .unwrap();
     let (rows_before, events_before) = portal.reservation_rows().await;
@@ -391,11 +275,11 @@ async fn a_family_never_sees_nor_changes_another_households_child() {
             ),
         ),
     ] {
-        let response = portal.call(&bernard, method.clone(), &path, body).await;
+        let response = bernard.call(method.clone(), &path, body).await;
         problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
-    let listed: Vec<Value> = portal
-        .call(&bernard, Method::GET, "/api/v1/children", None)
+    let listed: Vec<Value> = bernard
+        .call(Method::GET, "/api/v1/children", None)
         .await
         .json()
         .await
@@ -414,27 +298,8 @@ async fn concurrent_identical_bookings_create_one_reservation() {
     let family = portal.family("martin").await;
     let child = portal.child(&family, "Léa").await;
     // Enrolled with no usual day: nothing booked yet.
-    let response = portal
-        .call(
-            &family,
-            Method::POST,
-            &format!("/api/v1/children/{child}/enrollment"),
-            Some(json!({"weekdays": []})),
-        )
-        .await;
-    let enrollment = response.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let (config, now) = portal.rules();
-    enrollments::decide_enrollment(
-        &portal.pool,
-        &cantine::platform::rules(&config, now),
-        EnrollmentId(enrollment),
-        None,
-        Decision::Validate,
-    )
-    .await
-    .unwrap();
+    let enrollment = family.request_enrollment(child, &[]).await;
+    fixtures::validate_enrollment(&portal.app, enrollment).await;
 
     let requests = (0..8).map(|_| portal.set_day(&family, child, "2026-12-10", true));
     let responses = futures_join_all(requests).await;
@@ -443,13 +308,14 @@ async fn concurrent_identical_bookings_create_one_reservation() {
     let rows: i64 =
         sqlx::query_scalar("select count(*) from reservation where child_id = $1 and booked")
             .bind(child)
-            .fetch_one(&portal.pool)
+            .fetch_one(&portal.app.pool)
             .await
             .unwrap();
     assert_eq!(rows, 1);
-    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-10"))
-        .await
-        .unwrap();
+    let history =
+        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-10"))
+            .await
+            .unwrap();
     assert_eq!(history.len(), 1);
 }
 
@@ -481,9 +347,10 @@ async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
             "round {round}"
         );
     }
-    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-11"))
-        .await
-        .unwrap();
+    let history =
+        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-11"))
+            .await
+            .unwrap();
     // Every event starts from the state the previous one left, and the last one is the state.
     let first = history.first().unwrap();
     assert_eq!(
@@ -505,9 +372,8 @@ async fn a_weekly_pattern_applies_to_siblings_and_skips_locked_days() {
     let lea = portal.enrolled_child(&family, "Léa").await;
     let hugo = portal.enrolled_child(&family, "Hugo").await;
     // Wednesday 2 December 2026, 12:00: Thursday 3 and Friday 4 are locked.
-    portal.clock.set(paris("2026-12-02 12:00:00"));
-    let response = portal
-        .call(&family, Method::POST, "/api/v1/reservations/pattern",
+    portal.app.clock().set(paris("2026-12-02 12:00:00"));
+    let response = family.call(Method::POST, "/api/v1/reservations/pattern",
             Some(json!({"children": [lea, hugo], "from": "2026-12-03", "to": "2026-12-11", "weekdays": ["mon", "thu"]})))
         .await;
     assert_eq!(response.status(), 200);
@@ -551,9 +417,8 @@ async fn booking_requires_a_validated_enrollment() {
         "not_enrolled",
     )
     .await;
-    let response = portal
+    let response = family
         .call(
-            &family,
             Method::POST,
             &format!("/api/v1/children/{child}/enrollment"),
             Some(json!({"weekdays": ["mon", "tue"]})),
@@ -566,26 +431,24 @@ async fn booking_requires_a_validated_enrollment() {
         "not_enrolled",
     )
     .await;
-    let again = portal
+    let again = family
         .call(
-            &family,
             Method::POST,
             &format!("/api/v1/children/{child}/enrollment"),
             Some(json!({"weekdays": ["mon"]})),
         )
         .await;
     problem(again, StatusCode::CONFLICT, "already_enrolled").await;
-    let wednesday = portal
+    let wednesday = family
         .call(
-            &family,
             Method::POST,
             &format!("/api/v1/children/{child}/enrollment"),
             Some(json!({"weekdays": ["wed"]})),
         )
         .await;
     assert!(wednesday.status().is_client_error());
-    let listed: Vec<Value> = portal
-        .call(&family, Method::GET, "/api/v1/children", None)
+    let listed: Vec<Value> = family
+        .call(Method::GET, "/api/v1/children", None)
         .await
         .json()
         .await
@@ -599,13 +462,14 @@ async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
     let family = portal.family("martin").await;
     let child = portal.enrolled_child(&family, "Léa").await;
     let children_before: i64 = sqlx::query_scalar("select count(*) from child")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     let rows_before = portal.reservation_rows().await;
     let url = |p: &str| portal.app.url(p);
+    let origin = &portal.app.origin();
     let send = |request: reqwest::RequestBuilder| async move {
-        request.header("origin", OUR_ORIGIN).send().await.unwrap()
+        request.header("origin", origin).send().await.unwrap()
     };
 
     let unknown_field = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "colour": "blue"});
@@ -759,7 +623,7 @@ async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
     .await;
 
     let children_after: i64 = sqlx::query_scalar("select count(*) from child")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     assert_eq!(children_after, children_before);
@@ -811,11 +675,7 @@ async fn unsafe_requests_need_our_origin_or_the_csrf_token() {
 
 #[tokio::test]
 async fn sign_up_confirm_by_mailed_link_once_then_log_in_and_out() {
-    let mail_dir = tempfile::tempdir().unwrap();
-    let db = testing::database().await;
-    let mut config = testing::config();
-    config.data_dir = mail_dir.path().to_owned();
-    let app = testing::spawn_app_with(db.pool.clone(), config).await;
+    let app = TestApp::spawn().await;
     let client = Client::builder().cookie_store(true).build().unwrap();
     let account = json!({"email": "Nouvelle.Famille@Example.test", "password": PASSWORD, "first_name": "Nadia", "last_name": "Roux", "phone": "0601020304"});
     let response = client
@@ -850,24 +710,15 @@ async fn sign_up_confirm_by_mailed_link_once_then_log_in_and_out() {
     )
     .await;
 
-    let mails: Vec<_> = std::fs::read_dir(mail_dir.path().join("mail"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mails = mail::spool(app.data_dir());
     assert_eq!(mails.len(), 1);
-    let mail = std::fs::read_to_string(&mails[0])
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=3D", "=");
-    assert!(mail.contains("To: nouvelle.famille@example.test"), "{mail}");
-    let token = mail
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let mail = &mails[0];
+    assert!(
+        mail.headers.contains("To: nouvelle.famille@example.test"),
+        "{}",
+        mail.headers
+    );
+    let token = mail.link_token("token=");
     let confirm = client
         .post(app.url("/api/v1/accounts/confirmation"))
         .json(&json!({"token": token}))
@@ -979,39 +830,18 @@ fn paris_helper_knows_summer_time() {
 
 #[tokio::test]
 async fn an_invited_guardian_joins_the_household_and_sees_its_children() {
-    let mail_dir = tempfile::tempdir().unwrap();
-    let mut config = testing::config();
-    config.data_dir = mail_dir.path().to_owned();
-    let portal = portal_with(config).await;
+    let portal = portal().await;
     let first = portal.family("martin").await;
     let child = portal.child(&first, "Léa").await;
-    let response = portal
+    let response = first
         .call(
-            &first,
             Method::POST,
             "/api/v1/household/invitations",
             Some(json!({"email": "second.parent@example.test"})),
         )
         .await;
     assert_eq!(response.status(), 202);
-    let mail = std::fs::read_dir(mail_dir.path().join("mail"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mail = std::fs::read_to_string(mail)
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=3D", "=");
-    let token = mail
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = mail::last(portal.app.data_dir()).link_token("token=");
 
     let client = Client::builder().cookie_store(true).build().unwrap();
     let mut account = json!({"email": "someone.else@example.test", "password": PASSWORD, "first_name": "Karim", "last_name": "Martin", "invitation": token});
@@ -1066,8 +896,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     let family = portal.family("martin").await;
     let nul_name = json!({"first_name": "A\u{0}", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP"});
     problem(
-        portal
-            .call(&family, Method::POST, "/api/v1/children", Some(nul_name))
+        family
+            .call(Method::POST, "/api/v1/children", Some(nul_name))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
@@ -1075,13 +905,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     .await;
     let nul_allergies = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "allergies": "\u{0}"});
     problem(
-        portal
-            .call(
-                &family,
-                Method::POST,
-                "/api/v1/children",
-                Some(nul_allergies),
-            )
+        family
+            .call(Method::POST, "/api/v1/children", Some(nul_allergies))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
@@ -1090,9 +915,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
 
     let unmailable = "z\u{f}o#\\@b\u{8}c.de";
     problem(
-        portal
+        family
             .call(
-                &family,
                 Method::POST,
                 "/api/v1/household/invitations",
                 Some(json!({"email": unmailable})),
@@ -1103,7 +927,7 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     )
     .await;
     let accounts_before: i64 = sqlx::query_scalar("select count(*) from account")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     let sign_up = Client::new()
@@ -1114,7 +938,7 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
         .unwrap();
     problem(sign_up, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     let accounts_after: i64 = sqlx::query_scalar("select count(*) from account")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     assert_eq!(accounts_after, accounts_before);
