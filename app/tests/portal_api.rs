@@ -102,13 +102,24 @@ impl Portal {
 }
 
 async fn problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(response.status(), status);
+    problem_in("", response, status, code).await
+}
+
+/// [`problem`], its failures saying which `case` it was.
+async fn problem_in(
+    case: &str,
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> Value {
+    assert_eq!(response.status(), status, "{case}");
     assert_eq!(
         response.headers()["content-type"],
-        "application/problem+json"
+        "application/problem+json",
+        "{case}"
     );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["code"], code, "{case}: {body}");
     body
 }
 
@@ -456,6 +467,14 @@ async fn booking_requires_a_validated_enrollment() {
     assert_eq!(listed[0]["enrollment_status"], "pending");
 }
 
+/// What a bad-input case sends.
+enum Body {
+    None,
+    Json(Value),
+    /// Text as given, with this `Content-Type` (none when `None`).
+    Raw(Option<&'static str>, String),
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
     let portal = portal().await;
@@ -466,161 +485,65 @@ async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
         .await
         .unwrap();
     let rows_before = portal.reservation_rows().await;
-    let url = |p: &str| portal.app.url(p);
-    let origin = &portal.app.origin();
-    let send = |request: reqwest::RequestBuilder| async move {
-        request.header("origin", origin).send().await.unwrap()
+    let school = portal.school;
+    let child_with = |fields: Value| {
+        let mut body = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": school, "class_level": "CP"});
+        for (key, value) in fields.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        Body::Json(body)
     };
+    let pattern = |from: &str, to: &str, weekday: &str| {
+        Body::Json(json!({"children": [child], "from": from, "to": to, "weekdays": [weekday]}))
+    };
+    let raw = |content_type, text: &str| Body::Raw(content_type, text.to_owned());
+    let huge = format!("{{\"allergies\": \"{}\"}}", "x".repeat(200_000));
+    let json = Some("application/json");
+    let children = || "/api/v1/children".to_owned();
+    let days_of = |who: &str, rest: &str| format!("/api/v1/children/{who}/reservations{rest}");
+    let days = |rest: &str| days_of(&child.to_string(), rest);
+    let patterns = || "/api/v1/reservations/pattern".to_owned();
+    const GET: Method = Method::GET;
+    const PUT: Method = Method::PUT;
+    const POST: Method = Method::POST;
 
-    let unknown_field = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "colour": "blue"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_field),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let impossible_date = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-02-30", "school_id": portal.school, "class_level": "CP"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&impossible_date),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let unknown_level = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "6e"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_level),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let unknown_school = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": 999999, "class_level": "CP"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_school),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let malformed = family
-        .client
-        .post(url("/api/v1/children"))
-        .header("content-type", "application/json")
-        .body("{\"first_name\": ");
-    problem(
-        send(malformed).await,
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-    )
-    .await;
-    let huge = family
-        .client
-        .post(url("/api/v1/children"))
-        .header("content-type", "application/json")
-        .body(format!("{{\"allergies\": \"{}\"}}", "x".repeat(200_000)));
-    problem(
-        send(huge).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-    )
-    .await;
-    let not_json = family
-        .client
-        .post(url("/api/v1/children"))
-        .body("first_name=A");
-    problem(
-        send(not_json).await,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    problem(
-        send(family.client.put(url(&format!(
-            "/api/v1/children/{child}/reservations/2026-02-30"
-        ))))
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        send(
-            family
-                .client
-                .put(url("/api/v1/children/not-a-number/reservations/2026-12-10")),
-        )
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        send(family.client.get(url(&format!(
-            "/api/v1/children/{child}/reservations?from=2026-13-01&to=2026-12-01"
-        ))))
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    problem(
-        send(family.client.get(url(&format!(
-            "/api/v1/children/{child}/reservations?from=2026-12-10&to=2026-12-01"
-        ))))
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let long_range =
-        json!({"children": [child], "from": "2026-09-01", "to": "2028-09-01", "weekdays": ["mon"]});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/reservations/pattern"))
-                .json(&long_range),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let bad_weekday = json!({"children": [child], "from": "2026-12-01", "to": "2026-12-20", "weekdays": ["someday"]});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/reservations/pattern"))
-                .json(&bad_weekday),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = [
+        // A child's sheet that is not one.
+        (POST, children(), child_with(json!({"colour": "blue"})),           422, "validation"),
+        (POST, children(), child_with(json!({"birth_date": "2019-02-30"})), 422, "validation"),
+        (POST, children(), child_with(json!({"class_level": "6e"})),        422, "validation"),
+        (POST, children(), child_with(json!({"school_id": 999999})),        422, "validation"),
+        // A body that is not JSON, or too much of it.
+        (POST, children(), raw(json, "{\"first_name\": "),                  400, "malformed_json"),
+        (POST, children(), raw(json, &huge),                                413, "payload_too_large"),
+        (POST, children(), raw(None, "first_name=A"),                       415, "unsupported_media_type"),
+        // A path that names no date or no child.
+        (PUT, days("/2026-02-30"), Body::None,                              404, "not_found"),
+        (PUT, days_of("not-a-number", "/2026-12-10"), Body::None,             404, "not_found"),
+        // A range that is none.
+        (GET, days("?from=2026-13-01&to=2026-12-01"), Body::None,           422, "validation"),
+        (GET, days("?from=2026-12-10&to=2026-12-01"), Body::None,           422, "validation"),
+        (POST, patterns(), pattern("2026-09-01", "2028-09-01", "mon"),      422, "validation"),
+        (POST, patterns(), pattern("2026-12-01", "2026-12-20", "someday"),  422, "validation"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let case = format!("{method} {path}");
+        let request = family
+            .client
+            .request(method, portal.app.url(&path))
+            .header("origin", portal.app.origin());
+        let request = match body {
+            Body::None => request,
+            Body::Json(value) => request.json(&value),
+            Body::Raw(Some(content_type), text) => {
+                request.header("content-type", content_type).body(text)
+            }
+            Body::Raw(None, text) => request.body(text),
+        };
+        let status = StatusCode::from_u16(status).unwrap();
+        problem_in(&case, request.send().await.unwrap(), status, code).await;
+    }
 
     let children_after: i64 = sqlx::query_scalar("select count(*) from child")
         .fetch_one(&portal.app.pool)
