@@ -1,12 +1,17 @@
 //! The real application, served by [`cantine::http::serve`] on a loopback port until dropped.
 //!
-//! ```ignore
+//! ```no_run
+//! # async fn example(monday_9am: chrono::DateTime<chrono::Utc>, later: chrono::DateTime<chrono::Utc>) {
+//! use cantine_test_support::TestApp;
+//!
 //! let app = TestApp::builder()
 //!     .clock(monday_9am)
 //!     .config(|c| c.http.request_timeout_secs = 5)
 //!     .spawn()
 //!     .await;
 //! app.clock().set(later);
+//! let home = reqwest::get(app.url("/")).await.unwrap();
+//! # }
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -24,13 +29,16 @@ use tokio::sync::oneshot;
 
 use crate::cluster::{self, TestDb};
 
+/// A change to the test configuration, applied before the state is built.
+type ConfigChange = Box<dyn FnOnce(&mut Config) + Send>;
+
 /// How the application of one test is set up: every part has a default.
 #[must_use]
 #[derive(Default)]
 pub struct TestAppBuilder {
     clock: Option<DateTime<Utc>>,
     data_dir: Option<PathBuf>,
-    configure: Vec<Box<dyn FnOnce(&mut Config) + Send>>,
+    configure: Vec<ConfigChange>,
     pool: Option<PgPool>,
 }
 
