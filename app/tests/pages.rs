@@ -170,6 +170,13 @@ async fn demo() -> Browser {
     browser
 }
 
+/// The demo, signed in as the Martin family (two children, enrolled and booked).
+async fn demo_as_martin() -> Browser {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    browser
+}
+
 async fn child_of(browser: &Browser, email: &str) -> i64 {
     sqlx::query_scalar(
         "select c.id from child c join account a on a.household_id = c.household_id
@@ -319,8 +326,7 @@ async fn a_refused_form_comes_back_with_its_message_its_values_and_a_4xx() {
 
 #[tokio::test]
 async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let csrf = browser.csrf().await;
     let thursday = day("2026-12-03");
@@ -372,8 +378,7 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
 
 #[tokio::test]
 async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let csrf = browser.csrf().await;
     let thursday = day("2026-12-03");
@@ -412,8 +417,7 @@ async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
 
 #[tokio::test]
 async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let page = browser
         .get(&format!("/enfants/{child}/calendrier?mois=2026-12"))
@@ -442,8 +446,7 @@ async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
 
 #[tokio::test]
 async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let day = day("2026-12-03");
 
@@ -483,8 +486,7 @@ async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
 
 #[tokio::test]
 async fn another_households_child_answers_404_on_every_page() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let stranger = child_of(&browser, "famille.bernard@techniville.test").await;
     let day = "2026-12-03";
@@ -576,8 +578,7 @@ async fn pages_that_need_a_session_send_visitors_to_log_in_and_back() {
 
 #[tokio::test]
 async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.html.contains("Semaine du lundi 30 novembre 2026"));
@@ -611,8 +612,7 @@ async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
 
 #[tokio::test]
 async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let children: Vec<i64> = sqlx::query_scalar(
         "select c.id from child c join account a on a.household_id = c.household_id
@@ -770,8 +770,7 @@ async fn the_stylesheet_is_served_and_pages_use_no_inline_style_or_script() {
 
 #[tokio::test]
 async fn an_invited_guardian_signs_up_from_the_mailed_link_and_sees_the_same_children() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let to = browser
         .post_redirected(

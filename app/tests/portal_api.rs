@@ -46,6 +46,14 @@ async fn portal() -> Portal {
     Portal { app, school }
 }
 
+/// The commune of [`portal`], the Martin family signed in, and their Léa enrolled for the year.
+async fn martins_with_lea() -> (Portal, Family, i64) {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    (portal, family, child)
+}
+
 impl Portal {
     /// A confirmed guardian, logged in through the API.
     async fn family(&self, name: &str) -> Family {
@@ -155,27 +163,21 @@ async fn assert_deadline(
 
 #[tokio::test]
 async fn booking_deadline_is_10_00_two_service_days_before_in_winter() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Thursday 10 December 2026: Tuesday 8 and Monday 7 are the two service days before.
     assert_deadline(&portal, &family, child, "2026-12-10", "2026-12-07 10:00:00").await;
 }
 
 #[tokio::test]
 async fn booking_deadline_is_10_00_two_service_days_before_in_summer_time() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Thursday 17 June 2027 (CEST): Tuesday 15 and Monday 14 June are the two service days before.
     assert_deadline(&portal, &family, child, "2027-06-17", "2027-06-14 10:00:00").await;
 }
 
 #[tokio::test]
 async fn booking_deadlines_around_the_spring_clock_change() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Clocks go forward on Sunday 28 March 2027; Monday 29 is Easter Monday.
     // Tuesday 30 March: the service days before are Friday 26 and Thursday 25 (winter time).
     assert_deadline(&portal, &family, child, "2027-03-30", "2027-03-25 10:00:00").await;
@@ -185,9 +187,7 @@ async fn booking_deadlines_around_the_spring_clock_change() {
 
 #[tokio::test]
 async fn booking_deadlines_around_the_autumn_clock_change() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Clocks go back on Sunday 25 October 2026, inside the Toussaint holidays.
     // Tuesday 3 November: Monday 2 November and Friday 16 October (summer time).
     assert_deadline(&portal, &family, child, "2026-11-03", "2026-10-16 10:00:00").await;
@@ -197,9 +197,7 @@ async fn booking_deadlines_around_the_autumn_clock_change() {
 
 #[tokio::test]
 async fn days_without_service_are_not_bookable_each_with_its_reason() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     sqlx::query("insert into closure (school_id, first_day, last_day, reason) values ($1, '2027-01-14', '2027-01-14', 'grève')")
         .bind(portal.school)
         .execute(&portal.app.pool)
@@ -344,9 +342,7 @@ async fn futures_join_all(
 
 #[tokio::test]
 async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     for round in 0..5 {
         let (a, b) = tokio::join!(
             portal.set_day(&family, child, "2026-12-11", false),
@@ -477,9 +473,7 @@ enum Body {
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     let children_before: i64 = sqlx::query_scalar("select count(*) from child")
         .fetch_one(&portal.app.pool)
         .await
@@ -555,9 +549,7 @@ async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
 
 #[tokio::test]
 async fn unsafe_requests_need_our_origin_or_the_csrf_token() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     let path = portal
         .app
         .url(&format!("/api/v1/children/{child}/reservations/2026-12-10"));
