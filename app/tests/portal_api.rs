@@ -424,14 +424,7 @@ async fn booking_requires_a_validated_enrollment() {
         "not_enrolled",
     )
     .await;
-    let response = family
-        .call(
-            Method::POST,
-            &format!("/api/v1/children/{child}/enrollment"),
-            Some(json!({"weekdays": ["mon", "tue"]})),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
+    family.request_enrollment(child, &["mon", "tue"]).await;
     problem(
         portal.set_day(&family, child, "2026-12-10", true).await,
         StatusCode::CONFLICT,
