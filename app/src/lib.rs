@@ -19,5 +19,3 @@ pub mod households;
 pub mod http;
 pub mod platform;
 pub mod reservations;
-#[doc(hidden)]
-pub mod testing;

@@ -10,8 +10,8 @@ use std::process::{Child, Command, Stdio};
 use cantine::backup::lock::FileLock;
 use cantine::backup::{AlreadyRunning, BACKUP_LOCK, Backups, Database, Targets};
 use cantine::platform::config::BackupConfig;
-use cantine::testing::{self, TestDb};
 use cantine_backup::{KeepPolicy, SnapshotSelector, Target};
+use cantine_test_support::{self as testing, TestApp, TestDb};
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cantine");
@@ -139,9 +139,11 @@ impl Fixture {
 
     /// `/metrics` of the application serving this data folder.
     async fn metrics(&self) -> String {
-        let mut config = testing::config();
-        config.data_dir = self.backups.data_dir.clone();
-        let app = testing::spawn_app_with(self.db.pool.clone(), config).await;
+        let app = TestApp::builder()
+            .pool(self.db.pool.clone())
+            .data_dir(&self.backups.data_dir)
+            .spawn()
+            .await;
         reqwest::get(app.url("/metrics"))
             .await
             .unwrap()

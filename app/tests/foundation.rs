@@ -1,7 +1,7 @@
 //! The foundation against a real PostgreSQL: migrations, readiness, metrics, OpenAPI, errors.
 
 use cantine::platform::{db, pg};
-use cantine::testing;
+use cantine_test_support::{self as testing, TestApp};
 
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_again_as_a_no_op() {
@@ -33,12 +33,14 @@ async fn migrations_apply_to_an_empty_database_and_again_as_a_no_op() {
 
 #[tokio::test]
 async fn readyz_answers_200_when_migrated_and_503_before() {
-    let empty = testing::empty_database().await;
-    let app = testing::spawn_app_with(empty.pool.clone(), testing::config()).await;
+    let app = TestApp::builder()
+        .database(testing::empty_database().await)
+        .spawn()
+        .await;
     let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status(), 503);
 
-    db::migrate(&empty.pool).await.unwrap();
+    db::migrate(&app.pool).await.unwrap();
     let response = reqwest::get(app.url("/readyz")).await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
@@ -69,7 +71,7 @@ async fn readyz_goes_503_when_postgresql_stops() {
     .unwrap();
     let pool = db::pool(cluster.connect_options("postgres"), 2);
     db::migrate(&pool).await.unwrap();
-    let app = testing::spawn_app_with(pool, testing::config()).await;
+    let app = TestApp::builder().pool(pool).spawn().await;
     assert_eq!(
         reqwest::get(app.url("/readyz")).await.unwrap().status(),
         200
@@ -102,7 +104,7 @@ fn counter(metrics: &str, route: &str, status: &str) -> u64 {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
-    let app = testing::spawn_app().await;
+    let app = TestApp::spawn().await;
     for _ in 0..3 {
         reqwest::get(app.url("/healthz")).await.unwrap();
     }
@@ -128,7 +130,7 @@ async fn metrics_count_requests_by_route_and_status() {
 
 #[tokio::test]
 async fn openapi_is_a_3_1_document_listing_the_routes() {
-    let app = testing::spawn_app().await;
+    let app = TestApp::spawn().await;
     let doc: serde_json::Value = reqwest::get(app.url("/api/openapi.json"))
         .await
         .unwrap()
@@ -146,7 +148,7 @@ async fn openapi_is_a_3_1_document_listing_the_routes() {
 
 #[tokio::test]
 async fn every_answer_carries_a_request_id_and_errors_are_problems() {
-    let app = testing::spawn_app().await;
+    let app = TestApp::spawn().await;
     let response = reqwest::get(app.url("/nothing-here")).await.unwrap();
     assert_eq!(response.status(), 404);
     assert!(!response.headers()["x-request-id"].is_empty());

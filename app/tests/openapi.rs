@@ -1,10 +1,10 @@
 //! The served OpenAPI file documents every answer an operation can get, errors as problems.
 
-use cantine::testing;
+use cantine_test_support::TestApp;
 use serde_json::Value;
 
 async fn document() -> Value {
-    let app = testing::spawn_app().await;
+    let app = TestApp::spawn().await;
     reqwest::get(app.url("/api/openapi.json"))
         .await
         .unwrap()
@@ -159,7 +159,7 @@ async fn request_schemas_carry_the_servers_constraints() {
 
 #[tokio::test]
 async fn bare_errors_of_the_layers_are_problems_too() {
-    let app = testing::spawn_app().await;
+    let app = TestApp::spawn().await;
     let response = reqwest::Client::new()
         .patch(app.url("/api/v1/children"))
         .header("origin", "http://127.0.0.1:8080")

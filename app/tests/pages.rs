@@ -1,19 +1,10 @@
 //! The family portal's HTML pages, driven like a browser with JavaScript off: forms posted as
 //! `application/x-www-form-urlencoded`, redirects followed by hand so that each step is seen.
 
-use std::path::Path;
-
-use std::sync::Arc;
-
-use base64::Engine;
-use cantine::http::{self, AppState};
-use cantine::platform::clock::FixedClock;
-use cantine::testing;
+use cantine_test_support::{TestApp, fixtures, mail};
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 const DEMO_PASSWORD: &str = "techniville-demo";
 const MARTIN: &str = "famille.martin@techniville.test";
@@ -28,25 +19,11 @@ fn day(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
-/// The application on a loopback port, its clock stopped where the test puts it.
-struct App {
-    base_url: String,
-    state: AppState,
-    clock: Arc<FixedClock>,
-    _stop: oneshot::Sender<()>,
-}
-
-impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
 /// A browser without JavaScript: keeps cookies, does not follow redirects by itself.
 struct Browser {
-    app: App,
+    /// The application, its clock stopped where the test puts it.
+    app: TestApp,
     client: reqwest::Client,
-    data_dir: tempfile::TempDir,
 }
 
 struct Page {
@@ -57,34 +34,13 @@ struct Page {
 
 impl Browser {
     async fn new() -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
-        let mut config = testing::config();
-        config.data_dir = data_dir.path().to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        config.listen = address;
-        let mut state = AppState::new(testing::database().await.pool, config).unwrap();
-        let clock = Arc::new(FixedClock::new(monday_9am()));
-        state.clock = clock.clone();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(http::serve(listener, state.clone(), async {
-            let _ = stopped.await;
-        }));
+        let app = TestApp::builder().clock(monday_9am()).spawn().await;
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Self {
-            app: App {
-                base_url: format!("http://{address}"),
-                state,
-                clock,
-                _stop: stop,
-            },
-            client,
-            data_dir,
-        }
+        Self { app, client }
     }
 
     async fn read(response: reqwest::Response) -> Page {
@@ -191,68 +147,33 @@ fn day_item(html: &str, date: NaiveDate) -> &str {
     &html[start..end]
 }
 
-/// The token of the confirmation link in the last mail of the spool.
-fn confirmation_token(data_dir: &Path) -> String {
-    link_token(data_dir, "/confirmer?token=")
-}
-
 /// The token of the link to `path` (`/confirmer?token=`) in the last mail of the spool.
-fn link_token(data_dir: &Path, path: &str) -> String {
-    let mut mails: Vec<_> = std::fs::read_dir(data_dir.join("mail"))
-        .expect("the mail spool exists")
-        .map(|e| e.unwrap().path())
-        .collect();
-    mails.sort();
-    let raw = std::fs::read_to_string(mails.last().expect("a mail")).unwrap();
-    let (headers, body) = raw.split_once("\r\n\r\n").unwrap();
-    let body = if headers.contains("Content-Transfer-Encoding: base64") {
-        let joined: String = body.split_whitespace().collect();
-        String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(joined)
-                .unwrap(),
-        )
-        .unwrap()
-    } else {
-        // Quoted-printable: soft line breaks, and `=` written `=3D`.
-        body.replace("=\r\n", "").replace("=3D", "=")
-    };
-    let start = body.find(path).expect("a link") + path.len();
-    body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+fn link_token(browser: &Browser, path: &str) -> String {
+    mail::last(browser.app.data_dir()).link_token(path)
 }
 
 /// A school and the current school year, as a commune sets them up.
-async fn school_and_year(app: &App) -> i64 {
-    let rules = app.state.rules();
-    let label = rules.current_year().unwrap();
-    let year = rules.holidays.school_year(label).unwrap();
-    sqlx::query("insert into school_year (label, first_day, last_day) values ($1, $2, $3)")
-        .bind(label.to_string())
-        .bind(year.first_day())
-        .bind(year.last_day())
-        .execute(&app.state.pool)
-        .await
-        .unwrap();
-    sqlx::query_scalar(
-        "insert into school (name, address) values ('École des Tilleuls', '1 rue des Tilleuls') returning id",
-    )
-    .fetch_one(&app.state.pool)
-    .await
-    .unwrap()
+async fn school_and_year(app: &TestApp) -> i64 {
+    fixtures::current_school_year(app).await;
+    fixtures::school(&app.pool, "École des Tilleuls", "1 rue des Tilleuls").await
 }
 
 async fn demo() -> Browser {
     let browser = Browser::new().await;
     cantine::demo::seed(
-        &browser.app.state.pool,
-        &browser.app.state.rules(),
+        &browser.app.pool,
+        &browser.app.rules(),
         Some(DEMO_PASSWORD.into()),
     )
     .await
     .unwrap();
+    browser
+}
+
+/// The demo, signed in as the Martin family (two children, enrolled and booked).
+async fn demo_as_martin() -> Browser {
+    let browser = demo().await;
+    browser.log_in(MARTIN, DEMO_PASSWORD).await;
     browser
 }
 
@@ -262,7 +183,7 @@ async fn child_of(browser: &Browser, email: &str) -> i64 {
          where a.email = $1 order by c.id limit 1",
     )
     .bind(email)
-    .fetch_one(&browser.app.state.pool)
+    .fetch_one(&browser.app.pool)
     .await
     .unwrap()
 }
@@ -291,7 +212,7 @@ async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_en
     assert!(browser.get(&to).await.html.contains("Ouvrez le lien"));
 
     // Following the mailed link shows a button and confirms nothing by itself.
-    let token = confirmation_token(browser.data_dir.path());
+    let token = link_token(&browser, "/confirmer?token=");
     let confirm = browser.get(&format!("/confirmer?token={token}")).await;
     assert_eq!(confirm.status, StatusCode::OK);
     assert!(confirm.html.contains("Confirmer mon adresse"));
@@ -320,7 +241,7 @@ async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_en
     let csrf = browser.csrf().await;
     let new_child = browser.get("/enfants/nouveau").await;
     assert!(new_child.html.contains("École des Tilleuls"));
-    let birth = (browser.app.state.rules().today() - Days::new(7 * 365)).to_string();
+    let birth = (browser.app.rules().today() - Days::new(7 * 365)).to_string();
     let school = school.to_string();
     let to = browser
         .post_redirected(
@@ -373,7 +294,7 @@ async fn a_parent_signs_up_confirms_by_mail_logs_in_adds_a_child_and_requests_en
     let (status, weekdays): (String, Vec<i16>) =
         sqlx::query_as("select status, weekdays from enrollment where child_id = $1")
             .bind(child)
-            .fetch_one(&browser.app.state.pool)
+            .fetch_one(&browser.app.pool)
             .await
             .unwrap();
     assert_eq!((status.as_str(), weekdays), ("pending", vec![1, 2, 4]));
@@ -405,8 +326,7 @@ async fn a_refused_form_comes_back_with_its_message_its_values_and_a_4xx() {
 
 #[tokio::test]
 async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let csrf = browser.csrf().await;
     let thursday = day("2026-12-03");
@@ -450,7 +370,7 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
     )
     .bind(child)
     .bind(thursday)
-    .fetch_one(&browser.app.state.pool)
+    .fetch_one(&browser.app.pool)
     .await
     .unwrap();
     assert_eq!(history, 2);
@@ -458,8 +378,7 @@ async fn the_month_calendar_books_and_cancels_a_day_through_its_buttons() {
 
 #[tokio::test]
 async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let csrf = browser.csrf().await;
     let thursday = day("2026-12-03");
@@ -467,7 +386,7 @@ async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
 
     browser
         .app
-        .clock
+        .clock()
         .set(Utc.with_ymd_and_hms(2026, 11, 30, 8, 59, 59).unwrap());
     browser
         .post_redirected(&path, &[("csrf", &csrf), ("action", "annuler")])
@@ -475,7 +394,7 @@ async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
 
     browser
         .app
-        .clock
+        .clock()
         .set(Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap());
     let refused = browser
         .post(
@@ -498,8 +417,7 @@ async fn a_change_at_the_deadline_is_refused_and_the_calendar_says_why() {
 
 #[tokio::test]
 async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let page = browser
         .get(&format!("/enfants/{child}/calendrier?mois=2026-12"))
@@ -528,8 +446,7 @@ async fn locked_and_non_service_days_say_why_in_text_and_have_no_button() {
 
 #[tokio::test]
 async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let child = child_of(&browser, MARTIN).await;
     let day = day("2026-12-03");
 
@@ -556,7 +473,7 @@ async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
     )
     .bind(child)
     .bind(day)
-    .fetch_one(&browser.app.state.pool)
+    .fetch_one(&browser.app.pool)
     .await
     .unwrap();
     assert!(booked, "nothing changed");
@@ -569,8 +486,7 @@ async fn a_form_post_without_its_csrf_field_and_without_origin_is_refused() {
 
 #[tokio::test]
 async fn another_households_child_answers_404_on_every_page() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let stranger = child_of(&browser, "famille.bernard@techniville.test").await;
     let day = "2026-12-03";
@@ -662,8 +578,7 @@ async fn pages_that_need_a_session_send_visitors_to_log_in_and_back() {
 
 #[tokio::test]
 async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let home = browser.get("/").await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.html.contains("Semaine du lundi 30 novembre 2026"));
@@ -689,7 +604,7 @@ async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
     // At the weekend, the coming week is the next one.
     browser
         .app
-        .clock
+        .clock()
         .set(Utc.with_ymd_and_hms(2026, 12, 5, 12, 0, 0).unwrap());
     let home = browser.get("/").await;
     assert!(home.html.contains("Semaine du lundi 7 décembre 2026"));
@@ -697,15 +612,14 @@ async fn the_home_page_shows_each_childs_coming_week_and_next_deadline() {
 
 #[tokio::test]
 async fn the_weekly_pattern_reports_which_days_changed_and_which_were_locked() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let children: Vec<i64> = sqlx::query_scalar(
         "select c.id from child c join account a on a.household_id = c.household_id
          where a.email = $1 order by c.id",
     )
     .bind(MARTIN)
-    .fetch_all(&browser.app.state.pool)
+    .fetch_all(&browser.app.pool)
     .await
     .unwrap();
     let path = format!("/enfants/{}/semaine-type", children[0]);
@@ -799,7 +713,7 @@ async fn pages_are_french_and_label_every_field() {
     let pending = child_of(bernard, "famille.bernard@techniville.test").await;
     sqlx::query("delete from enrollment where child_id = $1")
         .bind(pending)
-        .execute(&bernard.app.state.pool)
+        .execute(&bernard.app.pool)
         .await
         .unwrap();
     pages.push((
@@ -856,8 +770,7 @@ async fn the_stylesheet_is_served_and_pages_use_no_inline_style_or_script() {
 
 #[tokio::test]
 async fn an_invited_guardian_signs_up_from_the_mailed_link_and_sees_the_same_children() {
-    let browser = demo().await;
-    browser.log_in(MARTIN, DEMO_PASSWORD).await;
+    let browser = demo_as_martin().await;
     let csrf = browser.csrf().await;
     let to = browser
         .post_redirected(
@@ -880,7 +793,7 @@ async fn an_invited_guardian_signs_up_from_the_mailed_link_and_sees_the_same_chi
         .post_redirected("/deconnexion", &[("csrf", &csrf)])
         .await;
 
-    let token = link_token(browser.data_dir.path(), "/inscription?token=");
+    let token = link_token(&browser, "/inscription?token=");
     let form = browser.get(&format!("/inscription?token={token}")).await;
     assert_eq!(
         attribute_after(&form.html, "name=\"invitation\"", "value"),

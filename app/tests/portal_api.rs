@@ -1,20 +1,14 @@
 //! The family portal's rules through the JSON API, against a real PostgreSQL and a real server.
 
-use std::sync::Arc;
-
-use cantine::enrollments::{self, Decision};
-use cantine::http::AppState;
-use cantine::platform::clock::FixedClock;
-use cantine::testing::{self, TestApp};
-use cantine_domain::ids::{ChildId, EnrollmentId};
+use cantine_domain::ids::ChildId;
+use cantine_test_support::fixtures::{self, Family};
+use cantine_test_support::{TestApp, mail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 
 const PASSWORD: &str = "un mot de passe solide";
-const OUR_ORIGIN: &str = "http://127.0.0.1:8080";
 
 fn paris(text: &str) -> DateTime<Utc> {
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
@@ -31,153 +25,49 @@ fn date(text: &str) -> NaiveDate {
 
 struct Portal {
     app: TestApp,
-    clock: Arc<FixedClock>,
-    pool: PgPool,
     school: i64,
 }
 
 /// A commune with one school (Mon, Tue, Thu, Fri), the 2026-2027 year, and the clock in
 /// August 2026, before every deadline of the year.
 async fn portal() -> Portal {
-    portal_with(testing::config()).await
+    let app = TestApp::builder()
+        .clock(paris("2026-08-20 12:00:00"))
+        .spawn()
+        .await;
+    let school = fixtures::school(&app.pool, "École Jules-Ferry", "").await;
+    fixtures::school_year(
+        &app.pool,
+        "2026-2027",
+        date("2026-09-01"),
+        date("2027-07-03"),
+    )
+    .await;
+    Portal { app, school }
 }
 
-async fn portal_with(config: cantine::platform::config::Config) -> Portal {
-    let db = testing::database().await;
-    let clock = Arc::new(FixedClock::new(paris("2026-08-20 12:00:00")));
-    let mut state = AppState::new(db.pool.clone(), config).unwrap();
-    state.clock = clock.clone();
-    let school: i64 =
-        sqlx::query_scalar("insert into school (name) values ('École Jules-Ferry') returning id")
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-    sqlx::query("insert into school_year (label, first_day, last_day) values ('2026-2027', '2026-09-01', '2027-07-03')")
-        .execute(&db.pool)
-        .await
-        .unwrap();
-    Portal {
-        app: testing::spawn_state(state).await,
-        clock,
-        pool: db.pool,
-        school,
-    }
-}
-
-struct Family {
-    client: Client,
-    csrf: String,
-    household: i64,
+/// The commune of [`portal`], the Martin family signed in, and their Léa enrolled for the year.
+async fn martins_with_lea() -> (Portal, Family, i64) {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.enrolled_child(&family, "Léa").await;
+    (portal, family, child)
 }
 
 impl Portal {
-    fn rules(&self) -> (Arc<cantine::platform::config::Config>, DateTime<Utc>) {
-        (
-            self.app.state.config.clone(),
-            cantine::platform::clock::Clock::now(&*self.clock),
-        )
-    }
-
     /// A confirmed guardian, logged in through the API.
     async fn family(&self, name: &str) -> Family {
-        let email = format!("{name}@example.test");
-        let hash = cantine::accounts::password::hash(PASSWORD);
-        let household: i64 =
-            sqlx::query_scalar("insert into household default values returning id")
-                .fetch_one(&self.pool)
-                .await
-                .unwrap();
-        sqlx::query(
-            "insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
-             values ($1, $2, $3, 'Camille', $4, now())",
-        )
-        .bind(household)
-        .bind(&email)
-        .bind(hash)
-        .bind(name)
-        .execute(&self.pool)
-        .await
-        .unwrap();
-        let client = Client::builder().cookie_store(true).build().unwrap();
-        let response = client
-            .post(self.app.url("/api/v1/session"))
-            .json(&json!({"email": email, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        Family {
-            client,
-            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
-            household,
-        }
+        fixtures::family(&self.app, name, PASSWORD).await
     }
 
     /// A child of `family`, enrolled (Mon, Tue, Thu, Fri) and validated in August: every
     /// service day of the year is booked.
     async fn enrolled_child(&self, family: &Family, first_name: &str) -> i64 {
-        let child = self.child(family, first_name).await;
-        let response = self
-            .call(
-                family,
-                Method::POST,
-                &format!("/api/v1/children/{child}/enrollment"),
-                Some(json!({"weekdays": ["mon", "tue", "thu", "fri"]})),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        let enrollment = response.json::<Value>().await.unwrap()["id"]
-            .as_i64()
-            .unwrap();
-        let (config, now) = self.rules();
-        enrollments::decide_enrollment(
-            &self.pool,
-            &cantine::platform::rules(&config, now),
-            EnrollmentId(enrollment),
-            None,
-            Decision::Validate,
-        )
-        .await
-        .unwrap();
-        child
+        fixtures::enrolled_child(&self.app, family, self.school, first_name).await
     }
 
     async fn child(&self, family: &Family, first_name: &str) -> i64 {
-        let response = self
-            .call(
-                family,
-                Method::POST,
-                "/api/v1/children",
-                Some(json!({
-                    "first_name": first_name, "last_name": "Martin", "birth_date": "2019-03-14",
-                    "school_id": self.school, "class_level": "CE1", "diet": "vegetarian",
-                    "allergies": "arachides", "pai": false
-                })),
-            )
-            .await;
-        assert_eq!(response.status(), 201);
-        response.json::<Value>().await.unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    }
-
-    /// A request as the family's browser would send it: with our Origin on unsafe methods.
-    async fn call(
-        &self,
-        family: &Family,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> reqwest::Response {
-        let mut request = family
-            .client
-            .request(method, self.app.url(path))
-            .header("origin", OUR_ORIGIN);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap()
+        family.child(self.school, first_name).await
     }
 
     async fn set_day(
@@ -188,19 +78,18 @@ impl Portal {
         book: bool,
     ) -> reqwest::Response {
         let method = if book { Method::PUT } else { Method::DELETE };
-        self.call(
-            family,
-            method,
-            &format!("/api/v1/children/{child}/reservations/{day}"),
-            None,
-        )
-        .await
+        family
+            .call(
+                method,
+                &format!("/api/v1/children/{child}/reservations/{day}"),
+                None,
+            )
+            .await
     }
 
     async fn day(&self, family: &Family, child: i64, day: &str) -> Value {
-        let response = self
+        let response = family
             .call(
-                family,
                 Method::GET,
                 &format!("/api/v1/children/{child}/reservations?from={day}&to={day}"),
                 None,
@@ -214,20 +103,31 @@ impl Portal {
         sqlx::query_as(
             "select (select count(*) from reservation), (select count(*) from reservation_event)",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.app.pool)
         .await
         .unwrap()
     }
 }
 
 async fn problem(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
-    assert_eq!(response.status(), status);
+    problem_in("", response, status, code).await
+}
+
+/// [`problem`], its failures saying which `case` it was.
+async fn problem_in(
+    case: &str,
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> Value {
+    assert_eq!(response.status(), status, "{case}");
     assert_eq!(
         response.headers()["content-type"],
-        "application/problem+json"
+        "application/problem+json",
+        "{case}"
     );
     let body: Value = response.json().await.unwrap();
-    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["code"], code, "{case}: {body}");
     body
 }
 
@@ -245,12 +145,15 @@ async fn assert_deadline(
     assert_eq!(before["deadline"], json!(deadline), "deadline of {day}");
     let booked = before["booked"].as_bool().unwrap();
 
-    portal.clock.set(deadline - chrono::Duration::seconds(1));
+    portal
+        .app
+        .clock()
+        .set(deadline - chrono::Duration::seconds(1));
     let response = portal.set_day(family, child, day, !booked).await;
     assert_eq!(response.status(), 200, "{day} at 09:59:59");
     assert_eq!(response.json::<Value>().await.unwrap()["changed"], true);
 
-    portal.clock.set(deadline);
+    portal.app.clock().set(deadline);
     let response = portal.set_day(family, child, day, booked).await;
     problem(response, StatusCode::CONFLICT, "deadline_passed").await;
     let after = portal.day(family, child, day).await;
@@ -260,27 +163,21 @@ async fn assert_deadline(
 
 #[tokio::test]
 async fn booking_deadline_is_10_00_two_service_days_before_in_winter() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Thursday 10 December 2026: Tuesday 8 and Monday 7 are the two service days before.
     assert_deadline(&portal, &family, child, "2026-12-10", "2026-12-07 10:00:00").await;
 }
 
 #[tokio::test]
 async fn booking_deadline_is_10_00_two_service_days_before_in_summer_time() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Thursday 17 June 2027 (CEST): Tuesday 15 and Monday 14 June are the two service days before.
     assert_deadline(&portal, &family, child, "2027-06-17", "2027-06-14 10:00:00").await;
 }
 
 #[tokio::test]
 async fn booking_deadlines_around_the_spring_clock_change() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Clocks go forward on Sunday 28 March 2027; Monday 29 is Easter Monday.
     // Tuesday 30 March: the service days before are Friday 26 and Thursday 25 (winter time).
     assert_deadline(&portal, &family, child, "2027-03-30", "2027-03-25 10:00:00").await;
@@ -290,9 +187,7 @@ async fn booking_deadlines_around_the_spring_clock_change() {
 
 #[tokio::test]
 async fn booking_deadlines_around_the_autumn_clock_change() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     // Clocks go back on Sunday 25 October 2026, inside the Toussaint holidays.
     // Tuesday 3 November: Monday 2 November and Friday 16 October (summer time).
     assert_deadline(&portal, &family, child, "2026-11-03", "2026-10-16 10:00:00").await;
@@ -302,12 +197,10 @@ async fn booking_deadlines_around_the_autumn_clock_change() {
 
 #[tokio::test]
 async fn days_without_service_are_not_bookable_each_with_its_reason() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     sqlx::query("insert into closure (school_id, first_day, last_day, reason) values ($1, '2027-01-14', '2027-01-14', 'grève')")
         .bind(portal.school)
-        .execute(&portal.pool)
+        .execute(&portal.app.pool)
         .await
         .unwrap();
     let (rows_before, events_before) = portal.reservation_rows().await;
@@ -391,11 +284,11 @@ async fn a_family_never_sees_nor_changes_another_households_child() {
             ),
         ),
     ] {
-        let response = portal.call(&bernard, method.clone(), &path, body).await;
+        let response = bernard.call(method.clone(), &path, body).await;
         problem(response, StatusCode::NOT_FOUND, "not_found").await;
     }
-    let listed: Vec<Value> = portal
-        .call(&bernard, Method::GET, "/api/v1/children", None)
+    let listed: Vec<Value> = bernard
+        .call(Method::GET, "/api/v1/children", None)
         .await
         .json()
         .await
@@ -414,27 +307,8 @@ async fn concurrent_identical_bookings_create_one_reservation() {
     let family = portal.family("martin").await;
     let child = portal.child(&family, "Léa").await;
     // Enrolled with no usual day: nothing booked yet.
-    let response = portal
-        .call(
-            &family,
-            Method::POST,
-            &format!("/api/v1/children/{child}/enrollment"),
-            Some(json!({"weekdays": []})),
-        )
-        .await;
-    let enrollment = response.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let (config, now) = portal.rules();
-    enrollments::decide_enrollment(
-        &portal.pool,
-        &cantine::platform::rules(&config, now),
-        EnrollmentId(enrollment),
-        None,
-        Decision::Validate,
-    )
-    .await
-    .unwrap();
+    let enrollment = family.request_enrollment(child, &[]).await;
+    fixtures::validate_enrollment(&portal.app, enrollment).await;
 
     let requests = (0..8).map(|_| portal.set_day(&family, child, "2026-12-10", true));
     let responses = futures_join_all(requests).await;
@@ -443,13 +317,14 @@ async fn concurrent_identical_bookings_create_one_reservation() {
     let rows: i64 =
         sqlx::query_scalar("select count(*) from reservation where child_id = $1 and booked")
             .bind(child)
-            .fetch_one(&portal.pool)
+            .fetch_one(&portal.app.pool)
             .await
             .unwrap();
     assert_eq!(rows, 1);
-    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-10"))
-        .await
-        .unwrap();
+    let history =
+        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-10"))
+            .await
+            .unwrap();
     assert_eq!(history.len(), 1);
 }
 
@@ -467,9 +342,7 @@ async fn futures_join_all(
 
 #[tokio::test]
 async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     for round in 0..5 {
         let (a, b) = tokio::join!(
             portal.set_day(&family, child, "2026-12-11", false),
@@ -481,9 +354,10 @@ async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
             "round {round}"
         );
     }
-    let history = cantine::reservations::history(&portal.pool, ChildId(child), date("2026-12-11"))
-        .await
-        .unwrap();
+    let history =
+        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-11"))
+            .await
+            .unwrap();
     // Every event starts from the state the previous one left, and the last one is the state.
     let first = history.first().unwrap();
     assert_eq!(
@@ -505,9 +379,8 @@ async fn a_weekly_pattern_applies_to_siblings_and_skips_locked_days() {
     let lea = portal.enrolled_child(&family, "Léa").await;
     let hugo = portal.enrolled_child(&family, "Hugo").await;
     // Wednesday 2 December 2026, 12:00: Thursday 3 and Friday 4 are locked.
-    portal.clock.set(paris("2026-12-02 12:00:00"));
-    let response = portal
-        .call(&family, Method::POST, "/api/v1/reservations/pattern",
+    portal.app.clock().set(paris("2026-12-02 12:00:00"));
+    let response = family.call(Method::POST, "/api/v1/reservations/pattern",
             Some(json!({"children": [lea, hugo], "from": "2026-12-03", "to": "2026-12-11", "weekdays": ["mon", "thu"]})))
         .await;
     assert_eq!(response.status(), 200);
@@ -551,41 +424,31 @@ async fn booking_requires_a_validated_enrollment() {
         "not_enrolled",
     )
     .await;
-    let response = portal
-        .call(
-            &family,
-            Method::POST,
-            &format!("/api/v1/children/{child}/enrollment"),
-            Some(json!({"weekdays": ["mon", "tue"]})),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
+    family.request_enrollment(child, &["mon", "tue"]).await;
     problem(
         portal.set_day(&family, child, "2026-12-10", true).await,
         StatusCode::CONFLICT,
         "not_enrolled",
     )
     .await;
-    let again = portal
+    let again = family
         .call(
-            &family,
             Method::POST,
             &format!("/api/v1/children/{child}/enrollment"),
             Some(json!({"weekdays": ["mon"]})),
         )
         .await;
     problem(again, StatusCode::CONFLICT, "already_enrolled").await;
-    let wednesday = portal
+    let wednesday = family
         .call(
-            &family,
             Method::POST,
             &format!("/api/v1/children/{child}/enrollment"),
             Some(json!({"weekdays": ["wed"]})),
         )
         .await;
     assert!(wednesday.status().is_client_error());
-    let listed: Vec<Value> = portal
-        .call(&family, Method::GET, "/api/v1/children", None)
+    let listed: Vec<Value> = family
+        .call(Method::GET, "/api/v1/children", None)
         .await
         .json()
         .await
@@ -593,173 +456,84 @@ async fn booking_requires_a_validated_enrollment() {
     assert_eq!(listed[0]["enrollment_status"], "pending");
 }
 
+/// What a bad-input case sends.
+enum Body {
+    None,
+    Json(Value),
+    /// Text as given, with this `Content-Type` (none when `None`).
+    Raw(Option<&'static str>, String),
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     let children_before: i64 = sqlx::query_scalar("select count(*) from child")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     let rows_before = portal.reservation_rows().await;
-    let url = |p: &str| portal.app.url(p);
-    let send = |request: reqwest::RequestBuilder| async move {
-        request.header("origin", OUR_ORIGIN).send().await.unwrap()
+    let school = portal.school;
+    let child_with = |fields: Value| {
+        let mut body = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": school, "class_level": "CP"});
+        for (key, value) in fields.as_object().unwrap() {
+            body[key] = value.clone();
+        }
+        Body::Json(body)
     };
+    let pattern = |from: &str, to: &str, weekday: &str| {
+        Body::Json(json!({"children": [child], "from": from, "to": to, "weekdays": [weekday]}))
+    };
+    let raw = |content_type, text: &str| Body::Raw(content_type, text.to_owned());
+    let huge = format!("{{\"allergies\": \"{}\"}}", "x".repeat(200_000));
+    let json = Some("application/json");
+    let children = || "/api/v1/children".to_owned();
+    let days_of = |who: &str, rest: &str| format!("/api/v1/children/{who}/reservations{rest}");
+    let days = |rest: &str| days_of(&child.to_string(), rest);
+    let patterns = || "/api/v1/reservations/pattern".to_owned();
+    const GET: Method = Method::GET;
+    const PUT: Method = Method::PUT;
+    const POST: Method = Method::POST;
 
-    let unknown_field = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "colour": "blue"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_field),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let impossible_date = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-02-30", "school_id": portal.school, "class_level": "CP"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&impossible_date),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let unknown_level = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "6e"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_level),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let unknown_school = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": 999999, "class_level": "CP"});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/children"))
-                .json(&unknown_school),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let malformed = family
-        .client
-        .post(url("/api/v1/children"))
-        .header("content-type", "application/json")
-        .body("{\"first_name\": ");
-    problem(
-        send(malformed).await,
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-    )
-    .await;
-    let huge = family
-        .client
-        .post(url("/api/v1/children"))
-        .header("content-type", "application/json")
-        .body(format!("{{\"allergies\": \"{}\"}}", "x".repeat(200_000)));
-    problem(
-        send(huge).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-    )
-    .await;
-    let not_json = family
-        .client
-        .post(url("/api/v1/children"))
-        .body("first_name=A");
-    problem(
-        send(not_json).await,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
-    )
-    .await;
-    problem(
-        send(family.client.put(url(&format!(
-            "/api/v1/children/{child}/reservations/2026-02-30"
-        ))))
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        send(
-            family
-                .client
-                .put(url("/api/v1/children/not-a-number/reservations/2026-12-10")),
-        )
-        .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        send(family.client.get(url(&format!(
-            "/api/v1/children/{child}/reservations?from=2026-13-01&to=2026-12-01"
-        ))))
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    problem(
-        send(family.client.get(url(&format!(
-            "/api/v1/children/{child}/reservations?from=2026-12-10&to=2026-12-01"
-        ))))
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let long_range =
-        json!({"children": [child], "from": "2026-09-01", "to": "2028-09-01", "weekdays": ["mon"]});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/reservations/pattern"))
-                .json(&long_range),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
-    let bad_weekday = json!({"children": [child], "from": "2026-12-01", "to": "2026-12-20", "weekdays": ["someday"]});
-    problem(
-        send(
-            family
-                .client
-                .post(url("/api/v1/reservations/pattern"))
-                .json(&bad_weekday),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation",
-    )
-    .await;
+    #[rustfmt::skip]
+    let cases = [
+        // A child's sheet that is not one.
+        (POST, children(), child_with(json!({"colour": "blue"})),           422, "validation"),
+        (POST, children(), child_with(json!({"birth_date": "2019-02-30"})), 422, "validation"),
+        (POST, children(), child_with(json!({"class_level": "6e"})),        422, "validation"),
+        (POST, children(), child_with(json!({"school_id": 999999})),        422, "validation"),
+        // A body that is not JSON, or too much of it.
+        (POST, children(), raw(json, "{\"first_name\": "),                  400, "malformed_json"),
+        (POST, children(), raw(json, &huge),                                413, "payload_too_large"),
+        (POST, children(), raw(None, "first_name=A"),                       415, "unsupported_media_type"),
+        // A path that names no date or no child.
+        (PUT, days("/2026-02-30"), Body::None,                              404, "not_found"),
+        (PUT, days_of("not-a-number", "/2026-12-10"), Body::None,             404, "not_found"),
+        // A range that is none.
+        (GET, days("?from=2026-13-01&to=2026-12-01"), Body::None,           422, "validation"),
+        (GET, days("?from=2026-12-10&to=2026-12-01"), Body::None,           422, "validation"),
+        (POST, patterns(), pattern("2026-09-01", "2028-09-01", "mon"),      422, "validation"),
+        (POST, patterns(), pattern("2026-12-01", "2026-12-20", "someday"),  422, "validation"),
+    ];
+    for (method, path, body, status, code) in cases {
+        let case = format!("{method} {path}");
+        let request = family
+            .client
+            .request(method, portal.app.url(&path))
+            .header("origin", portal.app.origin());
+        let request = match body {
+            Body::None => request,
+            Body::Json(value) => request.json(&value),
+            Body::Raw(Some(content_type), text) => {
+                request.header("content-type", content_type).body(text)
+            }
+            Body::Raw(None, text) => request.body(text),
+        };
+        let status = StatusCode::from_u16(status).unwrap();
+        problem_in(&case, request.send().await.unwrap(), status, code).await;
+    }
 
     let children_after: i64 = sqlx::query_scalar("select count(*) from child")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     assert_eq!(children_after, children_before);
@@ -768,9 +542,7 @@ async fn bad_input_gets_a_clear_4xx_problem_and_changes_nothing() {
 
 #[tokio::test]
 async fn unsafe_requests_need_our_origin_or_the_csrf_token() {
-    let portal = portal().await;
-    let family = portal.family("martin").await;
-    let child = portal.enrolled_child(&family, "Léa").await;
+    let (portal, family, child) = martins_with_lea().await;
     let path = portal
         .app
         .url(&format!("/api/v1/children/{child}/reservations/2026-12-10"));
@@ -811,11 +583,7 @@ async fn unsafe_requests_need_our_origin_or_the_csrf_token() {
 
 #[tokio::test]
 async fn sign_up_confirm_by_mailed_link_once_then_log_in_and_out() {
-    let mail_dir = tempfile::tempdir().unwrap();
-    let db = testing::database().await;
-    let mut config = testing::config();
-    config.data_dir = mail_dir.path().to_owned();
-    let app = testing::spawn_app_with(db.pool.clone(), config).await;
+    let app = TestApp::spawn().await;
     let client = Client::builder().cookie_store(true).build().unwrap();
     let account = json!({"email": "Nouvelle.Famille@Example.test", "password": PASSWORD, "first_name": "Nadia", "last_name": "Roux", "phone": "0601020304"});
     let response = client
@@ -850,24 +618,15 @@ async fn sign_up_confirm_by_mailed_link_once_then_log_in_and_out() {
     )
     .await;
 
-    let mails: Vec<_> = std::fs::read_dir(mail_dir.path().join("mail"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
+    let mails = mail::spool(app.data_dir());
     assert_eq!(mails.len(), 1);
-    let mail = std::fs::read_to_string(&mails[0])
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=3D", "=");
-    assert!(mail.contains("To: nouvelle.famille@example.test"), "{mail}");
-    let token = mail
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let mail = &mails[0];
+    assert!(
+        mail.headers.contains("To: nouvelle.famille@example.test"),
+        "{}",
+        mail.headers
+    );
+    let token = mail.link_token("token=");
     let confirm = client
         .post(app.url("/api/v1/accounts/confirmation"))
         .json(&json!({"token": token}))
@@ -979,39 +738,18 @@ fn paris_helper_knows_summer_time() {
 
 #[tokio::test]
 async fn an_invited_guardian_joins_the_household_and_sees_its_children() {
-    let mail_dir = tempfile::tempdir().unwrap();
-    let mut config = testing::config();
-    config.data_dir = mail_dir.path().to_owned();
-    let portal = portal_with(config).await;
+    let portal = portal().await;
     let first = portal.family("martin").await;
     let child = portal.child(&first, "Léa").await;
-    let response = portal
+    let response = first
         .call(
-            &first,
             Method::POST,
             "/api/v1/household/invitations",
             Some(json!({"email": "second.parent@example.test"})),
         )
         .await;
     assert_eq!(response.status(), 202);
-    let mail = std::fs::read_dir(mail_dir.path().join("mail"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let mail = std::fs::read_to_string(mail)
-        .unwrap()
-        .replace("=\r\n", "")
-        .replace("=3D", "=");
-    let token = mail
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = mail::last(portal.app.data_dir()).link_token("token=");
 
     let client = Client::builder().cookie_store(true).build().unwrap();
     let mut account = json!({"email": "someone.else@example.test", "password": PASSWORD, "first_name": "Karim", "last_name": "Martin", "invitation": token});
@@ -1066,8 +804,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     let family = portal.family("martin").await;
     let nul_name = json!({"first_name": "A\u{0}", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP"});
     problem(
-        portal
-            .call(&family, Method::POST, "/api/v1/children", Some(nul_name))
+        family
+            .call(Method::POST, "/api/v1/children", Some(nul_name))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
@@ -1075,13 +813,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     .await;
     let nul_allergies = json!({"first_name": "A", "last_name": "B", "birth_date": "2019-01-01", "school_id": portal.school, "class_level": "CP", "allergies": "\u{0}"});
     problem(
-        portal
-            .call(
-                &family,
-                Method::POST,
-                "/api/v1/children",
-                Some(nul_allergies),
-            )
+        family
+            .call(Method::POST, "/api/v1/children", Some(nul_allergies))
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
@@ -1090,9 +823,8 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
 
     let unmailable = "z\u{f}o#\\@b\u{8}c.de";
     problem(
-        portal
+        family
             .call(
-                &family,
                 Method::POST,
                 "/api/v1/household/invitations",
                 Some(json!({"email": unmailable})),
@@ -1103,7 +835,7 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
     )
     .await;
     let accounts_before: i64 = sqlx::query_scalar("select count(*) from account")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     let sign_up = Client::new()
@@ -1114,7 +846,7 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
         .unwrap();
     problem(sign_up, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
     let accounts_after: i64 = sqlx::query_scalar("select count(*) from account")
-        .fetch_one(&portal.pool)
+        .fetch_one(&portal.app.pool)
         .await
         .unwrap();
     assert_eq!(accounts_after, accounts_before);

@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use cantine_test_support::fixtures;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cantine");
 
 fn cantine(data_dir: &Path) -> Command {
@@ -97,10 +99,7 @@ async fn sigkill_of_the_app_loses_no_committed_data_and_restart_needs_no_manual_
     let (mut app, base) = serve(dir.path());
     wait_for(&format!("{base}/readyz"), 200, Duration::from_secs(30)).await;
     let db = pool(dir.path()).await;
-    sqlx::query("insert into school (name) values ('École du Test')")
-        .execute(&db)
-        .await
-        .unwrap();
+    fixtures::school(&db, "École du Test", "").await;
     db.close().await;
     let postgres = postmaster_pid(dir.path()).unwrap();
 
@@ -138,10 +137,7 @@ async fn sigkill_of_postgresql_is_recovered_by_the_app() {
     let ready = format!("{base}/readyz");
     wait_for(&ready, 200, Duration::from_secs(30)).await;
     let db = pool(dir.path()).await;
-    sqlx::query("insert into school (name) values ('Avant la panne')")
-        .execute(&db)
-        .await
-        .unwrap();
+    fixtures::school(&db, "Avant la panne", "").await;
     db.close().await;
 
     let postgres = postmaster_pid(dir.path()).unwrap();

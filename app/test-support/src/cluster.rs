@@ -1,20 +1,19 @@
-//! Test support: one throwaway PostgreSQL cluster per test binary, a fresh database per test,
-//! and the real application served on a loopback port.
+//! One throwaway PostgreSQL cluster per test binary, and a fresh database per test.
 //!
 //! The cluster lives in a temporary folder that its guard deletes when the test binary exits
-//! (see [`crate::platform::pg`]), so nothing is left behind even when a test run is interrupted.
+//! (see [`cantine::platform::pg`]), so nothing is left behind even when a test run is
+//! interrupted: the guard's standard input is a pipe from the test binary, and its closing, on a
+//! clean exit as on SIGKILL, stops the server.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use tokio::net::TcpListener;
-use tokio::sync::{OnceCell, oneshot};
+use tokio::sync::OnceCell;
 
-use crate::http::{self, AppState};
-use crate::platform::config::{Config, Source};
-use crate::platform::pg;
+use cantine::platform::config::{Config, Source};
+use cantine::platform::{db, pg};
 
 static SERVER: OnceLock<pg::Server> = OnceLock::new();
 static TEMPLATE: OnceCell<()> = OnceCell::const_new();
@@ -101,67 +100,20 @@ pub async fn database() -> TestDb {
     TEMPLATE
         .get_or_init(|| async {
             let template = create(TEMPLATE_NAME, None).await;
-            crate::platform::db::migrate(&template.pool)
-                .await
-                .expect("migrations apply");
+            db::migrate(&template.pool).await.expect("migrations apply");
             template.pool.close().await;
         })
         .await;
     create(&unique_name("test"), Some(TEMPLATE_NAME)).await
 }
 
-/// Configuration for tests: defaults, never the host's `/etc/cantine/cantine.toml`.
+/// Configuration for tests: defaults, never the host's `/etc/cantine/cantine.toml` nor a
+/// `CANTINE_*` variable of the environment. [`crate::TestApp`] points its `data_dir` at a
+/// folder of the test's own.
 pub fn config() -> Config {
     let source = Source {
         file: None,
         skip_default_file: true,
     };
     Config::load_from(&source, |_| None).expect("default configuration is valid")
-}
-
-/// The application serving on a loopback port until dropped.
-pub struct TestApp {
-    pub base_url: String,
-    pub state: AppState,
-    stop: Option<oneshot::Sender<()>>,
-}
-
-impl TestApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Serves `pool` with `config` on 127.0.0.1, on a port the system picks.
-pub async fn spawn_app_with(pool: PgPool, config: Config) -> TestApp {
-    spawn_state(AppState::new(pool, config).expect("application state")).await
-}
-
-/// Serves a prepared state (a fixed clock, say). Its configured `public_url` stays as given,
-/// so a test can decide which `Origin` is the service's own.
-pub async fn spawn_state(state: AppState) -> TestApp {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("local address");
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(http::serve(listener, state.clone(), async {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        base_url: format!("http://{address}"),
-        state,
-        stop: Some(stop),
-    }
-}
-
-/// Serves a fresh migrated database with the test configuration.
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(database().await.pool, config()).await
 }

@@ -1,0 +1,211 @@
+//! What a test starts from: a commune's school and school year, households with a confirmed
+//! guardian, families signed in through the API, their children, enrolled or not.
+//!
+//! Rows a commune's staff would create are inserted directly (there is no staff interface yet);
+//! what families do goes through the API, so a fixture child is one the service accepted.
+
+use cantine::enrollments::{self, Decision};
+use cantine_domain::ids::EnrollmentId;
+use chrono::NaiveDate;
+use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::TestApp;
+
+/// A school serving Mon, Tue, Thu and Fri (the schema's default); answers its id.
+pub async fn school(pool: &PgPool, name: &str, address: &str) -> i64 {
+    sqlx::query_scalar("insert into school (name, address) values ($1, $2) returning id")
+        .bind(name)
+        .bind(address)
+        .fetch_one(pool)
+        .await
+        .expect("insert a school")
+}
+
+/// A school year from `first_day` to `last_day` (`2026-2027`, `2026-09-01`, `2027-07-03`).
+pub async fn school_year(pool: &PgPool, label: &str, first_day: NaiveDate, last_day: NaiveDate) {
+    sqlx::query("insert into school_year (label, first_day, last_day) values ($1, $2, $3)")
+        .bind(label)
+        .bind(first_day)
+        .bind(last_day)
+        .execute(pool)
+        .await
+        .expect("insert a school year");
+}
+
+/// The school year current at the application's clock, with the dates of the holiday calendar.
+pub async fn current_school_year(app: &TestApp) {
+    let rules = app.rules();
+    let label = rules.current_year().expect("a current school year");
+    let year = rules
+        .holidays
+        .school_year(label)
+        .expect("the year in the holiday calendar");
+    school_year(
+        &app.pool,
+        &label.to_string(),
+        year.first_day(),
+        year.last_day(),
+    )
+    .await;
+}
+
+/// An empty household; answers its id.
+pub async fn household(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("insert into household default values returning id")
+        .fetch_one(pool)
+        .await
+        .expect("insert a household")
+}
+
+/// A guardian's account.
+pub struct Guardian<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+}
+
+/// The account of `guardian` in `household`, its address already confirmed; answers its id.
+pub async fn confirmed_guardian(pool: &PgPool, household: i64, guardian: &Guardian<'_>) -> i64 {
+    let hash = cantine::accounts::password::hash(guardian.password);
+    sqlx::query_scalar(
+        "insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
+         values ($1, $2, $3, $4, $5, now()) returning id",
+    )
+    .bind(household)
+    .bind(guardian.email)
+    .bind(hash)
+    .bind(guardian.first_name)
+    .bind(guardian.last_name)
+    .fetch_one(pool)
+    .await
+    .expect("insert an account")
+}
+
+/// A guardian signed in through the API, with the session's cookie and CSRF token.
+pub struct Family {
+    pub client: Client,
+    pub csrf: String,
+    pub household: i64,
+    pub email: String,
+    base_url: String,
+    origin: String,
+}
+
+/// A new household whose guardian Camille `<last_name>` (`<last_name>@example.test`, with
+/// `password`) is confirmed and signed in through `POST /api/v1/session`.
+pub async fn family(app: &TestApp, last_name: &str, password: &str) -> Family {
+    let email = format!("{last_name}@example.test");
+    let household = household(&app.pool).await;
+    confirmed_guardian(
+        &app.pool,
+        household,
+        &Guardian {
+            email: &email,
+            password,
+            first_name: "Camille",
+            last_name,
+        },
+    )
+    .await;
+    let client = Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("HTTP client");
+    let response = client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(response.status(), 200, "log in as {email}");
+    let body: Value = response.json().await.expect("session JSON");
+    Family {
+        client,
+        csrf: body["csrf_token"]
+            .as_str()
+            .expect("a CSRF token")
+            .to_owned(),
+        household,
+        email,
+        base_url: app.base_url.clone(),
+        origin: app.origin(),
+    }
+}
+
+impl Family {
+    /// A request as the family's browser would send it: with the service's own `Origin`.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("origin", &self.origin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// A child of the family at `school` (CE1, born 14 March 2019), added through the API.
+    pub async fn child(&self, school: i64, first_name: &str) -> i64 {
+        let response = self
+            .call(
+                Method::POST,
+                "/api/v1/children",
+                Some(json!({
+                    "first_name": first_name, "last_name": "Martin", "birth_date": "2019-03-14",
+                    "school_id": school, "class_level": "CE1", "diet": "vegetarian",
+                    "allergies": "arachides", "pai": false
+                })),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "add {first_name}");
+        id(response).await
+    }
+
+    /// Requests the enrollment of `child` on `weekdays` (`["mon", "tue"]`); answers its id.
+    pub async fn request_enrollment(&self, child: i64, weekdays: &[&str]) -> i64 {
+        let response = self
+            .call(
+                Method::POST,
+                &format!("/api/v1/children/{child}/enrollment"),
+                Some(json!({ "weekdays": weekdays })),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "enrollment of {child}");
+        id(response).await
+    }
+}
+
+async fn id(response: Response) -> i64 {
+    response.json::<Value>().await.expect("JSON")["id"]
+        .as_i64()
+        .expect("an id")
+}
+
+/// Validates an enrollment as the commune's staff do, judged at the application's clock: the
+/// usual days of the rest of the year are booked.
+pub async fn validate_enrollment(app: &TestApp, enrollment: i64) {
+    enrollments::decide_enrollment(
+        &app.pool,
+        &app.rules(),
+        EnrollmentId(enrollment),
+        None,
+        Decision::Validate,
+    )
+    .await
+    .expect("validate the enrollment");
+}
+
+/// A child of `family` at `school`, enrolled (Mon, Tue, Thu, Fri) and validated: every service
+/// day from the application's `now` to the end of the year is booked.
+pub async fn enrolled_child(app: &TestApp, family: &Family, school: i64, first_name: &str) -> i64 {
+    let child = family.child(school, first_name).await;
+    let enrollment = family
+        .request_enrollment(child, &["mon", "tue", "thu", "fri"])
+        .await;
+    validate_enrollment(app, enrollment).await;
+    child
+}
