@@ -55,6 +55,13 @@ async fn martins_with_lea() -> (Portal, Family, i64) {
 }
 
 impl Portal {
+    /// Moves the clock, and the family signs in again then: a session opened in August has
+    /// expired by December, as it should.
+    async fn come_back_at(&self, family: &Family, at: DateTime<Utc>) {
+        self.app.clock().set(at);
+        family.sign_in(PASSWORD).await;
+    }
+
     /// A confirmed guardian, logged in through the API.
     async fn family(&self, name: &str) -> Family {
         fixtures::family(&self.app, name, PASSWORD).await
@@ -146,14 +153,13 @@ async fn assert_deadline(
     let booked = before["booked"].as_bool().unwrap();
 
     portal
-        .app
-        .clock()
-        .set(deadline - chrono::Duration::seconds(1));
+        .come_back_at(family, deadline - chrono::Duration::seconds(1))
+        .await;
     let response = portal.set_day(family, child, day, !booked).await;
     assert_eq!(response.status(), 200, "{day} at 09:59:59");
     assert_eq!(response.json::<Value>().await.unwrap()["changed"], true);
 
-    portal.app.clock().set(deadline);
+    portal.come_back_at(family, deadline).await;
     let response = portal.set_day(family, child, day, booked).await;
     problem(response, StatusCode::CONFLICT, "deadline_passed").await;
     let after = portal.day(family, child, day).await;
@@ -379,7 +385,9 @@ async fn a_weekly_pattern_applies_to_siblings_and_skips_locked_days() {
     let lea = portal.enrolled_child(&family, "Léa").await;
     let hugo = portal.enrolled_child(&family, "Hugo").await;
     // Wednesday 2 December 2026, 12:00: Thursday 3 and Friday 4 are locked.
-    portal.app.clock().set(paris("2026-12-02 12:00:00"));
+    portal
+        .come_back_at(&family, paris("2026-12-02 12:00:00"))
+        .await;
     let response = family.call(Method::POST, "/api/v1/reservations/pattern",
             Some(json!({"children": [lea, hugo], "from": "2026-12-03", "to": "2026-12-11", "weekdays": ["mon", "thu"]})))
         .await;
@@ -722,6 +730,64 @@ async fn repeated_failed_logins_are_rate_limited() {
     }
     assert!(statuses[..9].iter().all(|s| *s == 422), "{statuses:?}");
     assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn the_login_limit_lifts_after_its_window_on_the_applications_clock() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let client = Client::new();
+    let wrong = json!({"email": "martin@example.test", "password": "pas le bon mot de passe"});
+    for _ in 0..10 {
+        client
+            .post(portal.app.url("/api/v1/session"))
+            .json(&wrong)
+            .send()
+            .await
+            .unwrap();
+    }
+    let login = || {
+        client
+            .post(portal.app.url("/api/v1/session"))
+            .json(&wrong)
+            .send()
+    };
+    assert_eq!(login().await.unwrap().status(), 429);
+    let started = paris("2026-08-20 12:00:00");
+    portal
+        .app
+        .clock()
+        .set(started + chrono::Duration::minutes(14));
+    assert_eq!(
+        login().await.unwrap().status(),
+        429,
+        "still within 15 minutes"
+    );
+    portal
+        .app
+        .clock()
+        .set(started + chrono::Duration::minutes(16));
+    assert_eq!(
+        login().await.unwrap().status(),
+        422,
+        "the window has passed"
+    );
+    family.sign_in(PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_session_lasts_30_days_on_the_applications_clock() {
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let opened = paris("2026-08-20 12:00:00");
+    let children = || family.call(Method::GET, "/api/v1/children", None);
+    portal
+        .app
+        .clock()
+        .set(opened + chrono::Duration::days(30) - chrono::Duration::seconds(1));
+    assert_eq!(children().await.status(), 200);
+    portal.app.clock().set(opened + chrono::Duration::days(30));
+    problem(children().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
 #[test]

@@ -1,9 +1,9 @@
 //! Family accounts: sign-up, e-mail confirmation, log-in, sessions and guardian invitations.
 //!
 //! Tokens (sessions, e-mail links) are 256-bit random strings; only their SHA-256 digests are
-//! stored, so a copy of the database opens no session and confirms no address. E-mail tokens and
-//! rate limits are judged at the `now` the caller passes (the application's clock), so tests can
-//! move time; sessions still expire on the database's clock (see `store::insert_session`).
+//! stored, so a copy of the database opens no session and confirms no address. Sessions, e-mail
+//! tokens and rate limits are all judged at the `now` the caller passes (the application's
+//! clock), so tests move time instead of waiting for it.
 
 pub mod password;
 mod store;
@@ -245,7 +245,8 @@ pub async fn log_in(
         &token_hash(&token),
         account.id,
         &csrf_token,
-        SESSION_LIFETIME.num_days() as i32,
+        now,
+        now + SESSION_LIFETIME,
     )
     .await?;
     Ok(LoggedIn {
@@ -265,8 +266,12 @@ pub struct SessionAccount {
     pub csrf_token: String,
 }
 
-pub async fn session(pool: &PgPool, token: &str) -> Result<Option<SessionAccount>> {
-    store::session(pool, &token_hash(token)).await
+pub async fn session(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionAccount>> {
+    store::session(pool, &token_hash(token), now).await
 }
 
 pub async fn close_session(pool: &PgPool, token: &str) -> Result<()> {

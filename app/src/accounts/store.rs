@@ -138,35 +138,39 @@ pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credential
     }))
 }
 
-/// Sessions live on the database's clock, not the application's: tests move the application
-/// clock across months while a family stays signed in, and the security work will replace this
-/// absolute lifetime with idle and absolute timeouts anyway.
 pub async fn insert_session(
     pool: &PgPool,
     token_hash: &[u8],
     account: AccountId,
     csrf_token: &str,
-    lifetime_days: i32,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query!(
-        "insert into session (token_hash, account_id, csrf_token, expires_at)
-         values ($1, $2, $3, now() + make_interval(days => $4))",
+        "insert into session (token_hash, account_id, csrf_token, created_at, expires_at)
+         values ($1, $2, $3, $4, $5)",
         token_hash,
         account.get(),
         csrf_token,
-        lifetime_days,
+        now,
+        expires_at,
     )
     .execute(pool)
     .await?;
     Ok(())
 }
 
-pub async fn session(pool: &PgPool, token_hash: &[u8]) -> Result<Option<SessionAccount>> {
+pub async fn session(
+    pool: &PgPool,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<SessionAccount>> {
     let row = sqlx::query!(
         "select a.id, a.household_id, a.first_name, a.email, s.csrf_token
          from session s join account a on a.id = s.account_id
-         where s.token_hash = $1 and s.expires_at > now()",
+         where s.token_hash = $1 and s.expires_at > $2",
         token_hash,
+        now,
     )
     .fetch_optional(pool)
     .await?;

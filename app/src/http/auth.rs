@@ -124,7 +124,7 @@ async fn load(parts: &mut Parts, state: &AppState) -> Result<Option<Session>, Er
     let Some(token) = jar.get(cookie_name(state)).map(|c| c.value().to_owned()) else {
         return Ok(None);
     };
-    let Some(account) = accounts::session(&state.pool, &token).await? else {
+    let Some(account) = accounts::session(&state.pool, &token, state.clock.now()).await? else {
         return Ok(None);
     };
     let mut csrf_checked = true;

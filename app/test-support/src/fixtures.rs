@@ -136,6 +136,19 @@ pub async fn family(app: &TestApp, last_name: &str, password: &str) -> Family {
 }
 
 impl Family {
+    /// Signs in again with the same browser: a family coming back after the test moved the
+    /// clock past its session's lifetime (sessions expire on the application's clock).
+    pub async fn sign_in(&self, password: &str) {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/session", self.base_url))
+            .json(&json!({"email": self.email, "password": password}))
+            .send()
+            .await
+            .expect("log in");
+        assert_eq!(response.status(), 200, "log in again as {}", self.email);
+    }
+
     /// A request as the family's browser would send it: with the service's own `Origin`.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
         let mut request = self
