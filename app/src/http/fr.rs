@@ -11,7 +11,7 @@ use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
-use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed, Refusal};
+use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed};
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
 pub fn weekday(day: Weekday) -> &'static str {
@@ -232,8 +232,8 @@ pub fn message(error: &Error) -> String {
     match error {
         Error::NotFound => "Ressource introuvable.".into(),
         Error::Unauthorized => "Connexion requise.".into(),
-        Error::Forbidden(Refusal::Csrf | Refusal::NotAGuardian) => "Action non autorisée.".into(),
-        Error::Forbidden(Refusal::EmailNotConfirmed) => "Action non autorisée.".into(),
+        // The login page words an unconfirmed address itself; elsewhere a refusal says no more.
+        Error::Forbidden(_) => "Action non autorisée.".into(),
         Error::Invalid(e) => invalid(e),
         Error::Conflict(e) => conflict(e),
         Error::Malformed(Malformed::Json) => {
