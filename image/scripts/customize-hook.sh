@@ -11,6 +11,9 @@ inroot() { chroot "$R" "$@"; }
 # set here rather than taken from the checkout (whose umask may differ).
 umask 022
 cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
+# bytecode the tests or a build script left in a work tree's copy (IMAGE_FROM_WORKTREE=1) holds
+# that tree's times: never copied into the image
+rm -rf "$R/usr/lib/cantine-image/__pycache__"
 chmod 0755 "$R"/usr/lib/cantine-image/*
 sed -i "s/@ESP_PARTUUID@/$ESP_PARTUUID/" "$R/usr/lib/cantine-image/update-esp"
 # sudo ignores a sudoers.d file with a mode other than 0440 (the copy above made them 0644)
