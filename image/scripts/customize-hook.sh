@@ -11,6 +11,9 @@ inroot() { chroot "$R" "$@"; }
 # set here rather than taken from the checkout (whose umask may differ).
 umask 022
 cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
+# bytecode the tests or a build script left in a work tree's copy (IMAGE_FROM_WORKTREE=1) holds
+# that tree's times: never copied into the image
+rm -rf "$R/usr/lib/cantine-image/__pycache__"
 chmod 0755 "$R"/usr/lib/cantine-image/*
 sed -i "s/@ESP_PARTUUID@/$ESP_PARTUUID/" "$R/usr/lib/cantine-image/update-esp"
 # sudo ignores a sudoers.d file with a mode other than 0440 (the copy above made them 0644)
@@ -49,17 +52,11 @@ rm -rf "$R/var/lib/postgresql/15/main" "$R/etc/postgresql/15/main"
 # Local only: listen_addresses stays 'localhost'; peer for the socket, SCRAM over TCP.
 inroot pg_createcluster --locale=C.UTF-8 --start-conf=auto 15 main -- \
   --auth-local=peer --auth-host=scram-sha-256 --data-checksums --no-sync > /dev/null
-# the password of "cantine" is set at first boot; CREATEDB for the restore drill's scratch database
+# the roles and database (rootfs/usr/share/cantine-image/bootstrap.sql, which first boot also
+# uses when the cluster was removed)
 chroot --userspec=postgres:postgres "$R" /usr/lib/postgresql/15/bin/postgres --single -j \
   -D /var/lib/postgresql/15/main -c config_file=/etc/postgresql/15/main/postgresql.conf postgres \
-  > "$BUILD_DIR/pg-roles.log" 2>&1 <<'SQL'
-create role cantine login createdb;
-
-create database cantine owner cantine encoding 'UTF8' template template0;
-
-create role prometheus login in role pg_monitor;
-
-SQL
+  < "$R/usr/share/cantine-image/bootstrap.sql" > "$BUILD_DIR/pg-roles.log" 2>&1
 if grep -q ERROR "$BUILD_DIR/pg-roles.log"; then cat "$BUILD_DIR/pg-roles.log"; exit 1; fi
 # what differs between two initdb runs: pg_control (identifier, nonce, times), the WAL and the
 # statistics file (reset timestamp); the WAL is rewritten at first boot, statistics start empty

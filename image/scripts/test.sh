@@ -238,7 +238,7 @@ identity() {  # what must differ between two first boots
     echo "ssh-host-key $(ssh-keyscan -p "$P22" -t ed25519 127.0.0.1 2>/dev/null | awk '{print $3}')"
     echo "tls-cert $(tls_fingerprint)"
     echo "pg-system-id $(vssh "sudo -u postgres psql -Atc 'select system_identifier from pg_control_system()'")"
-    vssh sudo sha256sum /etc/cantine/secrets/db-password /etc/cantine/secrets/session-key /etc/cantine/secrets/health-data-key \
+    vssh sudo sha256sum /etc/cantine/secrets/db-password /etc/cantine/secrets/health-data-key \
       | awk '{print "secret-" $2, $1}'
   } > "$D/identity.txt"
 }
@@ -261,6 +261,41 @@ mcopy -n -i "$esp" ::/EFI/BOOT/BOOTX64.EFI /tmp/bootx64.efi
 cmp /tmp/bootx64.efi /usr/lib/shim/shimx64.efi.signed
 test -z "$(/usr/lib/cantine-image/update-esp)"
 SH
+}
+
+# The health-data key as first boot writes it, and read by cantine.service under its own sandbox
+# (User=cantine, PrivateUsers=yes, ProtectSystem=strict): the service reads it at start and
+# refuses to run without it, so with the key unreadable it must not start, and once readable
+# again it serves. The mode is restored however the check ends.
+health_key_read_by_service() {
+  vssh sudo sh -s <<'SH' || return 1
+set -eu
+k=/etc/cantine/secrets/health-data-key
+echo "$(stat -c '%a %U:%G' $k) $(wc -c < $k) bytes"
+test "$(stat -c '%a %U:%G' $k)" = "640 root:cantine"
+grep -qxE '[0-9a-f]{64}' $k
+test ! -e /etc/cantine/secrets/session-key
+systemctl is-active --quiet cantine
+trap 'chmod 0640 $k; systemctl restart cantine' EXIT
+chmod 0600 $k
+since=$(date +%s)
+systemctl restart cantine
+for _ in $(seq 30); do
+  if journalctl -u cantine -o cat --since "@$since" | grep health_data_key_file | grep -q 'cannot read'; then
+    journalctl -u cantine -o cat --since "@$since" | grep -m1 health_data_key_file
+    exit 0
+  fi
+  sleep 1
+done
+echo "cantine.service did not refuse an unreadable health-data key:"
+journalctl -u cantine -o cat --since "@$since" | tail -n 5
+exit 1
+SH
+  for _ in $(seq 60); do
+    [ "$(https -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P443/readyz")" = 200 ] && return 0
+    sleep 2
+  done
+  echo "/readyz not 200 after the key was readable again"; return 1
 }
 
 no_failed_units() {  # no_failed_units PREFIX: once the boot has settled
@@ -320,6 +355,8 @@ full_checks() {
   check "demo data seeded (cantine demo)" vssh "sudo -u cantine /usr/bin/cantine demo --password $pw"
   check "demo family logs in and books a meal over HTTPS" python3 "$IMAGE_DIR/scripts/demo-check.py" "$b" "$pw"
   backup_checks
+  check "health-data key: 64 hex digits, root:cantine 0640 (no session key); cantine.service refuses to start when it cannot read it, and serves again when it can" \
+    health_key_read_by_service
   vssh 'sudo journalctl -b -o cat -u cantine-firstboot-early -u cantine-firstboot' > "$D/firstboot.txt" 2>&1
   vssh 'systemd-analyze; systemd-analyze blame | head -n 12' > "$D/analyze.txt" 2>&1
   identity
@@ -379,7 +416,7 @@ if wait_ready; then
     same=$(awk 'NR == FNR {k = $1; $1 = ""; a[k] = $0; next}
                 {k = $1; $1 = ""; if (!(k in a) || a[k] == $0 || $0 ~ /^ *$/) print k}' \
            "$RUN/identity-1.txt" "$D/identity.txt" | tr '\n' ' ')
-    if [ -z "$same" ] && [ "$(wc -l < "$D/identity.txt")" -ge 7 ]; then ok "machine-id, host key, TLS cert, PG system id and secrets differ between two first boots"
+    if [ -z "$same" ] && [ "$(wc -l < "$D/identity.txt")" -ge 6 ]; then ok "machine-id, host key, TLS cert, PG system id and secrets differ between two first boots"
     else bad "identical between two first boots (or missing): $same"; fi
   fi
   # Last, as it cuts the test's own access: with no administration network left, SSH and the

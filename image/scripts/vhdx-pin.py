@@ -8,6 +8,13 @@ number the headers 1 and 2, zero the unused log and recompute the header CRC-32C
 import struct
 import sys
 import uuid
+from pathlib import Path
+
+# the CRC-32C the appliance's pg-control uses too: one module, in the image's rootfs folder.
+# No __pycache__ written there: the next build of the same export would copy it into the image.
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "rootfs/usr/lib/cantine-image"))
+from crc32c import crc32c  # noqa: E402
 
 path, seed = sys.argv[1], sys.argv[2]
 
@@ -18,21 +25,6 @@ def fail(msg):
 
 def guid(name):
     return uuid.uuid5(uuid.NAMESPACE_OID, f"{seed}/{name}").bytes_le
-
-
-CRC_TABLE = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-    CRC_TABLE.append(c)
-
-
-def crc32c(data):
-    c = 0xFFFFFFFF
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xFF] ^ (c >> 8)
-    return c ^ 0xFFFFFFFF
 
 
 PAGE83 = uuid.UUID("beca12ab-b2e6-4523-93ef-c309e000c746").bytes_le
