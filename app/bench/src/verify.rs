@@ -10,6 +10,11 @@ use sqlx::PgPool;
 
 use crate::rush::Ack;
 
+/// A child's day.
+type Day = (i64, NaiveDate);
+/// One history row: old, new, source.
+type Event = (bool, bool, String);
+
 #[derive(Debug, Serialize)]
 pub struct Verified {
     pub acknowledged: usize,
@@ -29,7 +34,7 @@ impl Verified {
 pub async fn check(pool: &PgPool, acks: &[Ack]) -> anyhow::Result<Verified> {
     // Per child and day, the acknowledged changes in order: a child's requests are sent one
     // after the other, so the order of `acks` is the order of the answers.
-    let mut expected: BTreeMap<(i64, NaiveDate), Vec<(bool, &str)>> = BTreeMap::new();
+    let mut expected: BTreeMap<Day, Vec<(bool, &str)>> = BTreeMap::new();
     for ack in acks {
         expected
             .entry((ack.child, ack.date))
@@ -49,8 +54,7 @@ pub async fn check(pool: &PgPool, acks: &[Ack]) -> anyhow::Result<Verified> {
     .bind(&children)
     .fetch_all(pool)
     .await?;
-    let state: BTreeMap<(i64, NaiveDate), bool> =
-        state.into_iter().map(|(c, d, b)| ((c, d), b)).collect();
+    let state: BTreeMap<Day, bool> = state.into_iter().map(|(c, d, b)| ((c, d), b)).collect();
     // The seed's rows are `enrollment` events; everything the rush did is `parent` or `pattern`.
     let events: Vec<(i64, NaiveDate, bool, bool, String)> = sqlx::query_as(
         "select child_id, service_date, old_booked, new_booked, source from reservation_event
@@ -60,7 +64,7 @@ pub async fn check(pool: &PgPool, acks: &[Ack]) -> anyhow::Result<Verified> {
     .bind(&children)
     .fetch_all(pool)
     .await?;
-    let mut history: BTreeMap<(i64, NaiveDate), Vec<(bool, bool, String)>> = BTreeMap::new();
+    let mut history: BTreeMap<Day, Vec<Event>> = BTreeMap::new();
     for (c, d, old, new, source) in &events {
         history
             .entry((*c, *d))
