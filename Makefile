@@ -2,13 +2,14 @@
 
 CARGO ?= cargo
 DEMO_PASSWORD ?= techniville
+SIZE ?= default
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
 # The checked queries build from their committed offline data (app/.sqlx), never from a
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
-.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint build fuzz-api bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint build fuzz-api bench bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -69,3 +70,8 @@ image image-verify image-test:
 clean:
 	$(CARGO) clean
 	rm -rf var
+
+## The booking rush against the machine's own limits (docs/benchmarks.md): SIZE=small for a
+## quick run of the same harness. Writes target/bench/results.json.
+bench: deps-test
+	SIZE=$(SIZE) scripts/bench

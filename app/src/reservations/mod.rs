@@ -69,22 +69,32 @@ fn year_of(rules: &Rules<'_>, date: NaiveDate) -> Result<SchoolYearLabel> {
         .ok_or(Error::Invalid(Invalid::OutsideSchoolYear(date)))
 }
 
-/// Locks the child (scoped to the household) and loads its calendar, enrollment and bookings.
+/// Locks the child (scoped to the household) and loads its calendar, enrollment and the days
+/// booked from `from` to `to`: the planner looks at no other day (one day for `single_day`, the
+/// request's range for `pattern`). Two round trips: the lock with the calendar's rows, then the
+/// booked days, read after the lock is held.
 async fn lock_and_load(
     conn: &mut PgConnection,
     rules: &Rules<'_>,
     household: HouseholdId,
     child: ChildId,
     year: SchoolYearLabel,
+    (from, to): (NaiveDate, NaiveDate),
 ) -> Result<Loaded> {
     let locked = store::lock_child(conn, household, child, year)
         .await?
         .ok_or(Error::NotFound)?;
-    let calendar = crate::calendar::school_calendar(conn, rules, locked.school, year).await?;
+    let calendar = crate::calendar::from_rows(
+        rules,
+        locked.school,
+        year,
+        locked.service_weekdays,
+        &locked.closures,
+    )?;
     let enrollment = locked
         .enrollment
         .ok_or_else(|| Error::booking(BookingError::NotEnrolled))?;
-    let booked = store::booked_in_year(conn, child, ACTIVITY, &calendar).await?;
+    let booked = store::booked_days(conn, child, ACTIVITY, from, to).await?;
     Ok(Loaded {
         calendar,
         enrollment,
@@ -130,7 +140,7 @@ pub async fn set_day(
 ) -> Result<bool> {
     let year = year_of(rules, date)?;
     let mut tx = pool.begin().await?;
-    let loaded = lock_and_load(&mut tx, rules, household, child, year).await?;
+    let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
     let change = rules
         .planner()
         .single_day(&loaded.bookings(), date, book)
@@ -174,7 +184,15 @@ pub async fn set_pattern(
     for &id in &ids {
         loaded.push((
             id,
-            lock_and_load(&mut tx, rules, household, id, year).await?,
+            lock_and_load(
+                &mut tx,
+                rules,
+                household,
+                id,
+                year,
+                (request.from, request.to),
+            )
+            .await?,
         ));
     }
     let inputs: Vec<(ChildId, ChildBookings<'_>)> =

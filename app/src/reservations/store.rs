@@ -4,15 +4,16 @@ use std::collections::BTreeSet;
 
 use cantine_domain::activity::Activity;
 use cantine_domain::booking::DayChange;
-use cantine_domain::calendar::{SchoolCalendar, SchoolYearLabel};
+use cantine_domain::calendar::{Closure, SchoolCalendar, SchoolYearLabel};
 use cantine_domain::enrollment::Enrollment;
 use cantine_domain::ids::{AccountId, ChildId, HouseholdId, SchoolId};
+use cantine_domain::weekdays::WeekdaySet;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::Source;
 use crate::error::Result;
-use crate::platform::sql::stored_enrollment;
+use crate::platform::sql::{stored_enrollment, weekdays_from_sql};
 
 pub async fn school_of(
     conn: &mut PgConnection,
@@ -29,12 +30,18 @@ pub async fn school_of(
     .map(SchoolId))
 }
 
-/// A child locked for booking, with its school and the year's latest canteen enrollment.
+/// A child locked for booking, with its school's calendar data (service weekdays, the closures
+/// of the school and of every school) and the year's latest canteen enrollment.
 pub struct LockedChild {
     pub school: SchoolId,
+    pub service_weekdays: WeekdaySet,
+    pub closures: Vec<Closure<i64>>,
     pub enrollment: Option<Enrollment>,
 }
 
+/// One round trip: the lock, the enrollment and the calendar's rows. The booked days are read
+/// by the next statement, never by this one: its snapshot is taken before it waits for the
+/// lock, so only a later statement sees what the booking that held the lock committed.
 pub async fn lock_child(
     conn: &mut PgConnection,
     household: HouseholdId,
@@ -42,9 +49,22 @@ pub async fn lock_child(
     year: SchoolYearLabel,
 ) -> Result<Option<LockedChild>> {
     let row = sqlx::query!(
-        r#"select c.school_id, e.weekdays as "weekdays?", e.status as "status?",
-            e.decision_reason as "reason?"
+        r#"select c.school_id, s.service_weekdays,
+            e.weekdays as "weekdays?", e.status as "status?", e.decision_reason as "reason?",
+            array(select cl.school_id from closure cl
+                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
+                as "closure_schools!: Vec<Option<i64>>",
+            array(select cl.first_day from closure cl
+                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
+                as "closure_firsts!",
+            array(select cl.last_day from closure cl
+                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
+                as "closure_lasts!",
+            array(select cl.reason from closure cl
+                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
+                as "closure_reasons!"
         from child c
+        join school s on s.id = c.school_id
         left join lateral (
             select en.weekdays, en.status, en.decision_reason from enrollment en
             join school_year y on y.id = en.school_year_id
@@ -68,8 +88,23 @@ pub async fn lock_child(
         )?),
         _ => None,
     };
+    // A stored closure the domain refuses is a broken row: an internal error, never a closure
+    // silently forgotten (as `calendar::store::closures` does).
+    let closures = row
+        .closure_schools
+        .into_iter()
+        .zip(row.closure_firsts)
+        .zip(row.closure_lasts)
+        .zip(row.closure_reasons)
+        .map(|(((school, first), last), reason)| {
+            Closure::new(school, first, last, &reason)
+                .map_err(|e| anyhow::anyhow!("stored closure {first}..{last}: {e}").into())
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some(LockedChild {
         school: SchoolId(row.school_id),
+        service_weekdays: weekdays_from_sql(&row.service_weekdays)?,
+        closures,
         enrollment,
     }))
 }
@@ -104,7 +139,9 @@ pub async fn booked_in_year(
     booked_days(conn, child, activity, year.first_day(), year.last_day()).await
 }
 
-/// Stores the changes and their history in one statement each.
+/// Stores the changes and their history in one statement (one round trip). PostgreSQL runs a
+/// data-modifying `with` to completion whether or not the outer insert reads it, and both
+/// commit or fail together.
 pub async fn record(
     conn: &mut PgConnection,
     child: ChildId,
@@ -119,19 +156,12 @@ pub async fn record(
     let dates: Vec<NaiveDate> = changes.iter().map(|c| c.date).collect();
     let booked: Vec<bool> = changes.iter().map(|c| c.booked).collect();
     sqlx::query!(
-        "insert into reservation (child_id, activity, service_date, booked)
-         select $1, $2, d, b from unnest($3::date[], $4::bool[]) as t(d, b)
-         on conflict (child_id, activity, service_date)
-         do update set booked = excluded.booked, updated_at = now()",
-        child.get(),
-        activity.code(),
-        &dates,
-        &booked,
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "insert into reservation_event
+        "with stored as (
+             insert into reservation (child_id, activity, service_date, booked)
+             select $1, $2, d, b from unnest($3::date[], $4::bool[]) as t(d, b)
+             on conflict (child_id, activity, service_date)
+             do update set booked = excluded.booked, updated_at = now())
+         insert into reservation_event
             (child_id, activity, service_date, old_booked, new_booked, actor_account_id, source)
          select $1, $2, d, not b, b, $5, $6 from unnest($3::date[], $4::bool[]) as t(d, b)",
         child.get(),

@@ -1,0 +1,42 @@
+//! The bench behind `make bench` (see `docs/benchmarks.md`): a generated commune seeded from a
+//! fixed formula ([`seed`]), parents who log in and set a month of reservations through the
+//! JSON API ([`rush`]), a plain load generator for the HTTP stack's ceiling ([`load`]), and the
+//! check that every acknowledged change is in the database with its history ([`verify`]).
+//!
+//! It talks to a running `cantine serve` over HTTP only, as families do, and to its database
+//! only to seed it and to check it afterwards.
+
+pub mod load;
+pub mod rush;
+pub mod seed;
+pub mod stats;
+pub mod verify;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+/// A pool on the private cluster of a `cantine serve` (`<data_dir>/pg/run`), as its superuser.
+pub async fn connect(socket_dir: &std::path::Path) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::new()
+        .socket(socket_dir)
+        .username("cantine")
+        .database("cantine");
+    Ok(PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await?)
+}
+
+/// The API's name for a date's weekday (`mon`, `tue`…).
+pub fn weekday_code(date: chrono::NaiveDate) -> &'static str {
+    use chrono::{Datelike, Weekday};
+    match date.weekday() {
+        Weekday::Mon => "mon",
+        Weekday::Tue => "tue",
+        Weekday::Wed => "wed",
+        Weekday::Thu => "thu",
+        Weekday::Fri => "fri",
+        Weekday::Sat => "sat",
+        Weekday::Sun => "sun",
+    }
+}

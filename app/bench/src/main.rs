@@ -1,0 +1,118 @@
+//! `cantine-bench seed|rush|load|month`: the pieces `scripts/bench` puts together. Each prints
+//! one JSON object on standard output.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+
+use cantine_bench::{connect, load, rush, seed, verify};
+
+#[derive(Parser)]
+#[command(name = "cantine-bench", about = "The booking-rush bench of Cantine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Seed the generated commune into the empty database of a `cantine serve`.
+    Seed {
+        /// The private cluster's socket folder (`<data_dir>/pg/run`).
+        #[arg(long)]
+        socket: PathBuf,
+        /// `default` (10,000 children) or `small`.
+        #[arg(long, default_value = "default")]
+        size: String,
+    },
+    /// The month the rush books, from today: `{"from": …, "to": …}`.
+    Month,
+    /// Parents log in, then set the month for each of their children.
+    Rush {
+        #[arg(long)]
+        base_url: String,
+        /// How many households take part (the first ones).
+        #[arg(long, default_value_t = 1280)]
+        parents: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Checks afterwards that every acknowledged change is stored with its history.
+        #[arg(long)]
+        verify_socket: Option<PathBuf>,
+    },
+    /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
+    Load {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(3600).expect("UTC+1"))
+        .date_naive()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let year = seed::current_year(today())?;
+    let out = match cli.command {
+        Command::Seed { socket, size } => {
+            let pool = connect(&socket).await?;
+            serde_json::to_value(seed::seed(&pool, seed::Size::named(&size)?, year).await?)?
+        }
+        Command::Month => {
+            let (from, to) = rush::month_ahead(today(), year)?;
+            serde_json::json!({"from": from, "to": to})
+        }
+        Command::Rush {
+            base_url,
+            parents,
+            concurrency,
+            verify_socket,
+        } => {
+            let (from, to) = rush::month_ahead(today(), year)?;
+            let report = rush::run(rush::RushConfig {
+                base_url,
+                parents,
+                concurrency,
+                password: seed::PASSWORD.to_owned(),
+                from,
+                to,
+            })
+            .await?;
+            let mut value = serde_json::to_value(&report)?;
+            if let Some(socket) = verify_socket {
+                let verified = verify::check(&connect(&socket).await?, &report.acks).await?;
+                if !verified.ok() {
+                    eprintln!(
+                        "cantine-bench: {}",
+                        serde_json::to_string_pretty(&verified)?
+                    );
+                    bail!(
+                        "{} acknowledged changes do not match the database",
+                        verified.problem_count
+                    );
+                }
+                value["verified"] = serde_json::to_value(&verified)?;
+            }
+            value
+        }
+        Command::Load {
+            url,
+            concurrency,
+            seconds,
+        } => {
+            serde_json::to_value(load::run(&url, concurrency, Duration::from_secs(seconds)).await?)?
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
