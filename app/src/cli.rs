@@ -47,6 +47,7 @@ enum Command {
 }
 
 pub fn main() -> ExitCode {
+    crate::platform::return_large_blocks_to_the_system();
     let cli = Cli::parse();
     let source = Source {
         file: cli.config.clone(),

@@ -71,7 +71,7 @@ pub async fn seed(
     if already {
         match password {
             Some(pw) => {
-                let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await?;
+                let hash = password::hash_off_thread(pw).await;
                 let n = sqlx::query!(
                     "update account set password_hash = $1 where email like $2",
                     hash,
@@ -93,7 +93,7 @@ pub async fn seed(
     let hash = {
         let pw = pw.clone();
         // Every demo account shares one hash: forty argon2 runs would only slow the demo down.
-        tokio::task::spawn_blocking(move || password::hash(&pw)).await?
+        password::hash_off_thread(pw).await
     };
     let label = rules.current_year()?;
     let year = rules

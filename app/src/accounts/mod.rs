@@ -92,12 +92,6 @@ fn required(field: Field, value: &str, max: usize) -> Result<String> {
     Ok(value.to_owned())
 }
 
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| Error::Internal(e.into()))
-}
-
 #[derive(Debug, Clone)]
 pub struct NewAccount {
     pub email: String,
@@ -136,7 +130,7 @@ pub async fn sign_up(ctx: &Ctx<'_>, client_ip: &str, new: NewAccount) -> Result<
     if phone.chars().count() > MAX_PHONE_CHARS {
         return Err(Error::Invalid(Invalid::PhoneTooLong));
     }
-    let hash = hash_password(new.password).await?;
+    let hash = password::hash_off_thread(new.password).await;
 
     let mut tx = ctx.pool.begin().await?;
     let (household, confirmed) = match &new.invitation {
@@ -201,10 +195,7 @@ async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<stor
         .as_ref()
         .map(|c| c.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_owned());
-    let password = password.to_owned();
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?;
+    let matches = password::verify_off_thread(password.to_owned(), stored).await;
     match row {
         Some(c) if matches && c.confirmed => Ok(c),
         Some(_) if matches => Err(Error::Forbidden(Refusal::EmailNotConfirmed)),
