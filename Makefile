@@ -9,7 +9,7 @@ RUN_DATA_DIR ?= $(CURDIR)/var
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
-.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint build fuzz-api bench bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api bench bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -57,6 +57,9 @@ deps-run:
 deps-test:
 	@scripts/install-deps test
 
+deps-bench:
+	@scripts/install-deps bench
+
 deps-lint:
 	@scripts/install-deps lint
 
@@ -73,5 +76,5 @@ clean:
 
 ## The booking rush against the machine's own limits (docs/benchmarks.md): SIZE=small for a
 ## quick run of the same harness. Writes target/bench/results.json.
-bench: deps-test
+bench: deps-bench
 	SIZE=$(SIZE) scripts/bench
