@@ -3,12 +3,12 @@
 //! the bench still runs and that every change the server acknowledged is the database's final
 //! state with its history event, in order.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use cantine_bench::{rush, seed, verify};
+use cantine_test_support::process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cantine");
 
@@ -22,30 +22,8 @@ impl Drop for Served {
 }
 
 fn serve(data_dir: &Path) -> (Served, String) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("CANTINE_CONFIG", "/dev/null")
-        .env("CANTINE_DATA_DIR", data_dir)
-        .env("CANTINE_LISTEN", "127.0.0.1:0")
-        .env("CANTINE_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
-            }
-        }
-    });
-    let address = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("cantine serve logs its address");
-    (Served(child), format!("http://{address}"))
+    let (child, url) = process::serve(process::command(BIN, data_dir));
+    (Served(child), url)
 }
 
 #[tokio::test]

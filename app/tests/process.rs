@@ -1,46 +1,21 @@
 //! The real `cantine` binary with its private PostgreSQL: clean stops, SIGKILL of either
 //! process, and `check-config`'s messages.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use cantine_test_support::fixtures;
+use cantine_test_support::{fixtures, process};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cantine");
 
 fn cantine(data_dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap())
-        .env("CANTINE_CONFIG", "/dev/null")
-        .env("CANTINE_DATA_DIR", data_dir)
-        .env("CANTINE_LISTEN", "127.0.0.1:0")
-        .env("CANTINE_LOG", "info");
-    cmd
+    process::command(BIN, data_dir)
 }
 
 /// Starts `cantine serve` and returns it with the address it listens on.
 fn serve(data_dir: &Path) -> (Child, String) {
-    let mut child = cantine(data_dir)
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("address=").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap().to_owned());
-            }
-        }
-    });
-    let address = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("cantine serve logs its address");
-    (child, format!("http://{address}"))
+    process::serve(cantine(data_dir))
 }
 
 async fn status(url: &str) -> Option<u16> {

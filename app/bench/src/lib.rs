@@ -29,14 +29,5 @@ pub async fn connect(socket_dir: &std::path::Path) -> anyhow::Result<PgPool> {
 
 /// The API's name for a date's weekday (`mon`, `tue`…).
 pub fn weekday_code(date: chrono::NaiveDate) -> &'static str {
-    use chrono::{Datelike, Weekday};
-    match date.weekday() {
-        Weekday::Mon => "mon",
-        Weekday::Tue => "tue",
-        Weekday::Wed => "wed",
-        Weekday::Thu => "thu",
-        Weekday::Fri => "fri",
-        Weekday::Sat => "sat",
-        Weekday::Sun => "sun",
-    }
+    cantine_domain::weekdays::weekday_code(chrono::Datelike::weekday(&date))
 }

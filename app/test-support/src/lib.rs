@@ -12,6 +12,7 @@ pub mod app;
 pub mod cluster;
 pub mod fixtures;
 pub mod mail;
+pub mod process;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use cluster::{TestDb, cluster, config, database, empty_database};
