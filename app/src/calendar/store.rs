@@ -6,7 +6,7 @@ use cantine_domain::weekdays::WeekdaySet;
 use sqlx::PgConnection;
 
 use crate::error::Result;
-use crate::platform::sql::weekdays_from_sql;
+use crate::platform::sql::{stored_closure, weekdays_from_sql};
 
 pub async fn service_weekdays(conn: &mut PgConnection, school: SchoolId) -> Result<WeekdaySet> {
     let days = sqlx::query_scalar!(
@@ -18,8 +18,7 @@ pub async fn service_weekdays(conn: &mut PgConnection, school: SchoolId) -> Resu
     weekdays_from_sql(&days)
 }
 
-/// The closures of the school and those of every school. A stored closure the domain refuses
-/// is a broken row: an internal error, never a closure silently forgotten.
+/// The closures of the school and those of every school.
 pub async fn closures(conn: &mut PgConnection, school: SchoolId) -> Result<Vec<Closure<i64>>> {
     let rows = sqlx::query!(
         "select school_id, first_day, last_day, reason from closure
@@ -29,10 +28,6 @@ pub async fn closures(conn: &mut PgConnection, school: SchoolId) -> Result<Vec<C
     .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
-        .map(|r| {
-            Closure::new(r.school_id, r.first_day, r.last_day, &r.reason).map_err(|e| {
-                anyhow::anyhow!("stored closure {}..{}: {e}", r.first_day, r.last_day).into()
-            })
-        })
+        .map(|r| stored_closure(r.school_id, r.first_day, r.last_day, &r.reason))
         .collect()
 }

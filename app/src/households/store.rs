@@ -1,14 +1,13 @@
 //! The households' rows: schools and children, with each child's latest enrollment of a year.
 
 use cantine_domain::calendar::SchoolYearLabel;
-use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::{ChildId, HouseholdId, SchoolId};
 use chrono::NaiveDate;
 use sqlx::PgPool;
 
 use super::{Child, ChildEnrollment, School, ValidChild};
 use crate::error::{Error, Invalid, Result, on_constraint};
-use crate::platform::sql::{decode, weekdays_from_sql};
+use crate::platform::sql::{decode, stored_status, weekdays_from_sql};
 
 pub async fn schools(pool: &PgPool) -> Result<Vec<School>> {
     sqlx::query!("select id, name, address, service_weekdays from school order by name")
@@ -48,8 +47,7 @@ impl TryFrom<ChildRow> for Child {
     fn try_from(row: ChildRow) -> Result<Child> {
         let enrollment = match (row.enrollment_status, row.enrollment_weekdays) {
             (Some(code), Some(days)) => Some(ChildEnrollment {
-                status: EnrollmentStatus::from_code(&code, row.enrollment_reason.as_deref())
-                    .ok_or_else(|| anyhow::anyhow!("stored enrollment status {code:?}"))?,
+                status: stored_status(&code, row.enrollment_reason.as_deref())?,
                 weekdays: weekdays_from_sql(&days)?,
             }),
             _ => None,

@@ -4,10 +4,10 @@
 
 use std::str::FromStr;
 
-use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::calendar::{Closure, SchoolYearLabel};
 use cantine_domain::enrollment::{Enrollment, EnrollmentStatus};
 use cantine_domain::weekdays::WeekdaySet;
-use chrono::Weekday;
+use chrono::{NaiveDate, Weekday};
 
 use crate::error::Result;
 
@@ -47,13 +47,28 @@ pub fn stored_enrollment(
     status: &str,
     reason: Option<&str>,
 ) -> Result<Enrollment> {
-    let status = EnrollmentStatus::from_code(status, reason)
-        .ok_or_else(|| anyhow::anyhow!("stored enrollment status {status:?}"))?;
     Ok(Enrollment::restore(
         year,
         weekdays_from_sql(weekdays)?,
-        status,
+        stored_status(status, reason)?,
     ))
+}
+
+/// A stored enrollment status (with its rejection reason); an unknown code is a broken row.
+pub fn stored_status(code: &str, reason: Option<&str>) -> Result<EnrollmentStatus> {
+    EnrollmentStatus::from_code(code, reason)
+        .ok_or_else(|| anyhow::anyhow!("stored enrollment status {code:?}").into())
+}
+
+/// A stored closure; one the domain refuses is a broken row, never a closure forgotten.
+pub fn stored_closure(
+    school: Option<i64>,
+    first: NaiveDate,
+    last: NaiveDate,
+    reason: &str,
+) -> Result<Closure<i64>> {
+    Closure::new(school, first, last, reason)
+        .map_err(|e| anyhow::anyhow!("stored closure {first}..{last}: {e}").into())
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::Source;
 use crate::error::Result;
-use crate::platform::sql::{stored_enrollment, weekdays_from_sql};
+use crate::platform::sql::{stored_closure, stored_enrollment, weekdays_from_sql};
 
 pub async fn school_of(
     conn: &mut PgConnection,
@@ -51,20 +51,17 @@ pub async fn lock_child(
     let row = sqlx::query!(
         r#"select c.school_id, s.service_weekdays,
             e.weekdays as "weekdays?", e.status as "status?", e.decision_reason as "reason?",
-            array(select cl.school_id from closure cl
-                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
-                as "closure_schools!: Vec<Option<i64>>",
-            array(select cl.first_day from closure cl
-                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
-                as "closure_firsts!",
-            array(select cl.last_day from closure cl
-                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
-                as "closure_lasts!",
-            array(select cl.reason from closure cl
-                  where cl.school_id is null or cl.school_id = c.school_id order by cl.id)
-                as "closure_reasons!"
+            cl.schools as "closure_schools!: Vec<Option<i64>>", cl.firsts as "closure_firsts!",
+            cl.lasts as "closure_lasts!", cl.reasons as "closure_reasons!"
         from child c
         join school s on s.id = c.school_id
+        -- One pass over the closures, as parallel arrays (a closure per index).
+        cross join lateral (
+            select coalesce(array_agg(school_id order by id), '{}') as schools,
+                coalesce(array_agg(first_day order by id), '{}') as firsts,
+                coalesce(array_agg(last_day order by id), '{}') as lasts,
+                coalesce(array_agg(reason order by id), '{}') as reasons
+            from closure where school_id is null or school_id = c.school_id) cl
         left join lateral (
             select en.weekdays, en.status, en.decision_reason from enrollment en
             join school_year y on y.id = en.school_year_id
@@ -88,18 +85,13 @@ pub async fn lock_child(
         )?),
         _ => None,
     };
-    // A stored closure the domain refuses is a broken row: an internal error, never a closure
-    // silently forgotten (as `calendar::store::closures` does).
     let closures = row
         .closure_schools
         .into_iter()
         .zip(row.closure_firsts)
         .zip(row.closure_lasts)
         .zip(row.closure_reasons)
-        .map(|(((school, first), last), reason)| {
-            Closure::new(school, first, last, &reason)
-                .map_err(|e| anyhow::anyhow!("stored closure {first}..{last}: {e}").into())
-        })
+        .map(|(((school, first), last), reason)| stored_closure(school, first, last, &reason))
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(LockedChild {
         school: SchoolId(row.school_id),
