@@ -46,7 +46,7 @@ async fn after_a_small_rush_every_acknowledged_change_is_stored_with_its_history
     let pool = cantine_bench::connect(&data.path().join("pg/run"))
         .await
         .unwrap();
-    let today = chrono::Utc::now().date_naive();
+    let today = cantine_bench::today();
     let year = seed::current_year(today).unwrap();
     let size = seed::Size {
         children: 60,

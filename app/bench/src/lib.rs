@@ -27,6 +27,13 @@ pub async fn connect(socket_dir: &std::path::Path) -> anyhow::Result<PgPool> {
         .await?)
 }
 
+/// Today in Europe/Paris, as the app judges it (summer time included).
+pub fn today() -> chrono::NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive()
+}
+
 /// The API's name for a date's weekday (`mon`, `tue`…).
 pub fn weekday_code(date: chrono::NaiveDate) -> &'static str {
     cantine_domain::weekdays::weekday_code(chrono::Datelike::weekday(&date))

@@ -53,23 +53,17 @@ enum Command {
     },
 }
 
-fn today() -> chrono::NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono::FixedOffset::east_opt(3600).expect("UTC+1"))
-        .date_naive()
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let year = seed::current_year(today())?;
+    let year = seed::current_year(cantine_bench::today())?;
     let out = match cli.command {
         Command::Seed { socket, size } => {
             let pool = connect(&socket).await?;
             serde_json::to_value(seed::seed(&pool, seed::Size::named(&size)?, year).await?)?
         }
         Command::Month => {
-            let (from, to) = rush::month_ahead(today(), year)?;
+            let (from, to) = rush::month_ahead(cantine_bench::today(), year)?;
             serde_json::json!({"from": from, "to": to})
         }
         Command::Rush {
@@ -78,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             verify_socket,
         } => {
-            let (from, to) = rush::month_ahead(today(), year)?;
+            let (from, to) = rush::month_ahead(cantine_bench::today(), year)?;
             let report = rush::run(rush::RushConfig {
                 base_url,
                 parents,

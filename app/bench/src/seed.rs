@@ -8,7 +8,7 @@
 use anyhow::{Context, bail};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 
 /// Addresses are `parent.<n>@bench.test`, n from 1 to the number of households.
@@ -64,41 +64,25 @@ impl SchoolYear {
     }
 }
 
-#[derive(Deserialize)]
-struct Calendar {
-    school_year: Vec<CalendarYear>,
-}
-
-#[derive(Deserialize)]
-struct CalendarYear {
-    first_day: toml::value::Datetime,
-    last_day: toml::value::Datetime,
-}
-
-fn date(value: &toml::value::Datetime) -> anyhow::Result<NaiveDate> {
-    let d = value.date.context("a date")?;
-    NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into()).context("a valid date")
-}
-
-/// The school year running on `today`, or the next one during the summer: what the app calls
-/// the current year.
+/// The school year running on `today` (a date in Paris), or the next one during the summer:
+/// the app's own rule (`Rules::current_year`) over the calendar it ships.
 pub fn current_year(today: NaiveDate) -> anyhow::Result<SchoolYear> {
-    let calendar: Calendar = toml::from_str(include_str!("../../calendars/france.toml"))?;
-    let mut years = calendar
-        .school_year
-        .iter()
-        .map(|y| {
-            Ok(SchoolYear {
-                first_day: date(&y.first_day)?,
-                last_day: date(&y.last_day)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    years.sort_by_key(|y| y.first_day);
-    years
-        .into_iter()
-        .find(|y| y.last_day >= today)
-        .with_context(|| format!("the shipped calendar has no school year after {today}"))
+    use cantine_domain::calendar::{HolidayCalendar, Zone};
+    use cantine_domain::deadline::{DeadlineRule, paris_to_utc};
+    let holidays = HolidayCalendar::france();
+    let rules = cantine_domain::rules::Rules {
+        holidays,
+        zone: Zone::A,
+        deadline: &DeadlineRule::default(),
+        now: paris_to_utc(today.and_hms_opt(12, 0, 0).context("noon")?),
+    };
+    let year = holidays
+        .school_year(rules.current_year()?)
+        .context("a year of the calendar")?;
+    Ok(SchoolYear {
+        first_day: year.first_day(),
+        last_day: year.last_day(),
+    })
 }
 
 /// What was seeded.
