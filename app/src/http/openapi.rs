@@ -45,11 +45,14 @@ pub const CSRF: &str = "csrf";
 )]
 pub struct ApiDoc;
 
+/// Built once, on the first request: the document never changes while the process runs.
+fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
+}
+
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/openapi.json",
-        get(|| async { Json(ApiDoc::openapi()) }),
-    )
+    Router::new().route("/api/openapi.json", get(|| async { Json(document()) }))
 }
 
 /// Documents, on every operation, the answers it gets from the shared layers, according to what
