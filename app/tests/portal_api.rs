@@ -917,3 +917,37 @@ async fn text_the_store_or_the_mailer_cannot_take_is_refused_with_422() {
         .unwrap();
     assert_eq!(accounts_after, accounts_before);
 }
+
+#[tokio::test]
+async fn a_decision_on_an_old_request_judges_that_request_not_the_newest() {
+    use cantine::enrollments::{Decision, decide_enrollment};
+    use cantine::error::{Code, Error};
+    use cantine_domain::ids::EnrollmentId;
+    let portal = portal().await;
+    let family = portal.family("martin").await;
+    let child = portal.child(&family, "Léa").await;
+    let first = family.request_enrollment(child, &["mon", "tue"]).await;
+    let portal = &portal;
+    let decide = |id, decision| async move {
+        decide_enrollment(
+            &portal.app.pool,
+            &portal.app.rules(),
+            EnrollmentId(id),
+            None,
+            decision,
+        )
+        .await
+    };
+    decide(first, Decision::Reject("dossier incomplet".into()))
+        .await
+        .unwrap();
+    let second = family
+        .request_enrollment(child, &["mon", "tue", "thu"])
+        .await;
+    assert_ne!(first, second);
+    // Validating the rejected request is refused as such, and the new one stays pending.
+    let refused = decide(first, Decision::Validate).await.unwrap_err();
+    assert!(matches!(refused, Error::Conflict(_)), "{refused:?}");
+    assert_eq!(refused.code(), Code::InvalidTransition);
+    decide(second, Decision::Validate).await.unwrap();
+}

@@ -50,10 +50,12 @@ pub async fn decide_enrollment(
     decision: Decision,
 ) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let target = store::lock_for_decision(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let mut enrollment = store::latest(&mut tx, target.child, target.year)
+    let store::DecisionTarget {
+        child,
+        school,
+        year,
+        mut enrollment,
+    } = store::lock_for_decision(&mut tx, id)
         .await?
         .ok_or(Error::NotFound)?;
     match &decision {
@@ -67,17 +69,9 @@ pub async fn decide_enrollment(
     };
     store::record_decision(&mut tx, id, &enrollment, reason, actor).await?;
     if matches!(decision, Decision::Validate) {
-        let calendar =
-            crate::calendar::school_calendar(&mut tx, rules, target.school, target.year).await?;
-        crate::reservations::book_usual_days(
-            &mut tx,
-            rules,
-            target.child,
-            &calendar,
-            &enrollment,
-            actor,
-        )
-        .await?;
+        let calendar = crate::calendar::school_calendar(&mut tx, rules, school, year).await?;
+        crate::reservations::book_usual_days(&mut tx, rules, child, &calendar, &enrollment, actor)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

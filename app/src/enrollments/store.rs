@@ -60,11 +60,13 @@ pub async fn insert(
     })
 }
 
-/// What a decision concerns, with the enrollment and its child locked.
+/// What a decision concerns, with the enrollment and its child locked: the decision judges the
+/// enrollment it names, never another request of the same child.
 pub struct DecisionTarget {
     pub child: ChildId,
     pub school: SchoolId,
     pub year: SchoolYearLabel,
+    pub enrollment: Enrollment,
 }
 
 pub async fn lock_for_decision(
@@ -72,7 +74,8 @@ pub async fn lock_for_decision(
     id: EnrollmentId,
 ) -> Result<Option<DecisionTarget>> {
     let row = sqlx::query!(
-        "select e.child_id, c.school_id, y.label from enrollment e
+        "select e.child_id, c.school_id, y.label, e.weekdays, e.status, e.decision_reason
+         from enrollment e
          join child c on c.id = e.child_id join school_year y on y.id = e.school_year_id
          where e.id = $1 for update of e, c",
         id.get(),
@@ -80,33 +83,20 @@ pub async fn lock_for_decision(
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
+        let year = decode("school_year.label", &r.label)?;
         Ok(DecisionTarget {
             child: ChildId(r.child_id),
             school: SchoolId(r.school_id),
-            year: decode("school_year.label", &r.label)?,
+            year,
+            enrollment: stored_enrollment(
+                year,
+                &r.weekdays,
+                &r.status,
+                r.decision_reason.as_deref(),
+            )?,
         })
     })
     .transpose()
-}
-
-/// The latest enrollment of a child for a year, as the domain sees it.
-pub async fn latest(
-    conn: &mut PgConnection,
-    child: ChildId,
-    year: SchoolYearLabel,
-) -> Result<Option<Enrollment>> {
-    let row = sqlx::query!(
-        "select e.weekdays, e.status, e.decision_reason from enrollment e
-         join school_year y on y.id = e.school_year_id
-         where e.child_id = $1 and e.activity = 'canteen' and y.label = $2
-         order by e.id desc limit 1",
-        child.get(),
-        year.to_string(),
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.map(|r| stored_enrollment(year, &r.weekdays, &r.status, r.decision_reason.as_deref()))
-        .transpose()
 }
 
 pub async fn record_decision(
