@@ -44,23 +44,30 @@ pub mod policies {
     };
 }
 
+/// When each key (a client address, an e-mail) made its recent attempts.
+type Attempts = HashMap<String, Vec<DateTime<Utc>>>;
+
+/// Attempts by key, one map per policy: each map is pruned with its own window.
 #[derive(Default)]
 pub struct RateLimiter {
-    hits: Mutex<HashMap<String, Vec<DateTime<Utc>>>>,
+    hits: Mutex<HashMap<&'static str, Attempts>>,
 }
+
+/// Above this many keys in one policy, stale keys are forgotten: bounded memory whatever an
+/// attacker sends.
+const MAX_KEYS: usize = 100_000;
 
 impl RateLimiter {
     /// Records an attempt by `who` under `policy`; false when the policy's attempts were
     /// already made within its window.
     pub fn allow(&self, policy: Policy, who: &str, now: DateTime<Utc>) -> bool {
-        let key = format!("{}:{who}", policy.name);
         let window = policy.window;
         let mut hits = self.hits.lock().expect("limiter lock");
-        if hits.len() > 100_000 {
-            // Bounded memory whatever an attacker sends: forget stale keys.
-            hits.retain(|_, times| times.last().is_some_and(|t| now - *t < window));
+        let keys = hits.entry(policy.name).or_default();
+        if keys.len() > MAX_KEYS {
+            keys.retain(|_, times| times.last().is_some_and(|t| now - *t < window));
         }
-        let times = hits.entry(key).or_default();
+        let times = keys.entry(who.to_owned()).or_default();
         times.retain(|t| now - *t < window);
         if times.len() >= policy.max {
             return false;
