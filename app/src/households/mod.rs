@@ -37,6 +37,8 @@ pub struct Child {
     pub birth_date: NaiveDate,
     pub school_id: SchoolId,
     pub school_name: String,
+    /// The weekdays the child's school canteen serves.
+    pub school_service_weekdays: WeekdaySet,
     pub class_level: ClassLevel,
     pub diet: Diet,
     pub allergies: String,

@@ -1,5 +1,6 @@
 //! The households' rows: schools and children, with each child's latest enrollment of a year.
 
+use cantine_domain::activity::Activity;
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::ids::{ChildId, HouseholdId, SchoolId};
 use chrono::NaiveDate;
@@ -32,6 +33,7 @@ struct ChildRow {
     birth_date: NaiveDate,
     school_id: i64,
     school_name: String,
+    school_service_weekdays: Vec<i16>,
     class_level: String,
     diet: String,
     allergies: String,
@@ -59,6 +61,7 @@ impl TryFrom<ChildRow> for Child {
             birth_date: row.birth_date,
             school_id: SchoolId(row.school_id),
             school_name: row.school_name,
+            school_service_weekdays: weekdays_from_sql(&row.school_service_weekdays)?,
             class_level: decode("child.class_level", &row.class_level)?,
             diet: decode("child.diet", &row.diet)?,
             allergies: row.allergies,
@@ -79,20 +82,21 @@ async fn select_children(
     sqlx::query_as!(
         ChildRow,
         r#"select c.id, c.first_name, c.last_name, c.birth_date, c.school_id,
-            s.name as school_name, c.class_level, c.diet, c.allergies, c.pai,
+            s.name as school_name, s.service_weekdays as school_service_weekdays, c.class_level, c.diet, c.allergies, c.pai,
             e.status as "enrollment_status?", e.weekdays as "enrollment_weekdays?",
             e.decision_reason as "enrollment_reason?"
         from child c join school s on s.id = c.school_id
         left join lateral (
             select en.status, en.weekdays, en.decision_reason from enrollment en
             join school_year y on y.id = en.school_year_id
-            where en.child_id = c.id and en.activity = 'canteen' and y.label = $2
+            where en.child_id = c.id and en.activity = $4 and y.label = $2
             order by en.id desc limit 1) e on true
         where c.household_id = $1 and ($3::bigint is null or c.id = $3)
         order by c.birth_date, c.id"#,
         household.get(),
         year.to_string(),
         only.map(ChildId::get),
+        Activity::Canteen.code(),
     )
     .fetch_all(pool)
     .await?

@@ -81,7 +81,7 @@ async fn lock_and_load(
     year: SchoolYearLabel,
     (from, to): (NaiveDate, NaiveDate),
 ) -> Result<Loaded> {
-    let locked = store::lock_child(conn, household, child, year)
+    let locked = store::lock_child(conn, household, child, ACTIVITY, year)
         .await?
         .ok_or(Error::NotFound)?;
     let calendar = crate::calendar::from_rows(

@@ -31,7 +31,7 @@ pub async fn school_of(
 }
 
 /// A child locked for booking, with its school's calendar data (service weekdays, the closures
-/// of the school and of every school) and the year's latest canteen enrollment.
+/// of the school and of every school) and the year's latest enrollment in the activity.
 pub struct LockedChild {
     pub school: SchoolId,
     pub service_weekdays: WeekdaySet,
@@ -46,6 +46,7 @@ pub async fn lock_child(
     conn: &mut PgConnection,
     household: HouseholdId,
     child: ChildId,
+    activity: Activity,
     year: SchoolYearLabel,
 ) -> Result<Option<LockedChild>> {
     let row = sqlx::query!(
@@ -65,13 +66,14 @@ pub async fn lock_child(
         left join lateral (
             select en.weekdays, en.status, en.decision_reason from enrollment en
             join school_year y on y.id = en.school_year_id
-            where en.child_id = c.id and en.activity = 'canteen' and y.label = $3
+            where en.child_id = c.id and en.activity = $4 and y.label = $3
             order by en.id desc limit 1) e on true
         where c.id = $1 and c.household_id = $2
         for update of c"#,
         child.get(),
         household.get(),
         year.to_string(),
+        activity.code(),
     )
     .fetch_optional(&mut *conn)
     .await?;

@@ -16,7 +16,6 @@ use super::{
 };
 use cantine_domain::booking::{PatternRequest, Plan};
 use cantine_domain::ids::ChildId;
-use cantine_domain::weekdays::WeekdaySet;
 
 use crate::error::{Error, FormProblem};
 use crate::households::{self, Child};
@@ -119,7 +118,7 @@ async fn calendar_page(
         error: None,
         info: None,
         child_id,
-        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
+        of_child: fr::of(&child.full_name()),
         enrolled,
         status: enrollment_text(&child),
         month: month_code(first),
@@ -238,14 +237,13 @@ async fn pattern_page(
     let household = session.household()?;
     let rules = state.rules();
     let year = rules.current_year()?;
-    let child = households::child(&state.pool, household, ChildId(child_id), year).await?;
     let children = households::children(&state.pool, household, year).await?;
-    let service = households::schools(&state.pool)
-        .await?
-        .into_iter()
-        .find(|s| s.id == child.school_id)
-        .map(|s| s.service_weekdays)
-        .unwrap_or_else(WeekdaySet::default_service);
+    let child = children
+        .iter()
+        .find(|c| c.id == ChildId(child_id))
+        .cloned()
+        .ok_or(Error::NotFound)?;
+    let service = child.school_service_weekdays;
     let wanted = match form {
         Some(f) => weekdays_field(f).unwrap_or_default(),
         None => child
@@ -269,7 +267,7 @@ async fn pattern_page(
         .filter(|c| c.id != child.id && c.is_enrolled())
         .map(|c| Sibling {
             id: c.id.get(),
-            name: format!("{} {}", c.first_name, c.last_name),
+            name: c.full_name(),
             checked: ticked.contains(&c.id.to_string().as_str()),
         })
         .collect();
@@ -280,7 +278,7 @@ async fn pattern_page(
         ),
         error: None,
         child_id,
-        of_child: fr::of(&format!("{} {}", child.first_name, child.last_name)),
+        of_child: fr::of(&child.full_name()),
         from: value("du", (today + Days::new(1)).to_string()),
         to: value("au", year_end.to_string()),
         days: DayChoice::list(service, wanted),
@@ -299,10 +297,7 @@ pub(super) async fn pattern_form(
 }
 
 fn results(plans: Vec<(ChildId, Plan)>, children: &[Child]) -> Vec<ChildResult> {
-    let names: HashMap<ChildId, String> = children
-        .iter()
-        .map(|c| (c.id, format!("{} {}", c.first_name, c.last_name)))
-        .collect();
+    let names: HashMap<ChildId, String> = children.iter().map(|c| (c.id, c.full_name())).collect();
     plans
         .into_iter()
         .map(|(id, plan)| ChildResult {

@@ -377,12 +377,7 @@ async fn enrollment_page(
     let year = state.rules().current_year()?;
     let child =
         households::child(&state.pool, session.household()?, ChildId(child_id), year).await?;
-    let service = households::schools(&state.pool)
-        .await?
-        .into_iter()
-        .find(|s| s.id == child.school_id)
-        .map(|s| s.service_weekdays)
-        .unwrap_or_else(WeekdaySet::default_service);
+    let service = child.school_service_weekdays;
     let wanted = wanted.unwrap_or(service);
     let live = matches!(
         child.enrollment.as_ref().map(|e| &e.status),
@@ -395,7 +390,7 @@ async fn enrollment_page(
         ),
         error: None,
         child_id,
-        child_name: format!("{} {}", child.first_name, child.last_name),
+        child_name: child.full_name(),
         school: child.school_name.clone(),
         year: year.to_string(),
         status: live.then(|| enrollment_text(&child)),
