@@ -27,8 +27,6 @@ enum Command {
         #[arg(long, default_value = "default")]
         size: String,
     },
-    /// The month the rush books, from today: `{"from": …, "to": …}`.
-    Month,
     /// Parents log in, then set the month for each of their children.
     Rush {
         #[arg(long)]
@@ -61,10 +59,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed { socket, size } => {
             let pool = connect(&socket).await?;
             serde_json::to_value(seed::seed(&pool, seed::Size::named(&size)?, year).await?)?
-        }
-        Command::Month => {
-            let (from, to) = rush::month_ahead(cantine_bench::today(), year)?;
-            serde_json::json!({"from": from, "to": to})
         }
         Command::Rush {
             base_url,

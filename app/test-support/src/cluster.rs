@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::PgPool;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use tokio::sync::OnceCell;
 
 use cantine::platform::config::{Config, Source};
@@ -46,7 +46,6 @@ pub fn cluster() -> &'static pg::Cluster {
 /// A database of its own for one test.
 pub struct TestDb {
     pub name: String,
-    pub options: PgConnectOptions,
     pub pool: PgPool,
 }
 
@@ -77,15 +76,13 @@ async fn create(name: &str, template: Option<&str>) -> TestDb {
         .await
         .expect("create database");
     admin.close().await;
-    let options = cluster().connect_options(name);
     let pool = PgPoolOptions::new()
         .max_connections(5)
-        .connect_with(options.clone())
+        .connect_with(cluster().connect_options(name))
         .await
         .expect("connect to the test database");
     TestDb {
         name: name.to_owned(),
-        options,
         pool,
     }
 }
