@@ -5,7 +5,7 @@ begin;
 insert into school (name) select 'École ' || n from generate_series(1, 20) n;
 insert into school_year (label, first_day, last_day) values ('2026-2027', '2026-09-01', '2027-07-03')
     on conflict do nothing;
-insert into household (quotient_familial) select 300 + (n * 37) % 1700 from generate_series(1, 7000) n;
+insert into household select from generate_series(1, 7000) n;
 insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
 select h.id, 'famille.' || h.id || '@bench.test', '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g',
        'Parent', 'Famille ' || h.id, now()

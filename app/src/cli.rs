@@ -36,6 +36,14 @@ enum Command {
         /// Password of every demo account (default: generated and printed once).
         #[arg(long, value_name = "PW")]
         password: Option<String>,
+        /// The staff accounts' TOTP secret, in base32 (default: generated and printed once).
+        #[arg(long, value_name = "BASE32", value_parser = parse_totp_secret)]
+        totp_secret: Option<Vec<u8>>,
+    },
+    /// Staff accounts, from the appliance's console.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
     },
     /// Print the effective configuration, secrets masked; exit non-zero if it is invalid.
     CheckConfig,
@@ -44,6 +52,31 @@ enum Command {
         #[command(subcommand)]
         command: crate::backup::cli::BackupCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create a staff account and print (and mail) its single-use link to set a password.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// school_staff, kitchen, manager, finance or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// A school's id or exact name, for school_staff; repeat for several.
+        #[arg(long = "school")]
+        schools: Vec<String>,
+        /// Default: the address's local part.
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long, default_value = "Mairie")]
+        last_name: String,
+    },
+}
+
+fn parse_totp_secret(text: &str) -> Result<Vec<u8>, String> {
+    crate::accounts::totp::from_base32(text)
+        .ok_or_else(|| "a base32 secret of 16 bytes or more (26 characters or more)".to_owned())
 }
 
 pub fn main() -> ExitCode {
@@ -96,10 +129,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let result = match command {
         Command::Serve => serve(config, pool.clone()).await,
         Command::Migrate => migrate(&pool).await,
-        Command::Demo { password } => {
+        Command::Demo {
+            password,
+            totp_secret,
+        } => {
             migrate(&pool).await?;
             let rules = crate::platform::rules(&config, chrono::Utc::now());
-            crate::demo::seed(&pool, &rules, password).await
+            crate::demo::seed(&pool, &rules, password, totp_secret).await
+        }
+        Command::Admin { command } => {
+            migrate(&pool).await?;
+            admin(&config, &pool, command).await
         }
         Command::CheckConfig | Command::Backup { .. } => {
             unreachable!("handled before connecting")
@@ -109,6 +149,53 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     // Stopping the private server last: requests in flight have finished by now.
     drop(embedded);
     result
+}
+
+async fn admin(config: &Config, pool: &PgPool, command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::CreateUser {
+        email,
+        roles,
+        schools,
+        first_name,
+        last_name,
+    } = command;
+    let mut school_ids = Vec::new();
+    for school in &schools {
+        let found = sqlx::query_scalar!(
+            "select id from school where id::text = $1 or name = $1",
+            school
+        )
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no school {school:?} (give its id or exact name)"))?;
+        school_ids.push(cantine_domain::ids::SchoolId(found));
+    }
+    let first_name =
+        first_name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let links = http::routes::Links {
+        public_url: config.public_url.clone(),
+    };
+    let mailer = crate::platform::mail::Mailer::from_config(config)?;
+    let created = crate::staff::create_member(
+        pool,
+        &mailer,
+        &links,
+        None,
+        crate::staff::NewMember {
+            email: email.clone(),
+            first_name,
+            last_name,
+            roles,
+            schools: school_ids,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", http::fr::message(&e)))?;
+    let link = links.link(http::routes::SET_PASSWORD, &created.token);
+    println!("Staff account {email} created (id {}).", created.id);
+    println!("Single-use link to set the password (valid 7 days, also mailed): {link}");
+    Ok(())
 }
 
 async fn connect(config: &Config) -> anyhow::Result<(Option<db::Embedded>, PgPool)> {

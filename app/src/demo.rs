@@ -8,11 +8,13 @@ use rand::{Rng, SeedableRng};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use cantine_domain::calendar::SchoolYear;
-use cantine_domain::ids::EnrollmentId;
+use cantine_domain::ids::{AccountId, EnrollmentId, SchoolId};
+use cantine_domain::roles::Role;
 use cantine_domain::rules::Rules;
 
-use crate::accounts::password;
+use crate::accounts::{self, password};
 use crate::enrollments::{self, Decision};
+use crate::staff;
 
 pub const DOMAIN: &str = "techniville.test";
 const FAMILIES: usize = 40;
@@ -59,11 +61,22 @@ const TARIFFS: [(i32, Option<i32>, i32, i32); 4] = [
 /// Monday, Tuesday, Thursday, Friday.
 const USUAL_WEEKDAYS: [i16; 4] = [1, 2, 4, 5];
 
-/// Seeds once; run again, it only resets the demo accounts' password if one is given.
+/// One staff account per role; the agent works at the first school.
+pub const STAFF: [(&str, &str, &str, Role); 5] = [
+    ("agent", "Awa", "Diallo", Role::SchoolStaff),
+    ("cuisine", "Marc", "Lefort", Role::Kitchen),
+    ("gestion", "Hélène", "Marchand", Role::Manager),
+    ("finances", "Paul", "Chevalier", Role::Finance),
+    ("admin", "Sandrine", "Roy", Role::Admin),
+];
+
+/// Seeds once; run again, it only resets the demo accounts' password if one is given, and the
+/// staff's second factor if a secret is given.
 pub async fn seed(
     pool: &PgPool,
     rules: &Rules<'_>,
     password: Option<String>,
+    totp_secret: Option<Vec<u8>>,
 ) -> anyhow::Result<()> {
     let already = sqlx::query_scalar!(r#"select exists(select 1 from school) as "exists!""#)
         .fetch_one(pool)
@@ -84,6 +97,22 @@ pub async fn seed(
             }
             None => println!("Demo already present; nothing to do."),
         }
+        if let Some(secret) = totp_secret {
+            let mut tx = pool.begin().await?;
+            for (name, ..) in STAFF {
+                let email = format!("{name}@{DOMAIN}");
+                if let Some(id) =
+                    sqlx::query_scalar!("select id from account where email = $1", email)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                {
+                    crate::accounts::reset_demo_secret(&mut tx, AccountId(id), &secret, rules.now)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            println!("Second factor of the staff accounts set to the secret given.");
+        }
         return Ok(());
     }
     let (pw, generated) = match password {
@@ -103,6 +132,30 @@ pub async fn seed(
     let mut tx = pool.begin().await?;
     let (families, to_validate) = insert_town(&mut tx, &hash, year).await?;
     tx.commit().await?;
+    let (secret, secret_generated) = match totp_secret {
+        Some(secret) => (secret, false),
+        None => (accounts::totp::new_secret(), true),
+    };
+    let first_school = sqlx::query_scalar!("select id from school order by id limit 1")
+        .fetch_one(pool)
+        .await?;
+    for (name, first_name, last_name, role) in STAFF {
+        let schools = if role == Role::SchoolStaff {
+            vec![SchoolId(first_school)]
+        } else {
+            Vec::new()
+        };
+        staff::seed_member(
+            pool,
+            &format!("{name}@{DOMAIN}"),
+            (first_name, last_name),
+            role,
+            &schools,
+            (&hash, &secret),
+            rules.now,
+        )
+        .await?;
+    }
     // Validating through the domain books each child's usual days, as a manager's click would.
     // The demo town validated in August, so the whole year is booked, past weeks included.
     let august = Rules {
@@ -131,8 +184,23 @@ pub async fn seed(
     println!(
         "Logins: famille.martin@{DOMAIN} (two children enrolled), famille.bernard@{DOMAIN} (pending enrollment), famille.petit@{DOMAIN} (unconfirmed)."
     );
+    println!(
+        "Staff: {} (roles {}), second factor already enrolled.",
+        STAFF
+            .map(|(name, ..)| format!("{name}@{DOMAIN}"))
+            .join(", "),
+        STAFF.map(|(.., role)| role.code()).join(", "),
+    );
     if generated {
         println!("Password of every demo account (shown once): {pw}");
+    }
+    if secret_generated {
+        println!(
+            "Staff TOTP secret (shown once; add it to any authenticator app): {}",
+            accounts::totp::to_base32(&secret)
+        );
+    } else {
+        println!("Staff TOTP secret: the one given with --totp-secret.");
     }
     Ok(())
 }
@@ -179,11 +247,17 @@ async fn insert_town(
     }
 
     for (index, last_name) in LAST_NAMES.iter().enumerate().take(FAMILIES) {
-        let household = sqlx::query_scalar!(
-            "insert into household (quotient_familial) values ($1) returning id",
+        let household = sqlx::query_scalar!("insert into household default values returning id")
+            .fetch_one(&mut **tx)
+            .await?;
+        sqlx::query!(
+            "insert into quotient_familial (household_id, amount_euros, applies_from, document)
+             values ($1, $2, $3, 'Attestation CAF')",
+            household,
             rng.gen_range(300..2000),
+            first_day,
         )
-        .fetch_one(&mut **tx)
+        .execute(&mut **tx)
         .await?;
         let email = format!("famille.{}@{DOMAIN}", last_name.to_lowercase());
         // The Petit family has not clicked its confirmation link yet.

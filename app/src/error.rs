@@ -38,10 +38,14 @@ pub enum Code {
     RequestTimeout,
     MethodNotAllowed,
     Internal,
+    Forbidden,
+    SecondFactorRequired,
+    InvalidSecondFactor,
+    SecondFactorEnrolled,
 }
 
 impl Code {
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 29] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -67,6 +71,10 @@ impl Code {
         Code::RequestTimeout,
         Code::MethodNotAllowed,
         Code::Internal,
+        Code::Forbidden,
+        Code::SecondFactorRequired,
+        Code::InvalidSecondFactor,
+        Code::SecondFactorEnrolled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -96,6 +104,10 @@ impl Code {
             Code::RequestTimeout => "request_timeout",
             Code::MethodNotAllowed => "method_not_allowed",
             Code::Internal => "internal",
+            Code::Forbidden => "forbidden",
+            Code::SecondFactorRequired => "second_factor_required",
+            Code::InvalidSecondFactor => "invalid_second_factor",
+            Code::SecondFactorEnrolled => "second_factor_enrolled",
         }
     }
 }
@@ -115,6 +127,10 @@ pub enum Refusal {
     NotAGuardian,
     /// The account exists but its address was never confirmed.
     EmailNotConfirmed,
+    /// None of the person's roles allows this (a family account has none).
+    Role,
+    /// A staff login needs the second factor; a session opened without it may only enrol one.
+    SecondFactorRequired,
 }
 
 /// A text field a person typed.
@@ -123,6 +139,9 @@ pub enum Field {
     FirstName,
     LastName,
     Allergies,
+    Reason,
+    Document,
+    PostalAddress,
 }
 
 /// Input that does not make sense (422).
@@ -162,6 +181,15 @@ pub enum Invalid {
     /// A day outside every school year of the calendar.
     OutsideSchoolYear(NaiveDate),
     Credentials,
+    /// A second factor that is not the current code nor a live recovery code.
+    SecondFactor,
+    /// A role the service does not know, `school_staff` without a school, or a school for
+    /// another role.
+    Roles,
+    /// A search of fewer than 2 characters, or over 100.
+    Search,
+    /// A quotient familial below 0 or above 100,000 euros.
+    QuotientFamilial,
     /// Text holding a character the database cannot store (U+0000).
     Character,
     Enrollment(EnrollmentError),
@@ -192,7 +220,11 @@ pub enum Conflict {
     InvitationMismatch,
     InvalidInvitation,
     InvalidConfirmation,
+    InvalidPasswordLink,
+    SecondFactorEnrolled,
     AlreadyEnrolled,
+    /// A closure was recorded while the booking was on its way.
+    DayClosed,
     Enrollment(EnrollmentError),
     Booking(BookingError),
 }
@@ -240,8 +272,11 @@ impl Error {
             Self::Forbidden(Refusal::Csrf) => Code::Csrf,
             Self::Forbidden(Refusal::NotAGuardian) => Code::NotAGuardian,
             Self::Forbidden(Refusal::EmailNotConfirmed) => Code::EmailNotConfirmed,
+            Self::Forbidden(Refusal::Role) => Code::Forbidden,
+            Self::Forbidden(Refusal::SecondFactorRequired) => Code::SecondFactorRequired,
             Self::Invalid(invalid) => match invalid {
                 Invalid::Credentials => Code::InvalidCredentials,
+                Invalid::SecondFactor => Code::InvalidSecondFactor,
                 Invalid::Enrollment(e) => enrollment_code(e),
                 Invalid::Booking(e) => booking_code(e),
                 // A date outside the year is refused like any non-service day.
@@ -251,8 +286,12 @@ impl Error {
             Self::Conflict(conflict) => match conflict {
                 Conflict::EmailTaken => Code::EmailTaken,
                 Conflict::InvitationMismatch => Code::InvitationMismatch,
-                Conflict::InvalidInvitation | Conflict::InvalidConfirmation => Code::InvalidToken,
+                Conflict::InvalidInvitation
+                | Conflict::InvalidConfirmation
+                | Conflict::InvalidPasswordLink => Code::InvalidToken,
+                Conflict::SecondFactorEnrolled => Code::SecondFactorEnrolled,
                 Conflict::AlreadyEnrolled => Code::AlreadyEnrolled,
+                Conflict::DayClosed => Code::NotAServiceDay,
                 Conflict::Enrollment(e) => enrollment_code(e),
                 Conflict::Booking(e) => booking_code(e),
             },

@@ -4,14 +4,16 @@
 //! [`http::router`] and [`http::serve`] the binary runs.
 //!
 //! One capability is one folder (`accounts`, `households`, `enrollments`, `reservations`,
-//! `calendar`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! `calendar`, `closures`, `staff`, `audit`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
 pub mod accounts;
+pub mod audit;
 pub mod backup;
 pub mod calendar;
 pub mod cli;
+pub mod closures;
 pub mod demo;
 pub mod enrollments;
 pub mod error;
@@ -19,3 +21,4 @@ pub mod households;
 pub mod http;
 pub mod platform;
 pub mod reservations;
+pub mod staff;

@@ -63,9 +63,14 @@ impl Fixture {
     async fn populate(&self) {
         let config = testing::config();
         let rules = cantine::platform::rules(&config, chrono::Utc::now());
-        cantine::demo::seed(&self.db.pool, &rules, Some("demo-password-1234".into()))
-            .await
-            .unwrap();
+        cantine::demo::seed(
+            &self.db.pool,
+            &rules,
+            Some("demo-password-1234".into()),
+            None,
+        )
+        .await
+        .unwrap();
     }
 
     /// `pg_dump --format=plain --no-owner` of the current database, without the lines that

@@ -100,8 +100,27 @@ async fn operations_document_the_answers_of_what_they_take() {
         let signed_in = path.starts_with("/api/v1/children")
             || path.starts_with("/api/v1/reservations")
             || path.starts_with("/api/v1/household")
+            || path.starts_with("/api/v1/staff")
             || id == "logout";
         assert_eq!(operation.get("security").is_some(), signed_in, "{id}");
+    }
+    let staff: Vec<_> = operations(&doc)
+        .into_iter()
+        .filter(|(path, _, _)| path.starts_with("/api/v1/staff"))
+        .map(|(_, _, o)| o["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    for id in [
+        "listPendingEnrollments",
+        "decideEnrollment",
+        "searchHouseholds",
+        "getHousehold",
+        "setQuotientFamilial",
+        "closeDays",
+        "reopenDays",
+        "createStaffAccount",
+        "auditLog",
+    ] {
+        assert!(staff.iter().any(|s| s == id), "{id} is documented");
     }
     for id in ["createAccount", "login", "inviteGuardian"] {
         let (_, _, operation) = operations(&doc)

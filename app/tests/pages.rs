@@ -164,6 +164,7 @@ async fn demo() -> Browser {
         &browser.app.pool,
         &browser.app.rules(),
         Some(DEMO_PASSWORD.into()),
+        None,
     )
     .await
     .unwrap();

@@ -120,8 +120,7 @@ pub async fn seed(pool: &PgPool, size: Size, year: SchoolYear) -> anyhow::Result
         r#"
 insert into school (name, address)
 select 'École ' || n, n || ' rue des Écoles, Benchville' from generate_series(1, {schools}) n;
-insert into household (quotient_familial)
-select 300 + (n * 37) % 1700 from generate_series(1, {households}) n;
+insert into household select from generate_series(1, {households}) n;
 create temporary table bench_household on commit drop as
     select row_number() over (order by id) as n, id from household;
 create temporary table bench_school on commit drop as

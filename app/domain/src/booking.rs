@@ -196,6 +196,27 @@ impl Planner<'_> {
         date: NaiveDate,
         book: bool,
     ) -> Result<Option<DayChange>, BookingError> {
+        self.day(child, date, book, true)
+    }
+
+    /// A manager's change at the town-hall counter: the calendar applies, the deadline does
+    /// not (the manager gives the reason, which the history keeps).
+    pub fn override_day(
+        &self,
+        child: &ChildBookings<'_>,
+        date: NaiveDate,
+        book: bool,
+    ) -> Result<Option<DayChange>, BookingError> {
+        self.day(child, date, book, false)
+    }
+
+    fn day(
+        &self,
+        child: &ChildBookings<'_>,
+        date: NaiveDate,
+        book: bool,
+        deadline_applies: bool,
+    ) -> Result<Option<DayChange>, BookingError> {
         child.check_enrolled()?;
         child
             .calendar
@@ -205,7 +226,7 @@ impl Planner<'_> {
             return Ok(None);
         }
         let deadline = self.rule.deadline_for(date, child.calendar);
-        if self.now >= deadline {
+        if deadline_applies && self.now >= deadline {
             return Err(BookingError::DeadlinePassed { date, deadline });
         }
         Ok(Some(DayChange { date, booked: book }))
@@ -489,6 +510,34 @@ mod tests {
             planner.single_day(&child, day, false).unwrap_err().code(),
             "deadline_passed"
         );
+    }
+
+    #[test]
+    fn a_managers_override_ignores_the_deadline_but_not_the_calendar() {
+        let day = d(2026, 12, 8);
+        let (cal, e, booked) = (calendar(), validated(), set(&[day]));
+        let child = ChildBookings {
+            calendar: &cal,
+            enrollment: &e,
+            booked: &booked,
+        };
+        let rule = DeadlineRule::default();
+        let planner = Planner {
+            rule: &rule,
+            now: nine_am_monday_7_december(),
+        };
+        assert_eq!(
+            planner.override_day(&child, day, false),
+            Ok(Some(DayChange {
+                date: day,
+                booked: false
+            }))
+        );
+        // Wednesday: no service, override or not.
+        assert!(matches!(
+            planner.override_day(&child, d(2026, 12, 9), true),
+            Err(BookingError::NotAServiceDay { .. })
+        ));
     }
 
     #[test]

@@ -14,5 +14,6 @@ pub mod deadline;
 pub mod enrollment;
 pub mod ids;
 pub mod money;
+pub mod roles;
 pub mod rules;
 pub mod weekdays;

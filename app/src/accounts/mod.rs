@@ -7,15 +7,18 @@
 
 pub mod password;
 mod store;
+pub mod totp;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cantine_domain::ids::{AccountId, HouseholdId};
+use cantine_domain::ids::{AccountId, HouseholdId, SchoolId};
+use cantine_domain::roles::Roles;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
+use crate::audit::{self, Action, Actor, Entry};
 use crate::error::{Conflict, Error, Field, Invalid, Refusal, Result};
 use crate::platform::mail::{Mail, Mailer};
 use crate::platform::rate_limit::{RateLimiter, policies};
@@ -23,6 +26,9 @@ use crate::platform::rate_limit::{RateLimiter, policies};
 pub const SESSION_LIFETIME: Duration = Duration::days(30);
 pub const CONFIRMATION_LIFETIME: Duration = Duration::hours(48);
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+pub const PASSWORD_LINK_LIFETIME: Duration = Duration::days(7);
+/// A staff session: a working day, not a month.
+pub const STAFF_SESSION_LIFETIME: Duration = Duration::hours(12);
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 pub const MAX_EMAIL_CHARS: usize = 254;
@@ -186,14 +192,14 @@ pub async fn confirm_email(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Re
     Ok(())
 }
 
-/// Checks the credentials. Unknown addresses cost the same argon2 time as wrong passwords, so
-/// timing does not tell which addresses have accounts.
+/// Checks the credentials. Unknown addresses (and staff who have not set a password yet) cost
+/// the same argon2 time as wrong passwords, so timing does not tell which addresses have
+/// accounts.
 async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<store::Credentials> {
-    let email = normalize_email(email).map_err(|_| Error::Invalid(Invalid::Credentials))?;
-    let row = store::credentials(pool, &email).await?;
+    let row = store::credentials(pool, email).await?;
     let stored = row
         .as_ref()
-        .map(|c| c.password_hash.clone())
+        .and_then(|c| c.password_hash.clone())
         .unwrap_or_else(|| DUMMY_HASH.to_owned());
     let matches = password::verify_off_thread(password.to_owned(), stored).await;
     match row {
@@ -206,45 +212,284 @@ async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<stor
 /// A valid argon2id hash of a random string nobody knows.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0tbzGwqJp1Qzj1d0JCA5I2n0o3Cw0QAm1cb5Y5vS0wQ";
 
+/// How far a session may go. A staff member's first login, by password alone, opens a
+/// session that may only enrol the second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Full,
+    EnrolSecondFactor,
+}
+
+impl Stage {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Full => "full",
+            Stage::EnrolSecondFactor => "enrol_second_factor",
+        }
+    }
+}
+
 /// A session just opened: the cookie's token, the CSRF token and who it is.
 pub struct LoggedIn {
     pub token: String,
     pub csrf_token: String,
     pub first_name: String,
+    pub stage: Stage,
+    pub lifetime: Duration,
 }
 
-/// Logs in within the limits per address and per client, and opens a session.
+/// What a login form or the `login` operation sends.
+pub struct Login<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    /// Staff: the authenticator's six digits, or a recovery code.
+    pub second_factor: Option<&'a str>,
+}
+
+/// Logs in within the limits per address and per client, and opens a session. Staff also
+/// pass their second factor; every staff login, and every failed second factor, is audited.
 pub async fn log_in(
     pool: &PgPool,
     limiter: &RateLimiter,
     client_ip: &str,
-    email: &str,
-    password: &str,
+    login: Login<'_>,
     now: DateTime<Utc>,
 ) -> Result<LoggedIn> {
-    let email_key = email.trim().to_lowercase();
+    let email = normalize_email(login.email).ok();
+    let email_key = email
+        .clone()
+        .unwrap_or_else(|| login.email.trim().to_lowercase());
     if !limiter.allow(policies::LOGIN_PER_IP, client_ip, now)
         || !limiter.allow(policies::LOGIN_PER_EMAIL, &email_key, now)
     {
         return Err(Error::TooManyRequests);
     }
-    let account = authenticate(pool, email, password).await?;
+    let email = email.ok_or(Error::Invalid(Invalid::Credentials))?;
+    let account = authenticate(pool, &email, login.password).await?;
+    let actor = Actor {
+        account: account.id,
+        email: account.email.clone(),
+        ip: client_ip.to_owned(),
+    };
+    let stage = if !account.roles.is_staff() {
+        Stage::Full
+    } else if !account.second_factor {
+        Stage::EnrolSecondFactor
+    } else {
+        let typed = login
+            .second_factor
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(Error::Forbidden(Refusal::SecondFactorRequired))?;
+        let mut tx = pool.begin().await?;
+        let used = check_second_factor(&mut tx, account.id, typed, now).await?;
+        match used {
+            Some(how) => {
+                if how == SecondFactorUsed::RecoveryCode {
+                    audit::record(&mut tx, &Entry::new(&actor, Action::RecoveryCodeUsed)).await?;
+                }
+                tx.commit().await?;
+            }
+            None => {
+                audit::record(&mut tx, &Entry::new(&actor, Action::SecondFactorFailed)).await?;
+                tx.commit().await?;
+                return Err(Error::Invalid(Invalid::SecondFactor));
+            }
+        }
+        Stage::Full
+    };
     let token = new_token();
     let csrf_token = new_token();
+    let lifetime = if account.roles.is_staff() {
+        STAFF_SESSION_LIFETIME
+    } else {
+        SESSION_LIFETIME
+    };
     store::insert_session(
         pool,
         &token_hash(&token),
         account.id,
         &csrf_token,
-        now,
-        now + SESSION_LIFETIME,
+        stage,
+        (now, now + lifetime),
     )
     .await?;
+    if account.roles.is_staff() {
+        audit::record_now(
+            pool,
+            &Entry::new(&actor, Action::StaffLogin)
+                .detail(serde_json::json!({ "stage": stage.code() })),
+        )
+        .await?;
+    }
     Ok(LoggedIn {
         token,
         csrf_token,
         first_name: account.first_name,
+        stage,
+        lifetime,
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecondFactorUsed {
+    Code,
+    RecoveryCode,
+}
+
+/// Judges a typed second factor, with the credential locked so that two logins cannot use one
+/// code: a code of a step already used is refused, a recovery code works once.
+async fn check_second_factor(
+    conn: &mut sqlx::PgConnection,
+    account: AccountId,
+    typed: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SecondFactorUsed>> {
+    let Some(credential) = store::lock_second_factor(conn, account).await? else {
+        return Ok(None);
+    };
+    if totp::is_recovery_code(typed) {
+        let used = credential.enrolled
+            && store::use_recovery_code(conn, account, &totp::recovery_hash(typed), now).await?;
+        return Ok(used.then_some(SecondFactorUsed::RecoveryCode));
+    }
+    match totp::matching_step(&credential.secret, typed, now) {
+        Some(step) if credential.last_step.is_none_or(|last| step > last) => {
+            let enrol = (!credential.enrolled).then_some(now);
+            store::use_step(conn, account, step, enrol).await?;
+            Ok(Some(SecondFactorUsed::Code))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// What a member about to enrol is shown: the secret as a QR code and as text.
+pub struct Enrolment {
+    pub secret_base32: String,
+    pub qr_svg: String,
+}
+
+/// The name authenticator apps show for the account.
+pub const TOTP_ISSUER: &str = "Cantine";
+
+/// Draws a new secret for a session at the enrolment stage; it counts once confirmed.
+pub async fn start_enrolment(pool: &PgPool, session: &SessionAccount) -> Result<Enrolment> {
+    if session.stage != Stage::EnrolSecondFactor {
+        return Err(Error::Conflict(Conflict::SecondFactorEnrolled));
+    }
+    let secret = totp::new_secret();
+    let mut conn = pool.acquire().await?;
+    store::start_second_factor(&mut conn, session.account_id, &secret).await?;
+    let uri = totp::otpauth_uri(TOTP_ISSUER, &session.email, &secret);
+    Ok(Enrolment {
+        secret_base32: totp::to_base32(&secret),
+        qr_svg: totp::qr_svg(&uri),
+    })
+}
+
+/// Confirms the enrolment with a first code: the session goes on as a full one, and the ten
+/// recovery codes are answered, to be shown once (only their digests are kept).
+pub async fn confirm_enrolment(
+    pool: &PgPool,
+    session: &SessionAccount,
+    session_token: &str,
+    typed: &str,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    if session.stage != Stage::EnrolSecondFactor {
+        return Err(Error::Conflict(Conflict::SecondFactorEnrolled));
+    }
+    let mut tx = pool.begin().await?;
+    let credential = store::lock_second_factor(&mut tx, session.account_id).await?;
+    let step = credential
+        .as_ref()
+        .filter(|c| !c.enrolled)
+        .and_then(|c| totp::matching_step(&c.secret, typed, now))
+        .ok_or(Error::Invalid(Invalid::SecondFactor))?;
+    store::use_step(&mut tx, session.account_id, step, Some(now)).await?;
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<Vec<u8>> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
+    store::replace_recovery_codes(&mut tx, session.account_id, &hashes).await?;
+    store::complete_session(&mut tx, &token_hash(session_token)).await?;
+    audit::record(&mut tx, &Entry::new(actor, Action::SecondFactorEnrolled)).await?;
+    tx.commit().await?;
+    Ok(codes)
+}
+
+/// Enrols a known secret (the demo's, printed for testers): no QR code, no code to type.
+pub async fn enrol_secret(
+    conn: &mut sqlx::PgConnection,
+    account: AccountId,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store::start_second_factor(conn, account, secret).await?;
+    store::use_step(conn, account, totp::step_at(now) - 2, Some(now)).await
+}
+
+/// Replaces the demo staff's secret (`cantine demo --totp-secret` on a seeded database).
+pub async fn reset_demo_secret(
+    conn: &mut sqlx::PgConnection,
+    account: AccountId,
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    store::delete_second_factor(conn, account).await?;
+    enrol_secret(conn, account, secret, now).await
+}
+
+/// An admin resets another member's second factor (a lost phone): the member's sessions close
+/// and they enrol again at next login. Audited with the admin as actor.
+pub async fn reset_second_factor(pool: &PgPool, actor: &Actor, member: AccountId) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if !store::delete_second_factor(&mut tx, member).await? {
+        return Err(Error::NotFound);
+    }
+    store::delete_sessions_of(&mut tx, member).await?;
+    audit::record(
+        &mut tx,
+        &Entry::new(actor, Action::SecondFactorReset)
+            .detail(serde_json::json!({ "account_id": member.get() })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A password link for a new staff member, inside the caller's transaction: answers the token.
+pub async fn new_password_link(
+    conn: &mut sqlx::PgConnection,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let token = new_token();
+    store::insert_password_link(
+        conn,
+        &token_hash(&token),
+        account,
+        now + PASSWORD_LINK_LIFETIME,
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Sets a password with the single-use link of a new staff member.
+pub async fn set_password(
+    pool: &PgPool,
+    token: &str,
+    new_password: String,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    check_password(&new_password)?;
+    let hash = password::hash_off_thread(new_password).await;
+    let mut tx = pool.begin().await?;
+    let account = store::use_password_link(&mut tx, &token_hash(token), now)
+        .await?
+        .ok_or(Error::Conflict(Conflict::InvalidPasswordLink))?;
+    store::set_password(&mut tx, account, &hash, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// A signed-in person, as every request sees them.
@@ -255,6 +500,10 @@ pub struct SessionAccount {
     pub first_name: String,
     pub email: String,
     pub csrf_token: String,
+    pub roles: Roles,
+    /// The schools of a `school_staff` member.
+    pub schools: Vec<SchoolId>,
+    pub stage: Stage,
 }
 
 pub async fn session(

@@ -1,11 +1,13 @@
 //! The account rows: households, accounts, sessions and single-use e-mail tokens.
 
-use cantine_domain::ids::{AccountId, HouseholdId};
+use cantine_domain::ids::{AccountId, HouseholdId, SchoolId};
+use cantine_domain::roles::{Role, Roles};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::SessionAccount;
+use super::{SessionAccount, Stage};
 use crate::error::{Conflict, Error, Result, on_constraint};
+use crate::platform::sql::decode;
 
 pub async fn insert_household(conn: &mut PgConnection) -> Result<HouseholdId> {
     Ok(HouseholdId(
@@ -118,24 +120,45 @@ pub async fn mark_confirmed(
 
 pub struct Credentials {
     pub id: AccountId,
-    pub password_hash: String,
+    /// None for a staff member who has not set a password yet.
+    pub password_hash: Option<String>,
     pub first_name: String,
+    pub email: String,
     pub confirmed: bool,
+    pub roles: Roles,
+    /// Whether a second factor is enrolled (staff).
+    pub second_factor: bool,
 }
 
 pub async fn credentials(pool: &PgPool, email: &str) -> Result<Option<Credentials>> {
     let row = sqlx::query!(
-        "select id, password_hash, first_name, email_confirmed_at from account where email = $1",
+        r#"select a.id, a.password_hash, a.first_name, a.email as "email!", a.email_confirmed_at,
+            coalesce((select array_agg(role) from account_role r where r.account_id = a.id), '{}') as "roles!",
+            exists(select 1 from totp_credential t where t.account_id = a.id and t.enrolled_at is not null) as "second_factor!"
+         from account a where a.email = $1"#,
         email,
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| Credentials {
-        id: AccountId(r.id),
-        password_hash: r.password_hash,
-        first_name: r.first_name,
-        confirmed: r.email_confirmed_at.is_some(),
-    }))
+    row.map(|r| {
+        Ok(Credentials {
+            id: AccountId(r.id),
+            password_hash: r.password_hash,
+            first_name: r.first_name,
+            email: r.email,
+            confirmed: r.email_confirmed_at.is_some(),
+            roles: roles_from_sql(&r.roles)?,
+            second_factor: r.second_factor,
+        })
+    })
+    .transpose()
+}
+
+fn roles_from_sql(codes: &[String]) -> Result<Roles> {
+    codes
+        .iter()
+        .map(|c| decode::<Role>("account_role.role", c))
+        .collect()
 }
 
 pub async fn insert_session(
@@ -143,15 +166,16 @@ pub async fn insert_session(
     token_hash: &[u8],
     account: AccountId,
     csrf_token: &str,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
+    stage: Stage,
+    (now, expires_at): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<()> {
     sqlx::query!(
-        "insert into session (token_hash, account_id, csrf_token, created_at, expires_at)
-         values ($1, $2, $3, $4, $5)",
+        "insert into session (token_hash, account_id, csrf_token, stage, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6)",
         token_hash,
         account.get(),
         csrf_token,
+        stage.code(),
         now,
         expires_at,
     )
@@ -166,21 +190,222 @@ pub async fn session(
     now: DateTime<Utc>,
 ) -> Result<Option<SessionAccount>> {
     let row = sqlx::query!(
-        "select a.id, a.household_id, a.first_name, a.email, s.csrf_token
+        r#"select a.id, a.household_id, a.first_name, a.email as "email!", s.csrf_token, s.stage,
+            coalesce((select array_agg(role) from account_role r where r.account_id = a.id), '{}') as "roles!",
+            coalesce((select array_agg(school_id order by school_id) from staff_school w where w.account_id = a.id), '{}') as "schools!"
          from session s join account a on a.id = s.account_id
-         where s.token_hash = $1 and s.expires_at > $2",
+         where s.token_hash = $1 and s.expires_at > $2"#,
         token_hash,
         now,
     )
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|r| SessionAccount {
-        account_id: AccountId(r.id),
-        household_id: r.household_id.map(HouseholdId),
-        first_name: r.first_name,
-        email: r.email,
-        csrf_token: r.csrf_token,
-    }))
+    row.map(|r| {
+        Ok(SessionAccount {
+            account_id: AccountId(r.id),
+            household_id: r.household_id.map(HouseholdId),
+            first_name: r.first_name,
+            email: r.email,
+            csrf_token: r.csrf_token,
+            roles: roles_from_sql(&r.roles)?,
+            schools: r.schools.into_iter().map(SchoolId).collect(),
+            stage: if r.stage == Stage::EnrolSecondFactor.code() {
+                Stage::EnrolSecondFactor
+            } else {
+                Stage::Full
+            },
+        })
+    })
+    .transpose()
+}
+
+/// Lifts a session past the second factor, once it is enrolled.
+pub async fn complete_session(conn: &mut PgConnection, token_hash: &[u8]) -> Result<()> {
+    sqlx::query!(
+        "update session set stage = 'full' where token_hash = $1",
+        token_hash
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Closes every session of an account (its second factor was reset, say).
+pub async fn delete_sessions_of(conn: &mut PgConnection, account: AccountId) -> Result<()> {
+    sqlx::query!("delete from session where account_id = $1", account.get())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub struct SecondFactor {
+    pub secret: Vec<u8>,
+    pub last_step: Option<i64>,
+    pub enrolled: bool,
+}
+
+pub async fn lock_second_factor(
+    conn: &mut PgConnection,
+    account: AccountId,
+) -> Result<Option<SecondFactor>> {
+    Ok(sqlx::query_as!(
+        SecondFactor,
+        r#"select secret, last_step, enrolled_at is not null as "enrolled!"
+         from totp_credential where account_id = $1 for update"#,
+        account.get()
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// A new secret to enrol, replacing one shown before but never confirmed.
+pub async fn start_second_factor(
+    conn: &mut PgConnection,
+    account: AccountId,
+    secret: &[u8],
+) -> Result<()> {
+    sqlx::query!(
+        "insert into totp_credential (account_id, secret) values ($1, $2)
+         on conflict (account_id) do update set secret = excluded.secret, last_step = null, created_at = now()
+         where totp_credential.enrolled_at is null",
+        account.get(),
+        secret,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn use_step(
+    conn: &mut PgConnection,
+    account: AccountId,
+    step: i64,
+    enrol_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    sqlx::query!(
+        "update totp_credential set last_step = $2, enrolled_at = coalesce(enrolled_at, $3)
+         where account_id = $1",
+        account.get(),
+        step,
+        enrol_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn replace_recovery_codes(
+    conn: &mut PgConnection,
+    account: AccountId,
+    hashes: &[Vec<u8>],
+) -> Result<()> {
+    sqlx::query!(
+        "delete from recovery_code where account_id = $1",
+        account.get()
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "insert into recovery_code (account_id, code_hash) select $1, unnest($2::bytea[])",
+        account.get(),
+        hashes,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Uses up a recovery code: answers whether it was a live one.
+pub async fn use_recovery_code(
+    conn: &mut PgConnection,
+    account: AccountId,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(sqlx::query!(
+        "update recovery_code set used_at = $3
+         where account_id = $1 and code_hash = $2 and used_at is null",
+        account.get(),
+        hash,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Forgets the second factor and the recovery codes: the member enrols again at next login.
+pub async fn delete_second_factor(conn: &mut PgConnection, account: AccountId) -> Result<bool> {
+    sqlx::query!(
+        "delete from recovery_code where account_id = $1",
+        account.get()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(sqlx::query!(
+        "delete from totp_credential where account_id = $1",
+        account.get()
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+pub async fn insert_password_link(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    account: AccountId,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query!(
+        "insert into email_token (token_hash, purpose, account_id, expires_at)
+         values ($1, 'set_password', $2, $3)",
+        token_hash,
+        account.get(),
+        expires_at,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Uses up a live password link: answers its account.
+pub async fn use_password_link(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<AccountId>> {
+    Ok(sqlx::query_scalar!(
+        r#"update email_token set used_at = $2
+         where token_hash = $1 and purpose = 'set_password' and used_at is null and expires_at > $2
+         returning account_id as "account_id!""#,
+        token_hash,
+        now,
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .map(AccountId))
+}
+
+/// Sets the password; following the mailed link also proved the address.
+pub async fn set_password(
+    conn: &mut PgConnection,
+    account: AccountId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query!(
+        "update account set password_hash = $2, email_confirmed_at = coalesce(email_confirmed_at, $3)
+         where id = $1",
+        account.get(),
+        hash,
+        now,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn delete_session(pool: &PgPool, token_hash: &[u8]) -> Result<()> {

@@ -1,5 +1,6 @@
 //! The enrollment rows.
 
+use cantine_domain::activity::Activity;
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::enrollment::Enrollment;
 use cantine_domain::ids::{AccountId, ChildId, EnrollmentId, HouseholdId, SchoolId};
@@ -117,4 +118,96 @@ pub async fn record_decision(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A request waiting for a manager, with what the manager needs to decide.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: EnrollmentId,
+    pub child: ChildId,
+    pub child_name: String,
+    pub birth_date: chrono::NaiveDate,
+    pub class_level: String,
+    pub school: SchoolId,
+    pub school_name: String,
+    pub year: String,
+    pub weekdays: WeekdaySet,
+    pub requested_at: chrono::DateTime<chrono::Utc>,
+    pub household: HouseholdId,
+    /// "Camille Martin <camille@…> 06 …", one per guardian.
+    pub guardians: Vec<String>,
+}
+
+pub async fn pending(
+    pool: &sqlx::PgPool,
+    activity: Activity,
+    school: Option<SchoolId>,
+    year: Option<SchoolYearLabel>,
+) -> Result<Vec<Pending>> {
+    let rows = sqlx::query!(
+        r#"select e.id, e.child_id, c.first_name || ' ' || c.last_name as "child_name!", c.birth_date,
+            c.class_level, c.school_id, s.name as school_name, y.label, e.weekdays, e.requested_at,
+            c.household_id,
+            coalesce((select array_agg(concat_ws(' ', a.first_name, a.last_name,
+                          case when a.email is not null then '<' || a.email || '>' end, nullif(a.phone, ''))
+                      order by a.id) from account a where a.household_id = c.household_id), '{}') as "guardians!"
+        from enrollment e
+        join child c on c.id = e.child_id join school s on s.id = c.school_id
+        join school_year y on y.id = e.school_year_id
+        where e.status = 'pending' and e.activity = $1
+          and ($2::bigint is null or c.school_id = $2) and ($3::text is null or y.label = $3)
+        order by e.requested_at, e.id"#,
+        activity.code(),
+        school.map(SchoolId::get),
+        year.map(|y| y.to_string()),
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Pending {
+                id: EnrollmentId(r.id),
+                child: ChildId(r.child_id),
+                child_name: r.child_name,
+                birth_date: r.birth_date,
+                class_level: r.class_level,
+                school: SchoolId(r.school_id),
+                school_name: r.school_name,
+                year: r.label,
+                weekdays: weekdays_from_sql(&r.weekdays)?,
+                requested_at: r.requested_at,
+                household: HouseholdId(r.household_id),
+                guardians: r.guardians,
+            })
+        })
+        .collect()
+}
+
+/// Whom to tell of a decision: the household's guardians with an address.
+#[derive(Debug)]
+pub struct Addressees {
+    pub household: HouseholdId,
+    pub child_first_name: String,
+    pub emails: Vec<String>,
+    pub first_name: String,
+}
+
+pub async fn addressees(conn: &mut PgConnection, child: ChildId) -> Result<Addressees> {
+    let r = sqlx::query!(
+        r#"select c.household_id, c.first_name,
+            coalesce((select array_agg(a.email order by a.id) from account a
+                      where a.household_id = c.household_id and a.email is not null), '{}') as "emails!",
+            coalesce((select a.first_name from account a where a.household_id = c.household_id
+                      order by a.id limit 1), '') as "guardian!"
+        from child c where c.id = $1"#,
+        child.get(),
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Addressees {
+        household: HouseholdId(r.household_id),
+        child_first_name: r.first_name,
+        emails: r.emails,
+        first_name: r.guardian,
+    })
 }

@@ -11,6 +11,9 @@ use cantine_domain::weekdays::WeekdaySet;
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
 
+use cantine_domain::roles::{Roles, Scope, reads_health_data};
+
+use crate::audit::{self, Action, Actor, Entry};
 use crate::error::{Error, Field, Invalid, Result};
 
 pub const MAX_NAME_CHARS: usize = 100;
@@ -163,5 +166,246 @@ pub async fn create_child(
     new: NewChild,
 ) -> Result<ChildId> {
     let child = validate(today, new)?;
-    store::insert_child(pool, household, &child).await
+    let mut conn = pool.acquire().await?;
+    store::insert_child(&mut conn, household, &child).await
+}
+
+// The back office: search, a household's page, the quotient familial, the counter.
+
+pub use store::{Found, Guardian, QuotientFamilial};
+
+pub const MAX_SEARCH_CHARS: usize = 100;
+pub const SEARCH_LIMIT: i64 = 50;
+/// The commune's highest plausible quotient familial; above is a typing error.
+pub const MAX_QUOTIENT_EUROS: i32 = 100_000;
+pub const MAX_DOCUMENT_CHARS: usize = 200;
+pub const MAX_ADDRESS_CHARS: usize = 300;
+
+/// Households whose guardians' names, e-mails or phone numbers, or children's names, contain
+/// the query, accents and case ignored; a phone number may be typed with spaces or dots.
+pub async fn search(pool: &PgPool, scope: &Scope, query: &str) -> Result<Vec<Found>> {
+    let query = query.trim();
+    let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+    let looks_like_phone = digits.len() >= 4
+        && query
+            .chars()
+            .all(|c| c.is_ascii_digit() || " .-+()".contains(c));
+    let needle = if looks_like_phone {
+        digits
+    } else {
+        query.to_owned()
+    };
+    let chars = needle.chars().count();
+    if !(2..=MAX_SEARCH_CHARS).contains(&chars) {
+        return Err(Error::Invalid(Invalid::Search));
+    }
+    // `like` wildcards typed by someone are searched for as themselves.
+    let escaped = needle
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    store::search(pool, scope.school_ids().as_deref(), &escaped, SEARCH_LIMIT).await
+}
+
+/// A household as staff see it. Health data (allergies, PAI) is shown only to the roles that
+/// serve meals, and each such read is audited; a `school_staff` member sees only the children
+/// of their schools, and a household without one is "not found".
+pub struct HouseholdView {
+    pub id: HouseholdId,
+    pub guardians: Vec<Guardian>,
+    pub children: Vec<Child>,
+    pub quotient_familial: Vec<QuotientFamilial>,
+    pub health_data_shown: bool,
+}
+
+pub async fn household_view(
+    pool: &PgPool,
+    viewer: &Viewer<'_>,
+    household: HouseholdId,
+    year: SchoolYearLabel,
+) -> Result<HouseholdView> {
+    let schools = viewer.scope.school_ids();
+    if !store::in_scope(pool, household, schools.as_deref()).await? {
+        return Err(Error::NotFound);
+    }
+    let mut children = store::children(pool, household, year).await?;
+    children.retain(|c| viewer.scope.covers(c.school_id));
+    let health_data_shown = reads_health_data(viewer.roles);
+    if health_data_shown {
+        let read: Vec<i64> = children.iter().map(|c| c.id.get()).collect();
+        audit::record_now(
+            pool,
+            &Entry::new(viewer.actor, Action::HealthDataRead)
+                .household(household)
+                .detail(serde_json::json!({ "children": read })),
+        )
+        .await?;
+    } else {
+        for child in &mut children {
+            child.allergies.clear();
+            child.pai = false;
+        }
+    }
+    Ok(HouseholdView {
+        id: household,
+        guardians: store::guardians(pool, household).await?,
+        children,
+        quotient_familial: store::quotient_history(pool, household).await?,
+        health_data_shown,
+    })
+}
+
+/// Who is looking, for the reads that depend on it.
+pub struct Viewer<'a> {
+    pub actor: &'a Actor,
+    pub roles: Roles,
+    pub scope: Scope,
+}
+
+pub struct NewQuotient {
+    pub amount_euros: i32,
+    pub applies_from: NaiveDate,
+    pub document: String,
+}
+
+/// Records a new value of the quotient familial, with the day it applies from and the
+/// document seen; earlier values stay in the history.
+pub async fn set_quotient_familial(
+    pool: &PgPool,
+    actor: &Actor,
+    household: HouseholdId,
+    new: NewQuotient,
+) -> Result<()> {
+    if !(0..=MAX_QUOTIENT_EUROS).contains(&new.amount_euros) {
+        return Err(Error::Invalid(Invalid::QuotientFamilial));
+    }
+    let document = text(Field::Document, &new.document, MAX_DOCUMENT_CHARS)?;
+    let mut tx = pool.begin().await?;
+    store::insert_quotient(
+        &mut tx,
+        household,
+        new.amount_euros,
+        new.applies_from,
+        &document,
+        actor.account,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &Entry::new(actor, Action::QuotientFamilialSet)
+            .household(household)
+            .detail(serde_json::json!({
+                "amount_euros": new.amount_euros, "applies_from": new.applies_from,
+                "document": document,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn text(field: Field, value: &str, max: usize) -> Result<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::Invalid(Invalid::Required { field }));
+    }
+    if value.chars().count() > max {
+        return Err(Error::Invalid(Invalid::TooLong {
+            field,
+            max: Some(max),
+        }));
+    }
+    Ok(value.to_owned())
+}
+
+/// A guardian met at the counter: the address and phone are what the letters and calls use.
+#[derive(Debug, Clone, Default)]
+pub struct NewGuardian {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: String,
+    pub postal_address: String,
+}
+
+pub(crate) struct ValidGuardian {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: String,
+    pub postal_address: String,
+}
+
+/// A manager creates a household at the counter, for a family without an e-mail address (its
+/// letters are printed) or that does not use the portal.
+pub async fn create_at_counter(
+    pool: &PgPool,
+    actor: &Actor,
+    new: NewGuardian,
+) -> Result<HouseholdId> {
+    let guardian = ValidGuardian {
+        first_name: name(Field::FirstName, &new.first_name)?,
+        last_name: name(Field::LastName, &new.last_name)?,
+        email: new
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(crate::accounts::normalize_email)
+            .transpose()?,
+        phone: {
+            let phone = new.phone.trim().to_owned();
+            if phone.chars().count() > crate::accounts::MAX_PHONE_CHARS {
+                return Err(Error::Invalid(Invalid::PhoneTooLong));
+            }
+            phone
+        },
+        postal_address: {
+            let address = new.postal_address.trim().to_owned();
+            if address.chars().count() > MAX_ADDRESS_CHARS {
+                return Err(Error::Invalid(Invalid::TooLong {
+                    field: Field::PostalAddress,
+                    max: Some(MAX_ADDRESS_CHARS),
+                }));
+            }
+            address
+        },
+    };
+    let mut tx = pool.begin().await?;
+    let (household, account) = store::insert_counter_household(&mut tx, &guardian).await?;
+    audit::record(
+        &mut tx,
+        &Entry::new(actor, Action::HouseholdCreated)
+            .household(household)
+            .detail(serde_json::json!({ "guardian_account_id": account.get(), "via": "counter" })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(household)
+}
+
+/// A manager adds a child to a household at the counter.
+pub async fn add_child_at_counter(
+    pool: &PgPool,
+    actor: &Actor,
+    household: HouseholdId,
+    today: NaiveDate,
+    new: NewChild,
+) -> Result<ChildId> {
+    let child = validate(today, new)?;
+    let mut tx = pool.begin().await?;
+    if !store::in_scope(pool, household, None).await? {
+        return Err(Error::NotFound);
+    }
+    let id = store::insert_child(&mut tx, household, &child).await?;
+    audit::record(
+        &mut tx,
+        &Entry::new(actor, Action::ChildAdded)
+            .household(household)
+            .child(id)
+            .detail(serde_json::json!({ "via": "counter" })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }

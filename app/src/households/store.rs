@@ -2,12 +2,12 @@
 
 use cantine_domain::activity::Activity;
 use cantine_domain::calendar::SchoolYearLabel;
-use cantine_domain::ids::{ChildId, HouseholdId, SchoolId};
-use chrono::NaiveDate;
-use sqlx::PgPool;
+use cantine_domain::ids::{AccountId, ChildId, HouseholdId, SchoolId};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
 
-use super::{Child, ChildEnrollment, School, ValidChild};
-use crate::error::{Error, Invalid, Result, on_constraint};
+use super::{Child, ChildEnrollment, School, ValidChild, ValidGuardian};
+use crate::error::{Conflict, Error, Invalid, Result, on_constraint};
 use crate::platform::sql::{decode, stored_status, weekdays_from_sql};
 
 pub async fn schools(pool: &PgPool) -> Result<Vec<School>> {
@@ -125,7 +125,7 @@ pub async fn child(
 }
 
 pub async fn insert_child(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     household: HouseholdId,
     child: &ValidChild,
 ) -> Result<ChildId> {
@@ -142,7 +142,7 @@ pub async fn insert_child(
         child.allergies,
         child.pai,
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await
     .map(ChildId)
     .map_err(|e| {
@@ -150,4 +150,173 @@ pub async fn insert_child(
             (name == "child_school_fk").then_some(Error::Invalid(Invalid::UnknownSchool))
         })
     })
+}
+
+/// A household found by the staff's search.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub id: HouseholdId,
+    pub guardians: Vec<String>,
+    pub children: Vec<String>,
+}
+
+/// `like` on the normalized text under its trigram index, then the names of what matched.
+pub async fn search(
+    pool: &PgPool,
+    schools: Option<&[i64]>,
+    normalized_query: &str,
+    limit: i64,
+) -> Result<Vec<Found>> {
+    let rows = sqlx::query!(
+        r#"select h.id,
+            coalesce((select array_agg(a.first_name || ' ' || a.last_name order by a.id)
+                      from account a where a.household_id = h.id), '{}') as "guardians!",
+            coalesce((select array_agg(c.first_name || ' ' || c.last_name order by c.birth_date, c.id)
+                      from child c where c.household_id = h.id
+                        and ($2::bigint[] is null or c.school_id = any($2))), '{}') as "children!"
+        from household h
+        where h.search_text like '%' || search_normal($1) || '%'
+          and ($2::bigint[] is null
+               or exists (select 1 from child c where c.household_id = h.id and c.school_id = any($2)))
+        order by h.id limit $3"#,
+        normalized_query,
+        schools,
+        limit,
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Found {
+            id: HouseholdId(r.id),
+            guardians: r.guardians,
+            children: r.children,
+        })
+        .collect())
+}
+
+/// Whether the household has a child in one of the schools (every household, for `None`).
+pub async fn in_scope(
+    pool: &PgPool,
+    household: HouseholdId,
+    schools: Option<&[i64]>,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from household h where h.id = $1 and ($2::bigint[] is null
+             or exists (select 1 from child c where c.household_id = h.id and c.school_id = any($2)))) as "found!""#,
+        household.get(),
+        schools,
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone)]
+pub struct Guardian {
+    pub id: AccountId,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub phone: String,
+    pub postal_address: String,
+}
+
+pub async fn guardians(pool: &PgPool, household: HouseholdId) -> Result<Vec<Guardian>> {
+    Ok(sqlx::query!(
+        "select id, first_name, last_name, email, phone, postal_address from account
+         where household_id = $1 order by id",
+        household.get(),
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| Guardian {
+        id: AccountId(r.id),
+        first_name: r.first_name,
+        last_name: r.last_name,
+        email: r.email,
+        phone: r.phone,
+        postal_address: r.postal_address,
+    })
+    .collect())
+}
+
+/// One value of the quotient familial's history.
+#[derive(Debug, Clone)]
+pub struct QuotientFamilial {
+    pub amount_euros: i32,
+    pub applies_from: NaiveDate,
+    pub document: String,
+    pub recorded_by: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub async fn quotient_history(
+    pool: &PgPool,
+    household: HouseholdId,
+) -> Result<Vec<QuotientFamilial>> {
+    Ok(sqlx::query_as!(
+        QuotientFamilial,
+        "select q.amount_euros, q.applies_from, q.document, a.email as recorded_by, q.recorded_at
+         from quotient_familial q left join account a on a.id = q.recorded_by
+         where q.household_id = $1 order by q.applies_from desc, q.id desc",
+        household.get(),
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn insert_quotient(
+    conn: &mut PgConnection,
+    household: HouseholdId,
+    amount_euros: i32,
+    applies_from: NaiveDate,
+    document: &str,
+    recorded_by: AccountId,
+) -> Result<()> {
+    sqlx::query!(
+        "insert into quotient_familial (household_id, amount_euros, applies_from, document, recorded_by)
+         values ($1, $2, $3, $4, $5)",
+        household.get(),
+        amount_euros,
+        applies_from,
+        document,
+        recorded_by.get(),
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        on_constraint(e, |name| {
+            (name == "quotient_familial_household_fk").then_some(Error::NotFound)
+        })
+    })?;
+    Ok(())
+}
+
+pub async fn insert_counter_household(
+    conn: &mut PgConnection,
+    guardian: &ValidGuardian,
+) -> Result<(HouseholdId, AccountId)> {
+    let household = sqlx::query_scalar!("insert into household default values returning id")
+        .fetch_one(&mut *conn)
+        .await?;
+    // No password: this guardian cannot log in until they sign up with an address.
+    let account = sqlx::query_scalar!(
+        "insert into account (household_id, email, first_name, last_name, phone, postal_address)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+        household,
+        guardian.email.as_deref(),
+        guardian.first_name,
+        guardian.last_name,
+        guardian.phone,
+        guardian.postal_address,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| {
+        on_constraint(e, |name| {
+            (name == "account_email_unique").then_some(Error::Conflict(Conflict::EmailTaken))
+        })
+    })?;
+    Ok((HouseholdId(household), AccountId(account)))
 }

@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use super::AppState;
 use crate::accounts::{self, SessionAccount};
+use crate::audit::Actor;
 use cantine_domain::ids::HouseholdId;
 
 use crate::error::{Error, Refusal};
@@ -30,18 +31,22 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+pub fn session_cookie(
+    state: &AppState,
+    token: String,
+    lifetime: chrono::Duration,
+) -> Cookie<'static> {
     Cookie::build((cookie_name(state), token))
         .http_only(true)
         .secure(state.config.is_https())
         .same_site(SameSite::Lax)
         .path("/")
-        .max_age(time_duration(accounts::SESSION_LIFETIME))
+        .max_age(time_duration(lifetime))
         .build()
 }
 
 pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut cookie = session_cookie(state, String::new());
+    let mut cookie = session_cookie(state, String::new(), accounts::SESSION_LIFETIME);
     cookie.make_removal();
     cookie
 }
@@ -93,6 +98,15 @@ impl Session {
             Ok(())
         } else {
             Err(Error::Forbidden(Refusal::Csrf))
+        }
+    }
+
+    /// The session's person as the audit log names them.
+    pub fn actor(&self, ip: String) -> Actor {
+        Actor {
+            account: self.account.account_id,
+            email: self.account.email.clone(),
+            ip,
         }
     }
 
@@ -186,19 +200,14 @@ pub async fn log_in(
     headers: &HeaderMap,
     peer: ConnectInfo<SocketAddr>,
     jar: CookieJar,
-    email: &str,
-    password: &str,
+    login: accounts::Login<'_>,
 ) -> Result<(CookieJar, accounts::LoggedIn), Error> {
     let ip = client_ip(headers, peer);
-    let mut session = accounts::log_in(
-        &state.pool,
-        &state.limiter,
-        &ip,
-        email,
-        password,
-        state.clock.now(),
-    )
-    .await?;
+    let mut session =
+        accounts::log_in(&state.pool, &state.limiter, &ip, login, state.clock.now()).await?;
     let token = std::mem::take(&mut session.token);
-    Ok((jar.add(session_cookie(state, token)), session))
+    Ok((
+        jar.add(session_cookie(state, token, session.lifetime)),
+        session,
+    ))
 }

@@ -11,7 +11,7 @@ use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
-use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed};
+use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed, Refusal};
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
 pub fn weekday(day: Weekday) -> &'static str {
@@ -88,6 +88,9 @@ fn field(field: Field) -> &'static str {
         Field::FirstName => "prénom",
         Field::LastName => "nom",
         Field::Allergies => "allergies",
+        Field::Reason => "motif",
+        Field::Document => "justificatif",
+        Field::PostalAddress => "adresse postale",
     }
 }
 
@@ -196,6 +199,16 @@ fn invalid(invalid: &Invalid) -> String {
             date.format("%d/%m/%Y")
         ),
         Invalid::Credentials => "Adresse e-mail ou mot de passe incorrect.".to_owned(),
+        Invalid::SecondFactor => {
+            "Code de sécurité incorrect ou déjà utilisé. Attendez le code suivant.".to_owned()
+        }
+        Invalid::Roles => {
+            "Rôles invalides : un agent d'école doit avoir au moins une école, et seuls les agents d'école en ont.".to_owned()
+        }
+        Invalid::Search => "Tapez de 2 à 100 caractères pour chercher.".to_owned(),
+        Invalid::QuotientFamilial => {
+            "Quotient familial invalide (un nombre d'euros de 0 à 100 000).".to_owned()
+        }
         Invalid::Character => "Le texte contient un caractère non autorisé (U+0000).".to_owned(),
         Invalid::Enrollment(e) => enrollment(e),
         Invalid::Booking(e) => booking(e),
@@ -219,11 +232,35 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::InvalidConfirmation => {
             "Lien de confirmation invalide, déjà utilisé ou expiré.".to_owned()
         }
+        Conflict::InvalidPasswordLink => {
+            "Lien de création du mot de passe invalide, déjà utilisé ou expiré. Demandez-en un nouveau à l'administrateur.".to_owned()
+        }
+        Conflict::SecondFactorEnrolled => {
+            "La double authentification est déjà activée pour ce compte.".to_owned()
+        }
         Conflict::AlreadyEnrolled => {
             "Une inscription est déjà en cours ou validée pour cet enfant cette année.".to_owned()
         }
+        Conflict::DayClosed => "La cantine vient d'être fermée ce jour-là.".to_owned(),
         Conflict::Enrollment(e) => enrollment(e),
         Conflict::Booking(e) => booking(e),
+    }
+}
+
+/// Why an action is refused, in a sentence.
+pub fn refused(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Csrf => {
+            "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
+        }
+        Refusal::NotAGuardian => "Cette page est réservée aux familles.",
+        Refusal::EmailNotConfirmed => {
+            "Votre adresse e-mail n'est pas encore confirmée : ouvrez le lien reçu par e-mail."
+        }
+        Refusal::Role => "Votre rôle ne permet pas cette action.",
+        Refusal::SecondFactorRequired => {
+            "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
+        }
     }
 }
 
@@ -232,8 +269,7 @@ pub fn message(error: &Error) -> String {
     match error {
         Error::NotFound => "Ressource introuvable.".into(),
         Error::Unauthorized => "Connexion requise.".into(),
-        // The login page words an unconfirmed address itself; elsewhere a refusal says no more.
-        Error::Forbidden(_) => "Action non autorisée.".into(),
+        Error::Forbidden(refusal) => refused(*refusal).into(),
         Error::Invalid(e) => invalid(e),
         Error::Conflict(e) => conflict(e),
         Error::Malformed(Malformed::Json) => {

@@ -1,11 +1,13 @@
 //! The HTTP interface: the router, its middleware and the server loop. Handlers stay thin: they
 //! parse, call a service, and answer; French wording lives in [`fr`] only.
 //!
-//! Grouped by audience: `portal` (the families' pages), `api::v1` (the JSON API) and `ops`
+//! Grouped by audience: `portal` (the families' pages), `api::v1` (the JSON API),
+//! `backoffice` (the town hall's pages and API, every route behind its role check) and `ops`
 //! (health, readiness, metrics, the OpenAPI document).
 
 mod api;
 mod auth;
+pub mod backoffice;
 pub mod error;
 pub mod fr;
 mod openapi;
@@ -98,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(api::routes())
         .merge(portal::routes())
+        .merge(backoffice::routes(&state))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

@@ -13,6 +13,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::api::v1 as api;
+use super::backoffice::api as staff;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -33,6 +34,11 @@ pub const CSRF: &str = "csrf";
         api::list_schools, api::list_children, api::get_child, api::create_child,
         api::request_enrollment, api::list_reservations, api::book_meal, api::cancel_meal,
         api::set_pattern,
+        staff::me, staff::list_pending_enrollments, staff::decide_enrollment,
+        staff::search_households, staff::get_household, staff::set_quotient_familial,
+        staff::create_household, staff::add_child, staff::enroll_at_counter,
+        staff::set_day_at_counter, staff::close_days, staff::reopen_days,
+        staff::create_staff_account, staff::reset_second_factor, staff::audit_log,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -41,6 +47,7 @@ pub const CSRF: &str = "csrf";
         (name = "accounts", description = "Sign-up, e-mail confirmation, sessions"),
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
+        (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )
 )]
 pub struct ApiDoc;
@@ -144,7 +151,9 @@ fn add_shared_answers(operation: &mut Operation, unsafe_method: bool) {
         shared.push((
             403,
             "`csrf`: sent by a page of another site, or without the session's CSRF token; \
-             `not_a_guardian`: a staff account has no household.",
+             `not_a_guardian`: a staff account has no household; `forbidden`: the staff \
+             member's roles do not allow it (or a family account asks the back office); \
+             `second_factor_required`: a staff session opened before enrolling the second factor.",
         ));
     }
     if path_parameters {

@@ -3,8 +3,15 @@
 
 use url::Url;
 
+use cantine_domain::calendar::SchoolYearLabel;
+use chrono::NaiveDate;
+
 use crate::accounts::AccountMails;
+use crate::closures::ClosureMails;
+use crate::enrollments::EnrollmentMails;
+use crate::http::fr;
 use crate::platform::mail::Mail;
+use crate::staff::StaffMails;
 
 pub const HOME: &str = "/";
 pub const STYLESHEET: &str = "/static/app.css";
@@ -20,13 +27,19 @@ pub const CALENDAR: &str = "/enfants/{child_id}/calendrier";
 pub const DAY: &str = "/enfants/{child_id}/jours/{date}";
 pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
 
+// The back office.
+pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";
+pub const SECOND_FACTOR: &str = "/gestion/double-authentification";
+pub const STAFF_HOME: &str = "/gestion";
+
 /// Links in mails point at the public URL the families use.
 pub struct Links {
     pub public_url: Url,
 }
 
 impl Links {
-    fn link(&self, path: &str, token: &str) -> String {
+    /// A page of this site with a single-use token.
+    pub fn link(&self, path: &str, token: &str) -> String {
         let mut url = self.public_url.join(path).expect("static path");
         url.query_pairs_mut().append_pair("token", token);
         url.to_string()
@@ -53,6 +66,77 @@ impl AccountMails for Links {
             body: format!(
                 "Bonjour,\n\n{inviter_first_name} vous invite à gérer la cantine de vos enfants avec lui ou elle.\nCréez votre compte avec ce lien (valable 7 jours) :\n{}\n",
                 self.link(SIGN_UP, token)
+            ),
+        }
+    }
+}
+
+impl StaffMails for Links {
+    fn set_password(&self, to: &str, first_name: &str, token: &str) -> Mail {
+        Mail {
+            to: to.to_owned(),
+            subject: "Votre compte Cantine (personnel de la mairie)".into(),
+            body: format!(
+                "Bonjour {first_name},\n\nUn compte vous a été ouvert sur Cantine, l'outil du service de restauration scolaire.\nChoisissez votre mot de passe avec ce lien (valable 7 jours, utilisable une fois) :\n{}\n\nÀ la première connexion, vous activerez la double authentification avec une application comme FreeOTP, Aegis ou Google Authenticator.\n",
+                self.link(SET_PASSWORD, token)
+            ),
+        }
+    }
+}
+
+impl EnrollmentMails for Links {
+    fn decided(
+        &self,
+        to: &str,
+        guardian: &str,
+        child: &str,
+        year: SchoolYearLabel,
+        rejected_for: Option<&str>,
+    ) -> Mail {
+        let home = self.public_url.join(HOME).expect("static path");
+        let (subject, news) = match rejected_for {
+            None => (
+                format!("Inscription {} à la cantine validée", fr::of(child)),
+                format!(
+                    "L'inscription {} à la cantine pour l'année {year} est validée. Ses jours habituels sont réservés ; vous pouvez les modifier sur {home}",
+                    fr::of(child)
+                ),
+            ),
+            Some(reason) => (
+                format!("Inscription {} à la cantine refusée", fr::of(child)),
+                format!(
+                    "L'inscription {} à la cantine pour l'année {year} n'a pas pu être acceptée.\nMotif : {reason}\n\nPour en parler, contactez le service de restauration scolaire de la mairie.",
+                    fr::of(child)
+                ),
+            ),
+        };
+        Mail {
+            to: to.to_owned(),
+            subject,
+            body: format!("Bonjour {guardian},\n\n{news}\n"),
+        }
+    }
+}
+
+impl ClosureMails for Links {
+    fn closed(&self, to: &str, reason: &str, meals: &[(String, NaiveDate)]) -> Mail {
+        let lines: Vec<String> = meals
+            .iter()
+            .map(|(child, day)| {
+                format!(
+                    "- {} : repas {} annulé",
+                    fr::capitalized(&fr::long_date_year(*day)),
+                    fr::of(child)
+                )
+            })
+            .collect();
+        Mail {
+            to: to.to_owned(),
+            subject: "Cantine fermée : repas annulés".into(),
+            body: format!(
+                "Bonjour,\n\nLa cantine sera fermée ({reason}). Ces repas réservés sont annulés et ne seront pas facturés :\n{}\n\nSi la cantine rouvre, réservez à nouveau les jours voulus sur {}\n",
+                lines.join("\n"),
+                self.public_url.join(HOME).expect("static path")
             ),
         }
     }

@@ -47,10 +47,21 @@ impl Mailer {
         }
     }
 
+    /// Sends after the action it tells of has committed: a mail that cannot go is logged, and
+    /// the action stands.
+    pub async fn send_logged(&self, mail: Mail) {
+        let subject = mail.subject.clone();
+        if let Err(e) = self.send(mail).await {
+            tracing::warn!(error = %e, subject, "mail not sent");
+        }
+    }
+
+    /// `mail.to` may name several addresses, comma-separated: one mail for a whole family.
     pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        let to: lettre::message::Mailboxes = mail.to.parse()?;
         let message = Message::builder()
             .from(self.from.clone())
-            .to(mail.to.parse()?)
+            .mailbox(lettre::message::header::To::from(to))
             .subject(mail.subject)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.body)?;

@@ -15,9 +15,10 @@ use cantine_domain::rules::Rules;
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
-use crate::error::{Error, Invalid, Result};
+use crate::audit::{self, Action, Actor, Entry};
+use crate::error::{Error, Field, Invalid, Result};
 
-pub use store::Event;
+pub use store::{Cancelled, Event};
 
 /// The only activity booked today; see `cantine_domain::activity`.
 const ACTIVITY: Activity = Activity::Canteen;
@@ -31,7 +32,9 @@ pub enum Source {
     Parent,
     Pattern,
     Enrollment,
+    /// A manager, for the family (at the counter, or after the deadline with a reason).
     Staff,
+    Closure,
 }
 
 impl Source {
@@ -41,6 +44,7 @@ impl Source {
             Source::Pattern => "pattern",
             Source::Enrollment => "enrollment",
             Source::Staff => "staff",
+            Source::Closure => "closure",
         }
     }
 }
@@ -152,12 +156,84 @@ pub async fn set_day(
             ACTIVITY,
             &[change],
             Some(actor),
-            Source::Parent,
+            (Source::Parent, None),
         )
         .await?;
     }
     tx.commit().await?;
     Ok(change.is_some())
+}
+
+/// A manager books or cancels for a family, at the counter or after the deadline: the calendar
+/// applies, the deadline does not, and the reason is kept in the day's history (which the
+/// family sees) and in the audit log.
+#[allow(clippy::too_many_arguments)]
+pub async fn set_day_at_counter(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    actor: &Actor,
+    household: HouseholdId,
+    child: ChildId,
+    date: NaiveDate,
+    book: bool,
+    reason: &str,
+) -> Result<bool> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::Invalid(Invalid::Required {
+            field: Field::Reason,
+        }));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(Error::Invalid(Invalid::TooLong {
+            field: Field::Reason,
+            max: Some(MAX_REASON_CHARS),
+        }));
+    }
+    let year = year_of(rules, date)?;
+    let mut tx = pool.begin().await?;
+    let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
+    let change = rules
+        .planner()
+        .override_day(&loaded.bookings(), date, book)
+        .map_err(Error::booking)?;
+    if let Some(change) = change {
+        store::record(
+            &mut tx,
+            child,
+            ACTIVITY,
+            &[change],
+            Some(actor.account),
+            (Source::Staff, Some(reason)),
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            &Entry::new(actor, Action::ReservationChanged)
+                .household(household)
+                .child(child)
+                .detail(serde_json::json!({
+                    "date": date, "booked": book, "reason": reason, "via": "counter",
+                })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(change.is_some())
+}
+
+/// The longest reason a manager types for an override or a closure.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// Cancels, inside the caller's transaction, the bookings a closure removes.
+pub async fn cancel_for_closure(
+    conn: &mut PgConnection,
+    schools: Option<&[i64]>,
+    days: (NaiveDate, NaiveDate),
+    actor: AccountId,
+    reason: &str,
+) -> Result<Vec<Cancelled>> {
+    store::cancel_for_closure(conn, ACTIVITY, schools, days, actor, reason).await
 }
 
 /// Applies a weekly pattern to one or several children of the household, all or nothing.
@@ -208,7 +284,7 @@ pub async fn set_pattern(
             ACTIVITY,
             &plan.changes,
             Some(actor),
-            Source::Pattern,
+            (Source::Pattern, None),
         )
         .await?;
     }
@@ -240,7 +316,7 @@ pub async fn book_usual_days(
         ACTIVITY,
         &plan.changes,
         actor,
-        Source::Enrollment,
+        (Source::Enrollment, None),
     )
     .await?;
     Ok(plan)

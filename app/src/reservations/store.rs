@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::Source;
-use crate::error::Result;
+use crate::error::{Conflict, Error, Result, on_constraint};
 use crate::platform::sql::{stored_closure, stored_enrollment, weekdays_from_sql};
 
 pub async fn school_of(
@@ -142,7 +142,7 @@ pub async fn record(
     activity: Activity,
     changes: &[DayChange],
     actor: Option<AccountId>,
-    source: Source,
+    (source, reason): (Source, Option<&str>),
 ) -> Result<()> {
     if changes.is_empty() {
         return Ok(());
@@ -156,17 +156,23 @@ pub async fn record(
              on conflict (child_id, activity, service_date)
              do update set booked = excluded.booked, updated_at = now())
          insert into reservation_event
-            (child_id, activity, service_date, old_booked, new_booked, actor_account_id, source)
-         select $1, $2, d, not b, b, $5, $6 from unnest($3::date[], $4::bool[]) as t(d, b)",
+            (child_id, activity, service_date, old_booked, new_booked, actor_account_id, source, reason)
+         select $1, $2, d, not b, b, $5, $6, $7 from unnest($3::date[], $4::bool[]) as t(d, b)",
         child.get(),
         activity.code(),
         &dates,
         &booked,
         actor.map(AccountId::get),
         source.code(),
+        reason,
     )
     .execute(&mut *conn)
-    .await?;
+    .await
+    .map_err(|e| {
+        on_constraint(e, |name| {
+            (name == "reservation_not_on_closure").then_some(Error::Conflict(Conflict::DayClosed))
+        })
+    })?;
     Ok(())
 }
 
@@ -178,6 +184,7 @@ pub struct Event {
     pub new_booked: bool,
     pub actor_account_id: Option<i64>,
     pub source: String,
+    pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -189,7 +196,7 @@ pub async fn history(
 ) -> Result<Vec<Event>> {
     Ok(sqlx::query_as!(
         Event,
-        "select service_date, old_booked, new_booked, actor_account_id, source, created_at
+        "select service_date, old_booked, new_booked, actor_account_id, source, reason, created_at
          from reservation_event
          where child_id = $1 and activity = $2 and service_date = $3 order by id",
         child.get(),
@@ -198,4 +205,57 @@ pub async fn history(
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// A closure: bookings of the closed schools' children on those days are cancelled, each with
+/// its history event, in one statement. The children are locked first (in id order, as the
+/// booking path locks them), so a booking in flight either commits before and is cancelled
+/// here, or runs after and meets the closure (`reservation_not_on_closure`).
+pub async fn cancel_for_closure(
+    conn: &mut PgConnection,
+    activity: Activity,
+    schools: Option<&[i64]>,
+    (from, to): (NaiveDate, NaiveDate),
+    actor: AccountId,
+    reason: &str,
+) -> Result<Vec<Cancelled>> {
+    sqlx::query!(
+        "select id from child where $1::bigint[] is null or school_id = any($1) order by id for update",
+        schools,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(sqlx::query_as!(
+        Cancelled,
+        r#"with cancelled as (
+            update reservation r set booked = false, updated_at = now()
+            from child c
+            where c.id = r.child_id and r.activity = $1 and r.booked
+              and r.service_date between $2 and $3 and ($4::bigint[] is null or c.school_id = any($4))
+            returning r.child_id, r.service_date, c.household_id, c.first_name),
+        events as (
+            insert into reservation_event
+                (child_id, activity, service_date, old_booked, new_booked, actor_account_id, source, reason)
+            select child_id, $1, service_date, true, false, $5, 'closure', $6 from cancelled)
+        select household_id as "household_id!", child_id as "child_id!", first_name as "first_name!",
+            service_date as "service_date!"
+        from cancelled order by household_id, service_date, child_id"#,
+        activity.code(),
+        from,
+        to,
+        schools,
+        actor.get(),
+        reason,
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// A booking cancelled by a closure.
+#[derive(Debug, Clone)]
+pub struct Cancelled {
+    pub household_id: i64,
+    pub child_id: i64,
+    pub first_name: String,
+    pub service_date: NaiveDate,
 }

@@ -63,12 +63,12 @@ pub fn routes() -> Router<AppState> {
 /// The characters `str::trim` removes (Unicode `White_Space`), as the body of a regex class.
 const TRIMMED: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
-fn string() -> ObjectBuilder {
+pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
 }
 
 /// Stored text: PostgreSQL cannot hold U+0000 (answered 422).
-fn text_schema(max_length: usize, description: &str) -> Schema {
+pub(crate) fn text_schema(max_length: usize, description: &str) -> Schema {
     string()
         .max_length(Some(max_length))
         .pattern(Some(r"^[^\u0000]*$"))
@@ -76,17 +76,17 @@ fn text_schema(max_length: usize, description: &str) -> Schema {
         .into()
 }
 
-fn phone_schema() -> Schema {
+pub(crate) fn phone_schema() -> Schema {
     text_schema(30, "Trimmed; 30 characters at most.")
 }
 
-fn allergies_schema() -> Schema {
+pub(crate) fn allergies_schema() -> Schema {
     text_schema(1000, "1000 characters at most.")
 }
 
 /// A person's name: trimmed, then 1 to 100 characters (`accounts::sign_up`,
 /// `households::create_child`).
-fn name_schema() -> Schema {
+pub(crate) fn name_schema() -> Schema {
     string()
         .min_length(Some(1))
         .max_length(Some(100))
@@ -99,7 +99,7 @@ fn name_schema() -> Schema {
 
 /// What `accounts::normalize_email` accepts: trimmed, `local@domain`, no space, a dot inside
 /// the domain.
-fn email_schema() -> Schema {
+pub(crate) fn email_schema() -> Schema {
     let s = TRIMMED;
     string()
         .max_length(Some(254))
@@ -113,23 +113,26 @@ fn email_schema() -> Schema {
         .into()
 }
 
-fn code_schema<'a>(codes: impl IntoIterator<Item = &'a str>, default: Option<&str>) -> Schema {
+pub(crate) fn code_schema<'a>(
+    codes: impl IntoIterator<Item = &'a str>,
+    default: Option<&str>,
+) -> Schema {
     string()
         .enum_values(Some(codes))
         .default(default.map(Into::into))
         .into()
 }
 
-fn class_level_schema() -> Schema {
+pub(crate) fn class_level_schema() -> Schema {
     code_schema(ClassLevel::ALL.map(ClassLevel::code), None)
 }
 
-fn diet_schema() -> Schema {
+pub(crate) fn diet_schema() -> Schema {
     code_schema(Diet::ALL.map(Diet::code), Some(Diet::default().code()))
 }
 
 /// A set of weekdays on the wire: distinct names, Monday first or not (`WeekdaySet`).
-fn weekdays_schema() -> Schema {
+pub(crate) fn weekdays_schema() -> Schema {
     use chrono::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
     ArrayBuilder::new()
         .items(RefOr::T(code_schema(
@@ -142,7 +145,7 @@ fn weekdays_schema() -> Schema {
 }
 
 /// The ids a family sends are those the server gave: 1 or more.
-fn id_schema() -> ObjectBuilder {
+pub(crate) fn id_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
@@ -179,7 +182,7 @@ pub struct CreateAccount {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Created {
-    id: i64,
+    pub(crate) id: i64,
 }
 
 /// Creates a parent account and mails a confirmation link.
@@ -235,6 +238,9 @@ pub async fn confirm_email(
 pub struct Login {
     email: String,
     password: String,
+    /// Staff only: the six digits of the authenticator app, or a recovery code.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -242,14 +248,17 @@ pub struct LoggedIn {
     /// Send it back as `X-CSRF-Token` on unsafe requests made without an `Origin` header.
     csrf_token: String,
     first_name: String,
+    /// True for a staff member's first login: the session may only enrol the second factor
+    /// (the `/gestion/double-authentification` page) until then.
+    second_factor_enrolment_required: bool,
 }
 
 /// Opens a session: sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/session", operation_id = "login", tag = "accounts",
     request_body = Login,
     responses((status = 200, body = LoggedIn),
-        (status = 403, body = Problem, description = "`email_not_confirmed`, `csrf`"),
-        (status = 422, body = Problem, description = "`invalid_credentials`, `validation`"),
+        (status = 403, body = Problem, description = "`email_not_confirmed`, `csrf`; `second_factor_required`: a staff member sent no `totp`"),
+        (status = 422, body = Problem, description = "`invalid_credentials`, `invalid_second_factor`, `validation`"),
         (status = 429, body = Problem, description = "`too_many_requests`: 10 attempts per address, 50 per client, in 15 minutes")))]
 pub async fn login(
     State(state): State<AppState>,
@@ -258,13 +267,18 @@ pub async fn login(
     jar: CookieJar,
     Json(body): Json<Login>,
 ) -> Result<Response> {
-    let (jar, session) =
-        auth::log_in(&state, &headers, peer, jar, &body.email, &body.password).await?;
+    let login = accounts::Login {
+        email: &body.email,
+        password: &body.password,
+        second_factor: body.totp.as_deref(),
+    };
+    let (jar, session) = auth::log_in(&state, &headers, peer, jar, login).await?;
     Ok((
         jar,
         Json(LoggedIn {
             csrf_token: session.csrf_token,
             first_name: session.first_name,
+            second_factor_enrolment_required: session.stage == accounts::Stage::EnrolSecondFactor,
         }),
     )
         .into_response())
@@ -439,8 +453,23 @@ pub struct CreateChild {
     pai: bool,
 }
 
-fn standard() -> String {
+pub(crate) fn standard() -> String {
     "standard".into()
+}
+
+impl From<CreateChild> for NewChild {
+    fn from(body: CreateChild) -> Self {
+        NewChild {
+            first_name: body.first_name,
+            last_name: body.last_name,
+            birth_date: body.birth_date,
+            school_id: SchoolId(body.school_id),
+            class_level: body.class_level,
+            diet: body.diet,
+            allergies: body.allergies,
+            pai: body.pai,
+        }
+    }
 }
 
 /// Adds a child to the household.
@@ -455,22 +484,7 @@ pub async fn create_child(
 ) -> Result<Response> {
     let household = session.household()?;
     let rules = state.rules();
-    let id = households::create_child(
-        &state.pool,
-        household,
-        rules.today(),
-        NewChild {
-            first_name: body.first_name,
-            last_name: body.last_name,
-            birth_date: body.birth_date,
-            school_id: SchoolId(body.school_id),
-            class_level: body.class_level,
-            diet: body.diet,
-            allergies: body.allergies,
-            pai: body.pai,
-        },
-    )
-    .await?;
+    let id = households::create_child(&state.pool, household, rules.today(), body.into()).await?;
     let child: ChildOut = households::child(&state.pool, household, id, rules.current_year()?)
         .await?
         .into();
@@ -504,12 +518,7 @@ pub async fn request_enrollment(
     Path(child_id): Path<i64>,
     Json(body): Json<RequestEnrollment>,
 ) -> Result<Response> {
-    let year = match body.school_year {
-        Some(text) => text
-            .parse::<SchoolYearLabel>()
-            .map_err(|_| Error::Invalid(Invalid::SchoolYear))?,
-        None => state.rules().current_year()?,
-    };
+    let year = year_or_current(&state, body.school_year.as_deref())?;
     let id = enrollments::request_enrollment(
         &state.pool,
         session.household()?,
@@ -520,6 +529,16 @@ pub async fn request_enrollment(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.get() })).into_response())
+}
+
+/// The school year named, or the current one.
+pub(crate) fn year_or_current(state: &AppState, text: Option<&str>) -> Result<SchoolYearLabel> {
+    match text {
+        Some(text) => text
+            .parse::<SchoolYearLabel>()
+            .map_err(|_| Error::Invalid(Invalid::SchoolYear)),
+        None => Ok(state.rules().current_year()?),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -584,10 +603,10 @@ pub async fn list_reservations(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DayChanged {
-    date: NaiveDate,
-    booked: bool,
+    pub(crate) date: NaiveDate,
+    pub(crate) booked: bool,
     /// False when the day was already in that state.
-    changed: bool,
+    pub(crate) changed: bool,
 }
 
 async fn set_day(

@@ -15,8 +15,8 @@ use super::{
 };
 use crate::accounts::{self, MIN_PASSWORD_CHARS, NewAccount};
 use crate::error::{Error, Refusal};
-use crate::http::AppState;
 use crate::http::auth::{self, MaybeSession};
+use crate::http::{AppState, fr, routes};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct TokenQuery {
@@ -152,6 +152,8 @@ struct LoginPage {
     info: Option<&'static str>,
     email: String,
     back_to: String,
+    /// The staff's second-factor field is unfolded when it is what went wrong.
+    staff_code_open: bool,
 }
 
 fn login_info(code: Option<&str>) -> Option<&'static str> {
@@ -180,6 +182,7 @@ pub(super) async fn login_form(
         info: login_info(query.info.as_deref()),
         email: String::new(),
         back_to: back_to.to_owned(),
+        staff_code_open: false,
     })
 }
 
@@ -192,24 +195,29 @@ pub(super) async fn login(
 ) -> Result<Response, PageError> {
     let email = form.get("email").trim().to_owned();
     let back_to = local_path(form.get("suite")).unwrap_or("/").to_owned();
-    match auth::log_in(
-        &state,
-        &headers,
-        peer,
-        jar,
-        &email,
-        form.get("mot_de_passe"),
-    )
-    .await
-    {
-        Ok((jar, _)) => Ok((jar, see_other(&back_to)).into_response()),
+    let login = accounts::Login {
+        email: &email,
+        password: form.get("mot_de_passe"),
+        second_factor: Some(form.get("code")),
+    };
+    match auth::log_in(&state, &headers, peer, jar, login).await {
+        Ok((jar, session)) => {
+            let to = match session.stage {
+                accounts::Stage::EnrolSecondFactor => routes::SECOND_FACTOR,
+                accounts::Stage::Full => &back_to,
+            };
+            Ok((jar, see_other(to)).into_response())
+        }
         Err(e) => {
+            let staff_code_open = matches!(
+                e,
+                Error::Forbidden(Refusal::SecondFactorRequired)
+                    | Error::Invalid(crate::error::Invalid::SecondFactor)
+            );
             let (status, message) = match e {
-                Error::Forbidden(Refusal::EmailNotConfirmed) => (
-                    StatusCode::FORBIDDEN,
-                    "Votre adresse e-mail n'est pas encore confirmée : ouvrez le lien reçu par e-mail."
-                        .to_owned(),
-                ),
+                Error::Forbidden(
+                    refusal @ (Refusal::EmailNotConfirmed | Refusal::SecondFactorRequired),
+                ) => (StatusCode::FORBIDDEN, fr::refused(refusal).to_owned()),
                 other => form_failure(other)?,
             };
             page(
@@ -220,6 +228,7 @@ pub(super) async fn login(
                     info: None,
                     email,
                     back_to,
+                    staff_code_open,
                 },
             )
         }

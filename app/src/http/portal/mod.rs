@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 use super::auth::{MaybeSession, Session};
 use super::fr;
 use super::{AppState, routes};
-use crate::error::{Error, FormProblem, Malformed, Refusal};
+use crate::error::{Error, FormProblem, Malformed};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -228,10 +228,6 @@ impl IntoResponse for PageError {
         let message = match &error {
             Error::NotFound => "Cette page n'existe pas ou ne concerne pas votre foyer.".to_owned(),
             Error::UnsupportedMediaType => "Formulaire attendu.".to_owned(),
-            Error::Forbidden(Refusal::Csrf) => {
-                "Le formulaire a expiré ou ne vient pas de ce site. Rechargez la page et réessayez."
-                    .to_owned()
-            }
             other => fr::message(other),
         };
         let template = ErrorPage {

@@ -1,0 +1,177 @@
+//! The town hall's back office: the staff API under `/api/v1/staff` and the pages under
+//! `/gestion`.
+//!
+//! Every back-office route is declared in one [`Table`] with the roles it admits, and the table
+//! is the only way to mount one: the role check is a layer of the route itself, run before any
+//! extractor, so a handler cannot forget it, and [`table`] lists every route for the role
+//! matrix test. A handler reads who is acting through the [`Staff`] extractor, which only the
+//! check provides (a handler mounted elsewhere answers 500, never data).
+
+pub mod api;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::http::request::Parts;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodFilter;
+
+use cantine_domain::roles::{Role, Scope};
+
+use super::AppState;
+use super::auth::{self, MaybeSession, Session};
+use crate::accounts::Stage;
+use crate::audit::Actor;
+use crate::error::{Error, Refusal};
+
+/// Who may use a back-office route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A fully signed-in staff member holding one of these roles.
+    Roles(&'static [Role]),
+    /// A staff member whose session is at the second-factor enrolment stage (or past it: the
+    /// page then says it is done).
+    Enrolling,
+}
+
+pub const ANY_STAFF: &[Role] = &Role::ALL;
+pub const MANAGER: &[Role] = &[Role::Manager];
+pub const ADMIN: &[Role] = &[Role::Admin];
+/// Those who look families up: the agents (in their schools), the service, the finances.
+pub const HOUSEHOLD_READERS: &[Role] = &[Role::SchoolStaff, Role::Manager, Role::Finance];
+pub const QUOTIENT_WRITERS: &[Role] = &[Role::Manager, Role::Finance];
+
+/// One back-office route, as declared.
+#[derive(Debug, Clone)]
+pub struct StaffRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The back-office routes being declared, with their router.
+pub(super) struct Table {
+    state: AppState,
+    router: Router<AppState>,
+    routes: Vec<StaffRoute>,
+}
+
+impl Table {
+    fn new(state: &AppState) -> Self {
+        Self {
+            state: state.clone(),
+            router: Router::new(),
+            routes: Vec::new(),
+        }
+    }
+
+    pub(super) fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        let route = axum::routing::on(filter, handler).route_layer(middleware::from_fn_with_state(
+            self.state.clone(),
+            move |State(state): State<AppState>, request: Request, next: Next| {
+                require(state, access, request, next)
+            },
+        ));
+        self.router = self.router.route(path, route);
+        self.routes.push(StaffRoute {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+fn declare(state: &AppState) -> Table {
+    api::declare(Table::new(state))
+}
+
+pub(super) fn routes(state: &AppState) -> Router<AppState> {
+    declare(state).router
+}
+
+/// Every back-office route with its access, as the router mounts them.
+pub fn table(state: &AppState) -> Vec<StaffRoute> {
+    declare(state).routes
+}
+
+/// A staff member past the role check, as handlers see them.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub session: Session,
+    pub actor: Actor,
+}
+
+impl Staff {
+    pub fn scope(&self) -> Scope {
+        Scope::of(self.session.account.roles, &self.session.account.schools)
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Error> {
+        parts.extensions.get::<Staff>().cloned().ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "a handler reads Staff on a route not declared in the back-office table"
+            ))
+        })
+    }
+}
+
+async fn check(parts: &mut Parts, state: &AppState, access: Access) -> Result<Staff, Error> {
+    let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
+    let session = session.ok_or(Error::Unauthorized)?;
+    let account = &session.account;
+    let admitted = match access {
+        Access::Roles(allowed) => {
+            if account.roles.is_staff() && account.stage != Stage::Full {
+                return Err(Error::Forbidden(Refusal::SecondFactorRequired));
+            }
+            account.roles.any_of(allowed)
+        }
+        Access::Enrolling => account.roles.is_staff(),
+    };
+    if !admitted {
+        return Err(Error::Forbidden(Refusal::Role));
+    }
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("no peer address")))?;
+    let actor = session.actor(auth::client_ip(&parts.headers, peer));
+    Ok(Staff { session, actor })
+}
+
+async fn require(state: AppState, access: Access, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match check(&mut parts, &state, access).await {
+        Ok(staff) => {
+            parts.extensions.insert(staff);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) => {
+            if !matches!(error, Error::Unauthorized) {
+                tracing::info!(path = %parts.uri.path(), code = %error.code(), "back-office access refused");
+            }
+            error.into_response()
+        }
+    }
+}
