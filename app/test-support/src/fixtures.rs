@@ -222,3 +222,95 @@ pub async fn enrolled_child(app: &TestApp, family: &Family, school: i64, first_n
     validate_enrollment(app, enrollment).await;
     child
 }
+
+/// The demo's and the tests' staff second factor: a fixed secret, so a test computes the codes
+/// an authenticator app would show.
+pub const STAFF_SECRET: &[u8; 20] = b"cantine-test-secret!";
+
+/// A staff member signed in through `POST /api/v1/session` with password and TOTP code.
+pub struct StaffMember {
+    pub client: Client,
+    pub csrf: String,
+    pub id: i64,
+    pub email: String,
+    base_url: String,
+    origin: String,
+}
+
+/// A staff member `<name>@mairie.test` with one role (and schools, for `school_staff`), their
+/// second factor enrolled with [`STAFF_SECRET`], signed in at the application's clock.
+pub async fn staff(
+    app: &TestApp,
+    name: &str,
+    role: cantine_domain::roles::Role,
+    schools: &[i64],
+    password_hash: &str,
+) -> StaffMember {
+    let email = format!("{name}@mairie.test");
+    let now = app.state.clock.now();
+    let schools: Vec<cantine_domain::ids::SchoolId> = schools
+        .iter()
+        .copied()
+        .map(cantine_domain::ids::SchoolId)
+        .collect();
+    let id = cantine::staff::seed_member(
+        &app.pool,
+        &email,
+        ("Dominique", name),
+        role,
+        &schools,
+        (password_hash, STAFF_SECRET),
+        now,
+    )
+    .await
+    .expect("a staff member");
+    let client = Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("HTTP client");
+    let code = totp_now(app, 0);
+    let response = client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": email, "password": STAFF_PASSWORD, "totp": code}))
+        .send()
+        .await
+        .expect("log in");
+    assert_eq!(response.status(), 200, "staff log in as {email}");
+    let body: Value = response.json().await.expect("session JSON");
+    StaffMember {
+        client,
+        csrf: body["csrf_token"].as_str().expect("CSRF").to_owned(),
+        id: id.get(),
+        email,
+        base_url: app.base_url.clone(),
+        origin: app.origin(),
+    }
+}
+
+/// The password of [`staff`] members; hash it once with [`staff_password_hash`].
+pub const STAFF_PASSWORD: &str = "mot de passe du personnel";
+
+pub fn staff_password_hash() -> String {
+    cantine::accounts::password::hash(STAFF_PASSWORD)
+}
+
+/// The six digits of [`STAFF_SECRET`] at the application's clock, `offset` steps away.
+pub fn totp_now(app: &TestApp, offset: i64) -> String {
+    use cantine::accounts::totp;
+    let step = totp::step_at(app.state.clock.now()) + offset;
+    format!("{:06}", totp::code(STAFF_SECRET, step))
+}
+
+impl StaffMember {
+    /// A request as the member's browser sends it, with the service's own `Origin`.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("origin", &self.origin);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+}
