@@ -543,6 +543,76 @@ async fn a_closure_cancels_one_schools_bookings_and_mails_each_family_once() {
     )
     .await;
 
+    // The family reads in its history what the town hall did, and why; a manager's change at
+    // the counter, after the deadline, shows the same way.
+    let response = manager
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/staff/households/{}/children/{hugo}/reservations/2026-11-17",
+                martins.household
+            ),
+            Some(json!({"booked": true, "reason": "Repas demandé au guichet par téléphone"})),
+        )
+        .await;
+    assert_eq!(response.json::<Value>().await.unwrap()["changed"], true);
+    let history: Vec<Value> = martins
+        .call(
+            Method::GET,
+            &format!("/api/v1/children/{hugo}/history?from=2026-11-17&to=2026-11-27"),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let by_town_hall: Vec<(String, String, String)> = history
+        .iter()
+        .filter(|e| e["by_town_hall"] == true)
+        .map(|e| {
+            (
+                e["date"].as_str().unwrap().to_owned(),
+                e["source"].as_str().unwrap().to_owned(),
+                e["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_town_hall,
+        [
+            ("2026-11-26".into(), "closure".into(), "grève".into()),
+            ("2026-11-27".into(), "closure".into(), "grève".into()),
+            (
+                "2026-11-17".into(),
+                "staff".into(),
+                "Repas demandé au guichet par téléphone".into()
+            ),
+        ]
+    );
+    let page = martins
+        .client
+        .get(
+            town.app
+                .url(&format!("/enfants/{hugo}/calendrier?mois=2026-11")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Changements faits par la mairie"), "{page}");
+    assert!(page.contains("Repas demandé au guichet par téléphone"));
+    // Another family's child has no history to show.
+    let foreign = bernards
+        .call(
+            Method::GET,
+            &format!("/api/v1/children/{hugo}/history?from=2026-11-17&to=2026-11-27"),
+            None,
+        )
+        .await;
+    assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+
     // Reopening Thursday restores nothing: the family books again if it wants.
     let response = manager
         .call(

@@ -1,6 +1,6 @@
 //! The family portal's rules through the JSON API, against a real PostgreSQL and a real server.
 
-use cantine_domain::ids::ChildId;
+use cantine_domain::ids::{ChildId, HouseholdId};
 use cantine_test_support::fixtures::{self, Family};
 use cantine_test_support::{TestApp, mail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -327,10 +327,15 @@ async fn concurrent_identical_bookings_create_one_reservation() {
             .await
             .unwrap();
     assert_eq!(rows, 1);
-    let history =
-        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-10"))
-            .await
-            .unwrap();
+    let history = cantine::reservations::history(
+        &portal.app.pool,
+        HouseholdId(family.household),
+        ChildId(child),
+        date("2026-12-10"),
+        date("2026-12-10"),
+    )
+    .await
+    .unwrap();
     assert_eq!(history.len(), 1);
 }
 
@@ -360,10 +365,15 @@ async fn a_cancel_racing_a_book_ends_in_one_state_that_the_history_explains() {
             "round {round}"
         );
     }
-    let history =
-        cantine::reservations::history(&portal.app.pool, ChildId(child), date("2026-12-11"))
-            .await
-            .unwrap();
+    let history = cantine::reservations::history(
+        &portal.app.pool,
+        HouseholdId(family.household),
+        ChildId(child),
+        date("2026-12-11"),
+        date("2026-12-11"),
+    )
+    .await
+    .unwrap();
     // Every event starts from the state the previous one left, and the last one is the state.
     let first = history.first().unwrap();
     assert_eq!(

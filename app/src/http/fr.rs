@@ -356,6 +356,22 @@ pub fn deadline(at: DateTime<Utc>) -> String {
     )
 }
 
+/// "Jeudi 26 novembre : repas annulé par la mairie le mardi 24 nov. à 09:12 (grève)."
+pub fn town_hall_change(
+    day: NaiveDate,
+    booked: bool,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> String {
+    let what = if booked { "réservé" } else { "annulé" };
+    let why = reason.map(|r| format!(" ({r})")).unwrap_or_default();
+    format!(
+        "{}\u{a0}: repas {what} par la mairie le {}{why}.",
+        capitalized(&long_date(day)),
+        deadline(at)
+    )
+}
+
 /// "de Lina", "d'Adam": French elides "de" before a vowel.
 pub fn of(name: &str) -> String {
     let elided = name

@@ -38,7 +38,7 @@ pub enum Source {
 }
 
 impl Source {
-    fn code(self) -> &'static str {
+    pub fn code(self) -> &'static str {
         match self {
             Source::Parent => "parent",
             Source::Pattern => "pattern",
@@ -322,7 +322,17 @@ pub async fn book_usual_days(
     Ok(plan)
 }
 
-/// A child's reservation history for one day, oldest first.
-pub async fn history(pool: &PgPool, child: ChildId, date: NaiveDate) -> Result<Vec<Event>> {
-    store::history(pool, child, ACTIVITY, date).await
+/// A child's changes over a range (the family's history), oldest first. Changes made for the
+/// family by the town hall (a manager at the counter, a closure) say so with their reason.
+pub async fn history(
+    pool: &PgPool,
+    household: HouseholdId,
+    child: ChildId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Event>> {
+    if to < from || (to - from).num_days() > cantine_domain::booking::MAX_RANGE_DAYS {
+        return Err(Error::booking(BookingError::InvalidRange { from, to }));
+    }
+    store::history(pool, household, child, ACTIVITY, (from, to)).await
 }

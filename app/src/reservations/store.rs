@@ -188,20 +188,33 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
+/// A child's changes from `from` to `to`, oldest first, for a child of the household.
+impl Event {
+    /// Done for the family by the town hall: a manager's change, a closure.
+    pub fn by_town_hall(&self) -> bool {
+        self.source == Source::Staff.code() || self.source == Source::Closure.code()
+    }
+}
+
 pub async fn history(
     pool: &PgPool,
+    household: HouseholdId,
     child: ChildId,
     activity: Activity,
-    date: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
 ) -> Result<Vec<Event>> {
     Ok(sqlx::query_as!(
         Event,
-        "select service_date, old_booked, new_booked, actor_account_id, source, reason, created_at
-         from reservation_event
-         where child_id = $1 and activity = $2 and service_date = $3 order by id",
+        "select e.service_date, e.old_booked, e.new_booked, e.actor_account_id, e.source, e.reason, e.created_at
+         from reservation_event e join child c on c.id = e.child_id
+         where e.child_id = $1 and c.household_id = $2 and e.activity = $3
+           and e.service_date between $4 and $5
+         order by e.id",
         child.get(),
+        household.get(),
         activity.code(),
-        date,
+        from,
+        to,
     )
     .fetch_all(pool)
     .await?)

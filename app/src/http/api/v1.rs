@@ -50,6 +50,10 @@ pub fn routes() -> Router<AppState> {
             get(list_reservations),
         )
         .route(
+            "/api/v1/children/{child_id}/history",
+            get(list_reservation_history),
+        )
+        .route(
             "/api/v1/children/{child_id}/reservations/{date}",
             put(book_meal).delete(cancel_meal),
         )
@@ -599,6 +603,53 @@ pub async fn list_reservations(
     )
     .await?;
     Ok(Json(days.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    date: NaiveDate,
+    booked: bool,
+    /// `parent`, `pattern` (the family), `enrollment` (booked at validation), `staff` (the
+    /// town hall, for the family), `closure` (cancelled by a closure).
+    source: String,
+    /// True for what the town hall did on the family's behalf.
+    by_town_hall: bool,
+    /// The town hall's reason, for `staff` and `closure`.
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+/// The changes to one child's days over a range, oldest first: the family's, and those the
+/// town hall made for it, with their reason.
+#[utoipa::path(get, path = "/api/v1/children/{child_id}/history", operation_id = "listReservationHistory",
+    tag = "reservations", params(("child_id" = i64, Path, minimum = 1), Range),
+    security(("session" = [])),
+    responses((status = 200, body = [HistoryOut]),
+        (status = 422, body = Problem, description = "`validation`: also `from` after `to`, or a range of more than 400 days")))]
+pub async fn list_reservation_history(
+    State(state): State<AppState>,
+    session: Session,
+    Path(child_id): Path<i64>,
+    Query(range): Query<Range>,
+) -> Result<Json<Vec<HistoryOut>>> {
+    let household = session.household()?;
+    let child = ChildId(child_id);
+    // A child of another household is "not found", not an empty history.
+    households::child(&state.pool, household, child, state.rules().current_year()?).await?;
+    let events = reservations::history(&state.pool, household, child, range.from, range.to).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| HistoryOut {
+                date: e.service_date,
+                booked: e.new_booked,
+                by_town_hall: e.by_town_hall(),
+                source: e.source,
+                reason: e.reason,
+                at: e.created_at,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -56,6 +56,8 @@ struct CalendarPage {
     next: String,
     next_title: String,
     weeks: Vec<Week>,
+    /// What the town hall changed this month for the family, with its reason.
+    town_hall_changes: Vec<String>,
 }
 
 fn parse_month(text: &str) -> Option<NaiveDate> {
@@ -88,6 +90,19 @@ async fn calendar_page(
     let last = first + Months::new(1) - Days::new(1);
     let enrolled = child.is_enrolled();
     let views = reservations::list(&state.pool, &rules, household, child.id, first, last).await?;
+    let town_hall_changes = reservations::history(&state.pool, household, child.id, first, last)
+        .await?
+        .into_iter()
+        .filter(|e| e.by_town_hall())
+        .map(|e| {
+            fr::town_hall_change(
+                e.service_date,
+                e.new_booked,
+                e.reason.as_deref(),
+                e.created_at,
+            )
+        })
+        .collect();
     let mut weeks: Vec<Week> = Vec::new();
     for day in views
         .iter()
@@ -121,6 +136,7 @@ async fn calendar_page(
         of_child: fr::of(&child.full_name()),
         enrolled,
         status: enrollment_text(&child),
+        town_hall_changes,
         month: month_code(first),
         month_title: fr::month_year(first.year(), first.month()),
         previous: month_code(previous),
