@@ -2,6 +2,8 @@
 
 CARGO ?= cargo
 DEMO_PASSWORD ?= techniville
+# The demo staff's TOTP secret (base32), to add to any authenticator app; demo accounts only.
+DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 SIZE ?= default
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
@@ -14,7 +16,7 @@ export SQLX_OFFLINE = true
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
 	$(CARGO) build --bin cantine
-	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)'
+	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)' --totp-secret '$(DEMO_TOTP_SECRET)'
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
 
 ## Every test: formatting, lints (Rust, shell, Python, the dependency rule, the queries' offline

@@ -38,7 +38,7 @@ enum Command {
         password: Option<String>,
         /// The staff accounts' TOTP secret, in base32 (default: generated and printed once).
         #[arg(long, value_name = "BASE32", value_parser = parse_totp_secret)]
-        totp_secret: Option<Vec<u8>>,
+        totp_secret: Option<TotpSecret>,
     },
     /// Staff accounts, from the appliance's console.
     Admin {
@@ -74,8 +74,13 @@ enum AdminCommand {
     },
 }
 
-fn parse_totp_secret(text: &str) -> Result<Vec<u8>, String> {
+/// A TOTP secret typed in base32 (a newtype: clap would read `Vec<u8>` as many arguments).
+#[derive(Debug, Clone)]
+struct TotpSecret(Vec<u8>);
+
+fn parse_totp_secret(text: &str) -> Result<TotpSecret, String> {
     crate::accounts::totp::from_base32(text)
+        .map(TotpSecret)
         .ok_or_else(|| "a base32 secret of 16 bytes or more (26 characters or more)".to_owned())
 }
 
@@ -135,7 +140,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             migrate(&pool).await?;
             let rules = crate::platform::rules(&config, chrono::Utc::now());
-            crate::demo::seed(&pool, &rules, password, totp_secret).await
+            crate::demo::seed(&pool, &rules, password, totp_secret.map(|s| s.0)).await
         }
         Command::Admin { command } => {
             migrate(&pool).await?;

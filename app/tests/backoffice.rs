@@ -1038,3 +1038,44 @@ async fn the_demo_seeds_one_staff_account_per_role_with_the_given_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_booking_racing_a_closure_never_leaves_a_meal_on_a_closed_day() {
+    let town = town().await;
+    let manager = town.staff("gestion", Role::Manager).await;
+    let family = town.family("martin").await;
+    let hugo = enrolled(&town, &family, town.school_a, "Hugo").await;
+    for day in [
+        "2026-12-03",
+        "2026-12-04",
+        "2026-12-07",
+        "2026-12-08",
+        "2026-12-10",
+    ] {
+        let path = format!("/api/v1/children/{hugo}/reservations/{day}");
+        assert_eq!(family.call(Method::DELETE, &path, None).await.status(), 200);
+        let close = manager.call(
+            Method::POST,
+            "/api/v1/staff/closures",
+            Some(json!({"schools": [town.school_a], "from": day, "to": day, "reason": "travaux"})),
+        );
+        let (book, closed) = tokio::join!(family.call(Method::PUT, &path, None), close);
+        assert_eq!(closed.status(), 200, "{day}");
+        // Either the booking came first and the closure cancelled it, or it came after and
+        // was refused: never a meal on a closed day.
+        assert!(
+            !booked(&town, hugo, day).await,
+            "{day}: booked on a closed day"
+        );
+        assert!(
+            [
+                StatusCode::OK,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT
+            ]
+            .contains(&book.status()),
+            "{day}: {}",
+            book.status()
+        );
+    }
+}

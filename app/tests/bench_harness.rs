@@ -1,5 +1,6 @@
 //! The `make bench` harness, run small: the real `cantine serve` with its private PostgreSQL,
-//! the generated commune, and a rush of parents through the JSON API. Not timed: it checks that
+//! the generated commune, a manager's household searches, and a rush of parents through the
+//! JSON API. Not timed: it checks that
 //! the bench still runs and that every change the server acknowledged is the database's final
 //! state with its history event, in order.
 
@@ -56,6 +57,13 @@ async fn after_a_small_rush_every_acknowledged_change_is_stored_with_its_history
     seed::seed(&pool, size, year).await.unwrap();
 
     let (from, to) = rush::month_ahead(today, year).unwrap();
+    // The household search a manager runs: every answer holds the household asked for.
+    let searched = cantine_bench::search::run(&base_url, &pool, 10)
+        .await
+        .unwrap();
+    assert_eq!(searched.queries, 30);
+    assert_eq!(searched.wrong, 0, "{searched:?}");
+
     let report = rush::run(rush::RushConfig {
         base_url,
         parents: 36,

@@ -301,3 +301,55 @@ fn the_secrets_escrow_seals_the_backup_passwords_and_opens_with_the_passphrase_o
         health_data_key
     );
 }
+
+#[test]
+fn admin_create_user_prints_a_single_use_link_and_refuses_what_it_cannot_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        cantine(dir.path())
+            .args(["admin", "create-user"])
+            .args(args)
+            .output()
+            .expect("cantine admin runs")
+    };
+    let created = run(&[
+        "--email",
+        "Gestion@Mairie.test",
+        "--role",
+        "manager",
+        "--first-name",
+        "Hélène",
+    ]);
+    let stdout = String::from_utf8_lossy(&created.stdout);
+    assert!(
+        created.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(stdout.contains("gestion@mairie.test"), "{stdout}");
+    assert!(
+        stdout.contains("/personnel/mot-de-passe?token="),
+        "{stdout}"
+    );
+    // The same link was mailed (to the spool, without SMTP).
+    let mail = cantine_test_support::mail::last(dir.path());
+    let token = mail.link_token("/personnel/mot-de-passe?token=");
+    assert!(stdout.contains(&token));
+
+    let again = run(&["--email", "gestion@mairie.test", "--role", "admin"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("Un compte existe déjà"));
+    let no_school = run(&[
+        "--email",
+        "agent@mairie.test",
+        "--role",
+        "school_staff",
+        "--school",
+        "École Nulle-Part",
+    ]);
+    assert!(!no_school.status.success());
+    assert!(String::from_utf8_lossy(&no_school.stderr).contains("no school"));
+    let unknown = run(&["--email", "x@mairie.test", "--role", "canteen_staff"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("Rôles invalides"));
+}

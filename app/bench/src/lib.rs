@@ -3,11 +3,13 @@
 //! JSON API ([`rush`]), a plain load generator for the HTTP stack's ceiling ([`load`]), and the
 //! check that every acknowledged change is in the database with its history ([`verify`]).
 //!
-//! It talks to a running `cantine serve` over HTTP only, as families do, and to its database
-//! only to seed it and to check it afterwards.
+//! It talks to a running `cantine serve` over HTTP only, as families and staff do
+//! ([`search`]: household search as a manager), and to its database only to seed it and to
+//! check it afterwards.
 
 pub mod load;
 pub mod rush;
+pub mod search;
 pub mod seed;
 pub mod stats;
 pub mod verify;

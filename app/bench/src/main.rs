@@ -40,6 +40,16 @@ enum Command {
         #[arg(long)]
         verify_socket: Option<PathBuf>,
     },
+    /// Household search over HTTP as a manager: by child name, e-mail and phone.
+    Search {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        socket: PathBuf,
+        /// Queries of each kind.
+        #[arg(long, default_value_t = 200)]
+        per_kind: usize,
+    },
     /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
     Load {
         #[arg(long)]
@@ -92,6 +102,18 @@ async fn main() -> anyhow::Result<()> {
                 value["verified"] = serde_json::to_value(&verified)?;
             }
             value
+        }
+        Command::Search {
+            base_url,
+            socket,
+            per_kind,
+        } => {
+            let report =
+                cantine_bench::search::run(&base_url, &connect(&socket).await?, per_kind).await?;
+            if report.wrong > 0 {
+                bail!("{} searches missed their household", report.wrong);
+            }
+            serde_json::to_value(&report)?
         }
         Command::Load {
             url,

@@ -20,6 +20,28 @@ pub fn email(household: usize) -> String {
     format!("parent.{household}@{DOMAIN}")
 }
 
+/// The guardian's phone number, as typed at the counter: `06 00 00 12 34` for household 1234.
+pub fn phone(household: usize) -> String {
+    let digits = format!("{household:08}");
+    format!(
+        "06 {} {} {} {}",
+        &digits[0..2],
+        &digits[2..4],
+        &digits[4..6],
+        &digits[6..8]
+    )
+}
+
+/// Every bench account's password hash (one argon2 run: a fixed salt, so the seed is the same
+/// each time).
+pub fn password_hash() -> anyhow::Result<String> {
+    let salt = SaltString::from_b64("Y2FudGluZWJlbmNoc2FsdA").expect("a valid salt");
+    Ok(argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Size {
     pub children: usize,
@@ -106,11 +128,7 @@ pub async fn seed(pool: &PgPool, size: Size, year: SchoolYear) -> anyhow::Result
     if size.households == 0 || size.children < size.households || size.schools == 0 {
         bail!("a commune needs schools, and at least one child per household");
     }
-    let salt = SaltString::from_b64("Y2FudGluZWJlbmNoc2FsdA").expect("a valid salt");
-    let hash = argon2::Argon2::default()
-        .hash_password(PASSWORD.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
-        .to_string();
+    let hash = password_hash()?;
     let (children, households, schools) = (size.children, size.households, size.schools);
     let mut tx = pool.begin().await?;
     // Household n (1-based) goes to school (n - 1) % schools; child n to household
@@ -125,8 +143,9 @@ create temporary table bench_household on commit drop as
     select row_number() over (order by id) as n, id from household;
 create temporary table bench_school on commit drop as
     select row_number() over (order by id) - 1 as n, id from school;
-insert into account (household_id, email, password_hash, first_name, last_name, email_confirmed_at)
-select h.id, 'parent.' || h.n || '@{DOMAIN}', $1, 'Parent', 'Famille ' || h.n, now()
+insert into account (household_id, email, password_hash, first_name, last_name, phone, email_confirmed_at)
+select h.id, 'parent.' || h.n || '@{DOMAIN}', $1, 'Parent', 'Famille ' || h.n,
+       '06 ' || to_char(h.n, 'FM00 00 00 00'), now()
 from bench_household h;
 insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet)
 select h.id, 'Enfant ' || g.k, 'Famille ' || h.n,
@@ -161,6 +180,11 @@ join bench_school s on s.n = (h.n - 1) % {schools};
     .await?;
     // Every Monday, Tuesday, Thursday and Friday of the year, holidays included: the size of a
     // year of bookings, which is what the backup and the booked-days reads see.
+    // The generated commune has no closure: the per-row check of `reservation_not_on_closure`
+    // would only slow down a million inserts.
+    sqlx::query("alter table reservation disable trigger reservation_not_on_closure")
+        .execute(&mut *tx)
+        .await?;
     let reservations = sqlx::query(
         "insert into reservation (child_id, service_date, booked)
          select c.id, d::date, true
@@ -172,6 +196,9 @@ join bench_school s on s.n = (h.n - 1) % {schools};
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    sqlx::query("alter table reservation enable trigger reservation_not_on_closure")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into reservation_event (child_id, service_date, old_booked, new_booked, source)
          select child_id, service_date, false, true, 'enrollment' from reservation",

@@ -24,6 +24,17 @@ pub async fn request_enrollment(
     year: SchoolYearLabel,
     weekdays: WeekdaySet,
 ) -> Result<EnrollmentId> {
+    request(pool, household, (actor, None), child, year, weekdays).await
+}
+
+async fn request(
+    pool: &PgPool,
+    household: HouseholdId,
+    (actor, staff): (AccountId, Option<&Actor>),
+    child: ChildId,
+    year: SchoolYearLabel,
+    weekdays: WeekdaySet,
+) -> Result<EnrollmentId> {
     let mut tx = pool.begin().await?;
     let service = store::lock_child_service_days(&mut tx, household, child)
         .await?
@@ -34,6 +45,16 @@ pub async fn request_enrollment(
         .await?
         .ok_or(Error::Invalid(Invalid::YearNotOpen(year)))?;
     let id = store::insert(&mut tx, child, year_id, weekdays, actor).await?;
+    if let Some(staff) = staff {
+        audit::record(
+            &mut tx,
+            &Entry::new(staff, Action::EnrollmentRequested)
+                .household(household)
+                .child(child)
+                .detail(serde_json::json!({ "enrollment_id": id.get(), "via": "counter" })),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -182,14 +203,13 @@ pub async fn request_at_counter(
     year: SchoolYearLabel,
     weekdays: WeekdaySet,
 ) -> Result<EnrollmentId> {
-    let id = request_enrollment(pool, household, actor.account, child, year, weekdays).await?;
-    audit::record_now(
+    request(
         pool,
-        &Entry::new(actor, Action::EnrollmentRequested)
-            .household(household)
-            .child(child)
-            .detail(serde_json::json!({ "enrollment_id": id.get(), "via": "counter" })),
+        household,
+        (actor.account, Some(actor)),
+        child,
+        year,
+        weekdays,
     )
-    .await?;
-    Ok(id)
+    .await
 }

@@ -346,11 +346,10 @@ pub async fn create_at_counter(
     let guardian = ValidGuardian {
         first_name: name(Field::FirstName, &new.first_name)?,
         last_name: name(Field::LastName, &new.last_name)?,
+        // `None` for a family without an address; a blank one given is a typing error.
         email: new
             .email
             .as_deref()
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
             .map(crate::accounts::normalize_email)
             .transpose()?,
         phone: {

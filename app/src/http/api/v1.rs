@@ -104,8 +104,19 @@ pub(crate) fn name_schema() -> Schema {
 /// What `accounts::normalize_email` accepts: trimmed, `local@domain`, no space, a dot inside
 /// the domain.
 pub(crate) fn email_schema() -> Schema {
+    email(string()).into()
+}
+
+/// [`email_schema`], or `null`.
+pub(crate) fn optional_email_schema() -> Schema {
+    use utoipa::openapi::schema::SchemaType;
+    email(ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null])))
+        .into()
+}
+
+fn email(builder: ObjectBuilder) -> ObjectBuilder {
     let s = TRIMMED;
-    string()
+    builder
         .max_length(Some(254))
         .pattern(Some(format!(
             "^[{s}]*[^@{s}\\u0000]+@[^@.{s}\\u0000][^@{s}\\u0000]*\\.[^@{s}\\u0000]*[^@.{s}\\u0000][{s}]*$"
@@ -114,7 +125,6 @@ pub(crate) fn email_schema() -> Schema {
             "Trimmed and lowercased; 254 bytes at most in UTF-8.",
         ))
         .examples(["parent@example.fr"])
-        .into()
 }
 
 pub(crate) fn code_schema<'a>(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use cantine_domain::ids::{AccountId, ChildId, EnrollmentId, HouseholdId, SchoolId};
+use cantine_domain::roles::Role;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 
 use super::{ADMIN, ANY_STAFF, Access, HOUSEHOLD_READERS, MANAGER, QUOTIENT_WRITERS, Staff, Table};
@@ -20,8 +21,8 @@ use crate::error::{Error, Invalid, Result};
 use crate::households::{self, NewGuardian, NewQuotient, Viewer};
 use crate::http::AppState;
 use crate::http::api::v1::{
-    ChildOut, CreateChild, Created, DayChanged, email_schema, name_schema, phone_schema,
-    weekdays_schema, year_or_current,
+    ChildOut, CreateChild, Created, DayChanged, code_schema, email_schema, name_schema,
+    optional_email_schema, phone_schema, weekdays_schema, year_or_current,
 };
 use crate::http::error::{Json, Path, Problem, Query};
 use crate::reservations;
@@ -142,6 +143,7 @@ pub struct QueueFilter {
     #[param(minimum = 1)]
     school: Option<i64>,
     /// Only this school year (`2026-2027`).
+    #[param(pattern = r"^\d{4}-\d{4}$")]
     school_year: Option<String>,
 }
 
@@ -176,7 +178,8 @@ pub async fn list_pending_enrollments(
         .as_deref()
         .map(|y| year_or_current(&state, Some(y)))
         .transpose()?;
-    let pending = enrollments::pending(&state.pool, filter.school.map(SchoolId), year).await?;
+    let school = positive("school", filter.school)?.map(SchoolId);
+    let pending = enrollments::pending(&state.pool, school, year).await?;
     Ok(Json(
         pending
             .into_iter()
@@ -422,6 +425,7 @@ pub struct CreateHousehold {
     last_name: String,
     /// Optional: a family met at the counter may have none (its letters are printed).
     #[serde(default)]
+    #[schema(schema_with = optional_email_schema)]
     email: Option<String>,
     #[serde(default)]
     #[schema(schema_with = phone_schema)]
@@ -674,7 +678,7 @@ pub struct CreateStaffAccount {
     #[schema(schema_with = name_schema)]
     last_name: String,
     /// One or more of `school_staff`, `kitchen`, `manager`, `finance`, `admin`.
-    #[schema(min_items = 1)]
+    #[schema(schema_with = roles_schema)]
     roles: Vec<String>,
     /// The schools of a `school_staff` member (required for that role, refused for the others).
     #[serde(default)]
@@ -741,6 +745,7 @@ pub struct AuditFilter {
     /// Part of the acting member's e-mail address.
     actor: Option<String>,
     /// One action code, e.g. `health_data_read`.
+    #[param(schema_with = action_schema)]
     action: Option<String>,
     #[param(minimum = 1)]
     household: Option<i64>,
@@ -753,7 +758,29 @@ pub struct AuditFilter {
     #[param(minimum = 1, maximum = 10000)]
     limit: Option<i64>,
     /// `json` (default) or `csv`.
+    #[param(schema_with = format_schema)]
     format: Option<String>,
+}
+
+fn action_schema() -> utoipa::openapi::Schema {
+    code_schema(audit::Action::ALL.map(audit::Action::code), None)
+}
+
+fn format_schema() -> utoipa::openapi::Schema {
+    code_schema(["json", "csv"], Some("json"))
+}
+
+/// Distinct role codes, one at least.
+fn roles_schema() -> utoipa::openapi::Schema {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(utoipa::openapi::RefOr::T(code_schema(
+            Role::ALL.map(Role::code),
+            None,
+        )))
+        .min_items(Some(1))
+        .max_items(Some(Role::ALL.len()))
+        .unique_items(true)
+        .into()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -769,7 +796,17 @@ pub struct AuditOut {
     detail: serde_json::Value,
 }
 
-pub(crate) fn audit_filter(
+/// An id given in a query string: 1 or more, as the file says.
+fn positive(name: &str, id: Option<i64>) -> Result<Option<i64>> {
+    match id {
+        Some(id) if id < 1 => Err(Error::Invalid(Invalid::Request(format!(
+            "{name}: 1 or more"
+        )))),
+        other => Ok(other),
+    }
+}
+
+fn audit_filter(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     actor: Option<String>,
@@ -793,9 +830,9 @@ pub(crate) fn audit_filter(
         to,
         actor: actor.filter(|a| !a.trim().is_empty()),
         action,
-        household,
-        child,
-        before,
+        household: positive("household", household)?,
+        child: positive("child", child)?,
+        before: positive("before", before)?,
         limit,
     })
 }
