@@ -8,6 +8,7 @@
 //! check provides (a handler mounted elsewhere answers 500, never data).
 
 pub mod api;
+mod pages;
 
 use std::net::SocketAddr;
 
@@ -24,6 +25,8 @@ use cantine_domain::roles::{Role, Scope};
 
 use super::AppState;
 use super::auth::{self, MaybeSession, Session};
+use super::portal::{PageError, local_path, see_other};
+use super::routes;
 use crate::accounts::Stage;
 use crate::audit::Actor;
 use crate::error::{Error, Refusal};
@@ -98,11 +101,13 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    api::declare(Table::new(state))
+    pages::declare(api::declare(Table::new(state)))
 }
 
+/// The table's routes, and the one back-office page that needs no session: a new member's
+/// password link.
 pub(super) fn routes(state: &AppState) -> Router<AppState> {
-    declare(state).router
+    declare(state).router.merge(pages::public_routes())
 }
 
 /// Every back-office route with its access, as the router mounts them.
@@ -171,7 +176,28 @@ async fn require(state: AppState, access: Access, request: Request, next: Next) 
             if !matches!(error, Error::Unauthorized) {
                 tracing::info!(path = %parts.uri.path(), code = %error.code(), "back-office access refused");
             }
-            error.into_response()
+            if parts.uri.path().starts_with("/api/") {
+                error.into_response()
+            } else {
+                page_refusal(&parts, error)
+            }
         }
+    }
+}
+
+/// A refused page: signed out, to the login page (then back to the page, for a GET); a staff
+/// member without their second factor, to its enrolment; anything else, the French error page.
+fn page_refusal(parts: &Parts, error: Error) -> Response {
+    match error {
+        Error::Unauthorized => PageError::Login {
+            back_to: (parts.method == Method::GET)
+                .then(|| parts.uri.path_and_query().map(|p| p.as_str()))
+                .flatten()
+                .and_then(local_path)
+                .map(str::to_owned),
+        }
+        .into_response(),
+        Error::Forbidden(Refusal::SecondFactorRequired) => see_other(routes::SECOND_FACTOR),
+        other => PageError::Error(other).into_response(),
     }
 }

@@ -70,6 +70,9 @@ pub(super) async fn home(
             children: Vec::new(),
         });
     };
+    if session.account.household_id.is_none() && session.account.roles.is_staff() {
+        return Ok(see_other(crate::http::routes::STAFF_HOME));
+    }
     let household = session.household()?;
     let rules = state.rules();
     let today = rules.today();
