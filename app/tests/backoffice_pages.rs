@@ -669,3 +669,206 @@ async fn a_staff_login_on_the_page_lands_in_the_back_office() {
     assert_eq!(export.status, StatusCode::OK, "{}", export.html);
     assert!(export.html.contains("staff_login"), "{}", export.html);
 }
+
+#[tokio::test]
+async fn at_the_counter_a_manager_creates_a_household_enrols_a_child_and_cancels_a_locked_day() {
+    let app = app().await;
+    let school = school_and_year(&app).await;
+    let manager = staff(&app, "gestion", Role::Manager, &[]).await;
+
+    assert_eq!(
+        manager.get("/gestion/guichet/nouveau-foyer").await.status,
+        StatusCode::OK
+    );
+    let to = manager
+        .submit(
+            "/gestion/guichet/nouveau-foyer",
+            &[
+                ("prenom", "Josette"),
+                ("nom", "Perrin"),
+                ("email", ""),
+                ("telephone", "06 12 34 56 78"),
+                ("adresse", "3 place de l'Église"),
+            ],
+        )
+        .await;
+    let household: i64 = to
+        .strip_prefix("/gestion/foyers/")
+        .and_then(|rest| rest.strip_suffix("?info=foyer-cree"))
+        .unwrap_or_else(|| panic!("{to}"))
+        .parse()
+        .unwrap();
+    let page = manager.get(&to).await;
+    assert!(page.html.contains("Foyer créé"), "{}", page.html);
+    assert!(
+        page.html.contains("sans adresse e-mail – courrier papier"),
+        "{}",
+        page.html
+    );
+
+    let base = format!("/gestion/foyers/{household}");
+    let school_id = school.to_string();
+    let to = manager
+        .submit(
+            &format!("{base}/enfants"),
+            &[
+                ("prenom", "Hugo"),
+                ("nom", "Perrin"),
+                ("naissance", "2018-05-02"),
+                ("ecole", &school_id),
+                ("classe", "CE2"),
+                ("regime", "standard"),
+                ("allergies", ""),
+            ],
+        )
+        .await;
+    assert_eq!(to, format!("{base}?info=enfant-ajoute"));
+    let child: i64 = sqlx::query_scalar("select id from child where household_id = $1")
+        .bind(household)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let to = manager
+        .submit(
+            &format!("{base}/enfants/{child}/inscription"),
+            &[("jours", "mon"), ("jours", "tue"), ("valider", "1")],
+        )
+        .await;
+    assert_eq!(to, format!("{base}?info=inscription-validee"));
+    let page = manager.get(&to).await;
+    assert!(
+        page.html.contains("Réservations de Novembre 2026"),
+        "{}",
+        page.html
+    );
+    // Validating booked the usual days still open to the family (Monday 7 December), not
+    // Tuesday 1 December, already locked for the family: the counter books it anyway.
+    let monday: NaiveDate = "2026-12-07".parse().unwrap();
+    let tuesday: NaiveDate = "2026-12-01".parse().unwrap();
+    assert!(booked(&app, household, child, monday).await);
+    assert!(!booked(&app, household, child, tuesday).await);
+
+    let day = format!("{base}/enfants/{child}/jour");
+    let no_reason = manager
+        .post_with_csrf(
+            &day,
+            &[
+                ("date", "2026-12-01"),
+                ("action", "reserver"),
+                ("motif", ""),
+            ],
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        no_reason.html.contains("« motif » est obligatoire"),
+        "{}",
+        no_reason.html
+    );
+    assert!(!booked(&app, household, child, tuesday).await);
+
+    let to = manager
+        .submit(
+            &day,
+            &[
+                ("date", "2026-12-01"),
+                ("action", "reserver"),
+                ("motif", "Inscription au guichet ce matin"),
+            ],
+        )
+        .await;
+    assert_eq!(to, format!("{base}?info=jour-reserve"));
+    assert!(booked(&app, household, child, tuesday).await);
+
+    let to = manager
+        .submit(
+            &day,
+            &[
+                ("date", "2026-12-01"),
+                ("action", "annuler"),
+                ("motif", "Enfant malade, appel de la mère"),
+            ],
+        )
+        .await;
+    assert_eq!(to, format!("{base}?info=jour-annule"));
+    assert!(!booked(&app, household, child, tuesday).await);
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_member_from_the_staff_page_and_resets_a_second_factor() {
+    let app = app().await;
+    let school = school_and_year(&app).await;
+    let admin = staff(&app, "admin", Role::Admin, &[]).await;
+    let agent = staff(&app, "agent", Role::SchoolStaff, &[school]).await;
+
+    let page = admin.get("/gestion/personnel").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.html.contains("agent@mairie.test"), "{}", page.html);
+    assert!(page.html.contains("Agent d&#39;école") || page.html.contains("Agent d'école"));
+
+    // An agent needs a school: the form comes back with the names typed.
+    let refused = admin
+        .post_with_csrf(
+            "/gestion/personnel",
+            &[
+                ("email", "paul@mairie.test"),
+                ("prenom", "Paul"),
+                ("nom", "Roux"),
+                ("roles", "school_staff"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.html.contains("Rôles invalides"), "{}", refused.html);
+    assert!(refused.html.contains("value=\"Roux\""), "{}", refused.html);
+
+    let school_id = school.to_string();
+    let to = admin
+        .submit(
+            "/gestion/personnel",
+            &[
+                ("email", "paul@mairie.test"),
+                ("prenom", "Paul"),
+                ("nom", "Roux"),
+                ("roles", "school_staff"),
+                ("ecoles", &school_id),
+            ],
+        )
+        .await;
+    assert_eq!(to, "/gestion/personnel?info=membre-cree");
+    let mail = mail::last(app.data_dir());
+    assert!(
+        mail.headers.contains("paul@mairie.test"),
+        "{}",
+        mail.headers
+    );
+    assert!(
+        mail.body.contains("/personnel/mot-de-passe?token="),
+        "{}",
+        mail.body
+    );
+    let page = admin.get(&to).await;
+    assert!(page.html.contains("paul@mairie.test"), "{}", page.html);
+    assert!(page.html.contains("Pas encore choisi"), "{}", page.html);
+
+    let agent_id: i64 = sqlx::query_scalar("select id from account where email = $1")
+        .bind("agent@mairie.test")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let to = admin
+        .submit(
+            &format!("/gestion/personnel/{agent_id}/double-authentification"),
+            &[],
+        )
+        .await;
+    assert_eq!(to, "/gestion/personnel?info=double-authentification");
+    // The agent's session is closed: back to the login page.
+    let gone = agent.get("/gestion").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        gone.location.as_deref(),
+        Some("/connexion?suite=%2Fgestion")
+    );
+}
