@@ -738,9 +738,20 @@ async fn at_the_counter_a_manager_creates_a_household_enrols_a_child_and_cancels
     assert_eq!(to, format!("{base}?info=inscription-validee"));
     let page = manager.get(&to).await;
     assert!(
-        page.html.contains("Réservations de Novembre 2026"),
+        page.html.contains("Réservations de novembre 2026"),
         "{}",
         page.html
+    );
+    let december = manager.get(&format!("{base}?mois=2026-12")).await;
+    assert!(
+        december.html.contains("Réservations de décembre 2026"),
+        "{}",
+        december.html
+    );
+    assert!(
+        december.html.contains("Lundi 7 décembre"),
+        "{}",
+        december.html
     );
     // Validating booked the usual days still open to the family (Monday 7 December), not
     // Tuesday 1 December, already locked for the family: the counter books it anyway.

@@ -14,6 +14,7 @@ use chrono::{Datelike, Days, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
+use cantine_domain::calendar::NotBookable;
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::{AccountId, ChildId, EnrollmentId, HouseholdId, SchoolId};
@@ -229,7 +230,12 @@ async fn enrolment_form(
     };
     if !template.done {
         let enrolment = accounts::start_enrolment(&state.pool, &staff.session.account).await?;
-        template.qr_svg = Some(enrolment.qr_svg);
+        // Inline in HTML, the SVG needs no XML declaration.
+        let svg = enrolment
+            .qr_svg
+            .find("<svg")
+            .map_or(enrolment.qr_svg.as_str(), |at| &enrolment.qr_svg[at..]);
+        template.qr_svg = Some(svg.to_owned());
         template.secret = Some(grouped(&enrolment.secret_base32));
     }
     ok(&template)
@@ -285,82 +291,27 @@ form_page!(PasswordPage, EnrolmentPage);
 
 // The home page.
 
-struct Link {
-    href: &'static str,
-    label: &'static str,
-    help: &'static str,
-}
-
+/// What the member's roles open; the template words the links.
 #[derive(Template)]
 #[template(path = "gestion/accueil.html")]
 struct HomePage {
     layout: Layout,
     first_name: String,
     roles: Vec<&'static str>,
-    links: Vec<Link>,
+    manager: bool,
+    household_reader: bool,
+    admin: bool,
 }
 
 async fn home(staff: Staff) -> Result<Response, PageError> {
     let roles = staff.session.account.roles;
-    let mut links = Vec::new();
-    let mut offer = |allowed: &[Role], link: Link| {
-        if roles.any_of(allowed) {
-            links.push(link);
-        }
-    };
-    offer(
-        MANAGER,
-        Link {
-            href: routes::STAFF_ENROLLMENTS,
-            label: "Inscriptions à valider",
-            help: "Valider ou refuser les demandes des familles.",
-        },
-    );
-    offer(
-        HOUSEHOLD_READERS,
-        Link {
-            href: routes::STAFF_HOUSEHOLDS,
-            label: "Rechercher un foyer",
-            help: "Par nom, adresse e-mail ou téléphone d'un parent ou d'un enfant.",
-        },
-    );
-    offer(
-        MANAGER,
-        Link {
-            href: routes::STAFF_NEW_HOUSEHOLD,
-            label: "Créer un foyer au guichet",
-            help: "Pour une famille sans adresse e-mail ou qui n'utilise pas le portail.",
-        },
-    );
-    offer(
-        MANAGER,
-        Link {
-            href: routes::STAFF_CLOSURES,
-            label: "Fermetures de la cantine",
-            help: "Grève, travaux, sortie : annuler les repas et prévenir les familles.",
-        },
-    );
-    offer(
-        ADMIN,
-        Link {
-            href: routes::STAFF_MEMBERS,
-            label: "Personnel",
-            help: "Comptes, rôles et double authentification.",
-        },
-    );
-    offer(
-        ADMIN,
-        Link {
-            href: routes::STAFF_AUDIT,
-            label: "Journal d'audit",
-            help: "Qui a fait ou consulté quoi, et quand.",
-        },
-    );
     ok(&HomePage {
         layout: Layout::new("Gestion", Some(&staff.session)),
         first_name: staff.session.account.first_name.clone(),
         roles: roles.iter().map(fr::role).collect(),
-        links,
+        manager: roles.any_of(MANAGER),
+        household_reader: roles.any_of(HOUSEHOLD_READERS),
+        admin: roles.any_of(ADMIN),
     })
 }
 
@@ -596,10 +547,11 @@ struct ChildCard {
 }
 
 struct QuotientLine {
-    amount: String,
+    amount_euros: i32,
     applies_from: String,
     document: String,
-    recorded: String,
+    recorded_at: String,
+    recorded_by: Option<String>,
 }
 
 #[derive(Template)]
@@ -616,6 +568,10 @@ struct HouseholdPage {
     can_set_quotient: bool,
     manager: bool,
     month_title: String,
+    previous_month: String,
+    previous_title: String,
+    next_month: String,
+    next_title: String,
     today: String,
     // The counter's child form.
     schools: Vec<Choice>,
@@ -623,10 +579,26 @@ struct HouseholdPage {
     diets: Vec<Choice>,
 }
 
+/// `2026-12` as the first of that month.
+fn parse_month(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+fn month_code(first: NaiveDate) -> String {
+    format!("{:04}-{:02}", first.year(), first.month())
+}
+
+/// The household's page, its calendars showing the month of `first` (the current one when
+/// `None`).
 async fn household_page(
     state: &AppState,
     staff: &Staff,
     id: i64,
+    first: Option<NaiveDate>,
 ) -> Result<HouseholdPage, PageError> {
     let rules = state.rules();
     let year = rules.current_year()?;
@@ -645,8 +617,10 @@ async fn household_page(
     .await?;
     let manager = account.roles.any_of(MANAGER);
     let today = rules.today();
-    let first = today.with_day(1).expect("the first of a month");
+    let first = first.unwrap_or_else(|| today.with_day(1).expect("the first of a month"));
     let last = first + Months::new(1) - Days::new(1);
+    let previous = first - Months::new(1);
+    let next = first + Months::new(1);
     let mut children = Vec::new();
     for c in view.children {
         let status = c.enrollment.as_ref().map(|e| &e.status);
@@ -654,6 +628,8 @@ async fn household_page(
             reservations::list(&state.pool, &rules, household, c.id, first, last)
                 .await?
                 .iter()
+                // Weekends only lengthen a month's list.
+                .filter(|d| !matches!(d.reason, Some(NotBookable::Weekend)))
                 .map(|d| DayRow::new(d, false))
                 .collect()
         } else {
@@ -700,18 +676,20 @@ async fn household_page(
             .quotient_familial
             .into_iter()
             .map(|q| QuotientLine {
-                amount: format!("{} €", q.amount_euros),
+                amount_euros: q.amount_euros,
                 applies_from: q.applies_from.format("%d/%m/%Y").to_string(),
                 document: q.document,
-                recorded: match q.recorded_by {
-                    Some(by) => format!("{} par {by}", fr::date_time(q.recorded_at)),
-                    None => fr::date_time(q.recorded_at),
-                },
+                recorded_at: fr::date_time(q.recorded_at),
+                recorded_by: q.recorded_by,
             })
             .collect(),
         can_set_quotient: account.roles.any_of(QUOTIENT_WRITERS),
         manager,
-        month_title: fr::capitalized(&fr::month_year(first.year(), first.month())),
+        month_title: fr::month_year(first.year(), first.month()),
+        previous_month: month_code(previous),
+        previous_title: fr::month_year(previous.year(), previous.month()),
+        next_month: month_code(next),
+        next_title: fr::month_year(next.year(), next.month()),
         today: today.to_string(),
         schools: if manager {
             school_choices(state, &[]).await?
@@ -743,13 +721,26 @@ pub(super) struct InfoQuery {
     info: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct HouseholdQuery {
+    #[serde(default)]
+    info: Option<String>,
+    /// The calendars' month, `2026-12`.
+    #[serde(default)]
+    mois: Option<String>,
+}
+
 async fn household(
     State(state): State<AppState>,
     staff: Staff,
     PagePath(id): PagePath<i64>,
-    PageQuery(query): PageQuery<InfoQuery>,
+    PageQuery(query): PageQuery<HouseholdQuery>,
 ) -> Result<Response, PageError> {
-    let mut template = household_page(&state, &staff, id).await?;
+    let first = match filled(query.mois.as_deref()) {
+        Some(text) => Some(parse_month(text).ok_or(Error::form(FormProblem::Month))?),
+        None => None,
+    };
+    let mut template = household_page(&state, &staff, id, first).await?;
     template.info = notice(query.info.as_deref());
     ok(&template)
 }
@@ -768,7 +759,7 @@ async fn household_answer(
             "{}?info={info}",
             routes::fill(routes::STAFF_HOUSEHOLD, &[id])
         ))),
-        Err(e) => refused(e, household_page(state, staff, id)).await,
+        Err(e) => refused(e, household_page(state, staff, id, None)).await,
     }
 }
 
@@ -989,8 +980,11 @@ pub(super) struct ClosuresQuery {
 }
 
 struct ClosureLine {
-    schools: String,
-    days: String,
+    /// `None`: every school of the commune.
+    school: Option<String>,
+    first_day: String,
+    /// When the closure lasts more than a day.
+    last_day: Option<String>,
     reason: String,
 }
 
@@ -1006,7 +1000,6 @@ struct ClosuresPage {
 
 async fn closures_view(state: &AppState, staff: &Staff) -> Result<ClosuresPage, PageError> {
     let upcoming = closures::upcoming(&state.pool, state.rules().today()).await?;
-    let day = |d: NaiveDate| fr::long_date_year(d);
     Ok(ClosuresPage {
         layout: Layout::new("Fermetures de la cantine", Some(&staff.session)),
         info: None,
@@ -1014,14 +1007,9 @@ async fn closures_view(state: &AppState, staff: &Staff) -> Result<ClosuresPage, 
         closures: upcoming
             .into_iter()
             .map(|c| ClosureLine {
-                schools: c
-                    .school_name
-                    .unwrap_or_else(|| "Toutes les écoles".to_owned()),
-                days: if c.first_day == c.last_day {
-                    fr::capitalized(&day(c.first_day))
-                } else {
-                    format!("Du {} au {}", day(c.first_day), day(c.last_day))
-                },
+                school: c.school_name,
+                first_day: fr::long_date_year(c.first_day),
+                last_day: (c.last_day != c.first_day).then(|| fr::long_date_year(c.last_day)),
                 reason: c.reason,
             })
             .collect(),
@@ -1292,7 +1280,8 @@ pub(super) struct JournalQuery {
 
 struct JournalLine {
     at: String,
-    actor: String,
+    /// `None`: the appliance's console.
+    actor: Option<String>,
     action: String,
     household_id: Option<i64>,
     child_id: Option<i64>,
@@ -1430,7 +1419,7 @@ async fn journal(
         .into_iter()
         .map(|r| JournalLine {
             at: fr::date_time(r.at),
-            actor: r.actor_email.unwrap_or_else(|| "console".to_owned()),
+            actor: r.actor_email,
             action: audit::Action::from_code(&r.action)
                 .map_or(r.action.clone(), |a| fr::audit_action(a).to_owned()),
             household_id: r.household_id,
