@@ -1,10 +1,13 @@
 //! The town hall's back office: the staff API under `/api/v1/staff` and the pages under
 //! `/gestion`.
 //!
-//! Every back-office route is declared in one [`Table`] with the roles it admits, and the table
-//! is the only way to mount one: the role check is a layer of the route itself, run before any
-//! extractor, so a handler cannot forget it, and [`table`] lists every route for the role
-//! matrix test. A handler reads who is acting through the [`Staff`] extractor, which only the
+//! Every back-office route that needs a session is declared in one [`Table`] with the roles it
+//! admits (only the new member's password link, `/personnel/mot-de-passe`, is outside: there is
+//! no session yet), and the table is the only way to mount one: the role check is a layer of
+//! the route itself, run before any extractor, so a handler cannot forget it, and [`table`]
+//! lists every route for the role matrix test. A refused page route answers like a page (the
+//! login page, the second factor's enrolment, the French error page), an API route with its
+//! problem. A handler reads who is acting through the [`Staff`] extractor, which only the
 //! check provides (a handler mounted elsewhere answers 500, never data).
 
 pub mod api;
