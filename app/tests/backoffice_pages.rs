@@ -552,29 +552,78 @@ async fn a_closure_posted_from_the_page_cancels_a_booking_and_mails_the_family()
     assert!(none.html.contains("Choisissez une école"), "{}", none.html);
 }
 
+/// Every page route of the back-office table, its placeholders filled with 1.
+fn page_routes(app: &TestApp) -> Vec<(reqwest::Method, String)> {
+    let routes: Vec<_> = cantine::http::backoffice::table(&app.state)
+        .into_iter()
+        .filter(|r| !r.path.starts_with("/api/"))
+        .map(|r| {
+            let mut path = String::new();
+            let mut rest = r.path;
+            while let Some(open) = rest.find('{') {
+                path.push_str(&rest[..open]);
+                path.push('1');
+                rest = &rest[open + rest[open..].find('}').unwrap() + 1..];
+            }
+            path.push_str(rest);
+            (
+                reqwest::Method::from_bytes(r.method.as_str().as_bytes()).unwrap(),
+                path,
+            )
+        })
+        .collect();
+    assert!(routes.len() >= 20, "the pages are in the table: {routes:?}");
+    routes
+}
+
 #[tokio::test]
-async fn a_family_account_gets_the_french_403_page_in_the_back_office() {
+async fn a_family_account_gets_the_french_403_page_on_every_back_office_page() {
     let app = app().await;
     let family = fixtures::family(&app, "martin", FAMILY_PASSWORD).await;
-    for path in [
-        "/gestion",
-        "/gestion/double-authentification",
-        "/gestion/foyers",
-    ] {
+    for (method, path) in page_routes(&app) {
         let response = family
             .client
-            .get(app.url(path))
+            .request(method.clone(), app.url(&path))
             .header(ACCEPT, "text/html")
+            .form(&[("csrf", family.csrf.as_str())])
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
         let html = response.text().await.unwrap();
-        assert!(html.contains("Action refusée"), "{path}: {html}");
+        assert!(html.contains("Action refusée"), "{method} {path}: {html}");
         assert!(
             html.contains("Votre rôle ne permet pas cette action"),
-            "{path}: {html}"
+            "{method} {path}: {html}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_signed_out_visitor_is_sent_to_the_login_page_from_every_back_office_page() {
+    let app = app().await;
+    let browser = Browser::new(&app);
+    for (method, path) in page_routes(&app) {
+        let page = Browser::read(
+            browser
+                .client
+                .request(method.clone(), app.url(&path))
+                .form(&[("motif", "x")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{method} {path}");
+        let to = page.location.unwrap();
+        if method == reqwest::Method::GET {
+            assert!(
+                to.starts_with("/connexion?suite=%2Fgestion"),
+                "{path}: {to}"
+            );
+        } else {
+            assert_eq!(to, "/connexion", "{method} {path}: a form is not replayed");
+        }
     }
 }
 
