@@ -206,11 +206,19 @@ pub enum Invalid {
 pub enum FormProblem {
     Month,
     Action,
-    Date { what: &'static str },
+    Date {
+        what: &'static str,
+    },
     School,
     Weekdays,
     NoWeekday,
     PageAddress,
+    /// The two passwords typed differ.
+    PasswordMismatch,
+    /// A number expected (an amount, an id typed in a filter).
+    Number {
+        what: &'static str,
+    },
 }
 
 /// Well-formed input that the current state refuses (409).

@@ -236,6 +236,8 @@ pub struct LoggedIn {
     pub first_name: String,
     pub stage: Stage,
     pub lifetime: Duration,
+    /// A town-hall staff member (whose pages are under `/gestion`), not a guardian.
+    pub is_staff: bool,
 }
 
 /// What a login form or the `login` operation sends.
@@ -328,6 +330,7 @@ pub async fn log_in(
         first_name: account.first_name,
         stage,
         lifetime,
+        is_staff: account.roles.is_staff(),
     })
 }
 

@@ -11,6 +11,9 @@ use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
+use cantine_domain::roles::Role;
+
+use crate::audit::Action;
 use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed, Refusal};
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
@@ -55,6 +58,99 @@ pub fn enrollment_status(status: &EnrollmentStatus) -> &'static str {
         EnrollmentStatus::Rejected { .. } => "Refusée",
         EnrollmentStatus::Cancelled => "Annulée",
     }
+}
+
+/// A staff role, as the back office names it.
+pub fn role(role: Role) -> &'static str {
+    match role {
+        Role::SchoolStaff => "Agent d'école",
+        Role::Kitchen => "Cuisine",
+        Role::Manager => "Gestionnaire",
+        Role::Finance => "Finances",
+        Role::Admin => "Administrateur",
+    }
+}
+
+/// An audit log action, as the journal page shows it.
+pub fn audit_action(action: Action) -> &'static str {
+    match action {
+        Action::StaffLogin => "Connexion du personnel",
+        Action::SecondFactorFailed => "Code de double authentification refusé",
+        Action::SecondFactorEnrolled => "Double authentification activée",
+        Action::RecoveryCodeUsed => "Code de secours utilisé",
+        Action::SecondFactorReset => "Double authentification réinitialisée",
+        Action::StaffAccountCreated => "Compte du personnel créé",
+        Action::RolesChanged => "Rôles modifiés",
+        Action::EnrollmentRequested => "Inscription demandée",
+        Action::EnrollmentDecided => "Inscription décidée",
+        Action::QuotientFamilialSet => "Quotient familial enregistré",
+        Action::DaysClosed => "Jours fermés",
+        Action::DaysReopened => "Jours rouverts",
+        Action::HouseholdCreated => "Foyer créé",
+        Action::ChildAdded => "Enfant ajouté",
+        Action::ReservationChanged => "Réservation modifiée",
+        Action::HealthDataRead => "Données de santé consultées",
+    }
+}
+
+/// The status line a back-office page shows after a form succeeded, by the code its redirect
+/// carries (`?info=valide`).
+pub fn staff_notice(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "valide" => {
+            "Inscription validée : les jours habituels sont réservés et la famille est prévenue par e-mail."
+        }
+        "refuse" => "Inscription refusée : la famille est prévenue par e-mail avec le motif.",
+        "foyer-cree" => "Foyer créé.",
+        "enfant-ajoute" => "Enfant ajouté au foyer.",
+        "inscription-demandee" => "Demande d'inscription enregistrée : elle attend une décision.",
+        "inscription-validee" => {
+            "Inscription enregistrée et validée : les jours habituels sont réservés."
+        }
+        "jour-reserve" => "Repas réservé pour la famille.",
+        "jour-annule" => "Repas annulé pour la famille.",
+        "jour-inchange" => "Rien à changer : le jour était déjà dans cet état.",
+        "quotient" => "Quotient familial enregistré.",
+        "membre-cree" => {
+            "Compte créé : la personne reçoit par e-mail un lien pour choisir son mot de passe."
+        }
+        "double-authentification" => {
+            "Double authentification réinitialisée : la personne l'activera à nouveau à sa prochaine connexion."
+        }
+        _ => return None,
+    })
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n <= 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// "3 repas annulés, 2 familles prévenues par e-mail."
+pub fn closure_result(meals: usize, families: usize) -> String {
+    format!(
+        "Fermeture enregistrée : {}, {} par e-mail.",
+        plural(meals, "repas annulé", "repas annulés"),
+        plural(families, "famille prévenue", "familles prévenues")
+    )
+}
+
+/// After a reopening: nothing is booked again.
+pub fn reopening_result(closures: usize) -> String {
+    format!(
+        "Réouverture enregistrée ({}). Aucun repas n'est réservé à nouveau : les familles réservent les jours voulus.",
+        plural(closures, "fermeture modifiée", "fermetures modifiées")
+    )
+}
+
+/// "02/12/2026 à 10:05", in Paris time.
+pub fn date_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris)
+        .format("%d/%m/%Y à %H:%M")
+        .to_string()
 }
 
 /// A short sentence for a day that cannot be booked, e.g. "Jour férié : Lundi de Pâques".
@@ -150,6 +246,10 @@ fn form(problem: &FormProblem) -> String {
         FormProblem::Weekdays => "Jours de la semaine invalides.".to_owned(),
         FormProblem::NoWeekday => "Cochez au moins un jour de cantine.".to_owned(),
         FormProblem::PageAddress => "Adresse de page invalide.".to_owned(),
+        FormProblem::PasswordMismatch => {
+            "Les deux mots de passe saisis ne sont pas identiques.".to_owned()
+        }
+        FormProblem::Number { what } => format!("{what} : nombre entier attendu."),
     }
 }
 

@@ -31,6 +31,39 @@ pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
 pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";
 pub const SECOND_FACTOR: &str = "/gestion/double-authentification";
 pub const STAFF_HOME: &str = "/gestion";
+pub const STAFF_ENROLLMENTS: &str = "/gestion/inscriptions";
+pub const STAFF_DECISION: &str = "/gestion/inscriptions/{enrollment_id}";
+pub const STAFF_HOUSEHOLDS: &str = "/gestion/foyers";
+pub const STAFF_HOUSEHOLD: &str = "/gestion/foyers/{household_id}";
+pub const STAFF_QUOTIENT: &str = "/gestion/foyers/{household_id}/quotient-familial";
+pub const STAFF_COUNTER_CHILD: &str = "/gestion/foyers/{household_id}/enfants";
+pub const STAFF_COUNTER_ENROLLMENT: &str =
+    "/gestion/foyers/{household_id}/enfants/{child_id}/inscription";
+pub const STAFF_COUNTER_DAY: &str = "/gestion/foyers/{household_id}/enfants/{child_id}/jour";
+pub const STAFF_NEW_HOUSEHOLD: &str = "/gestion/guichet/nouveau-foyer";
+pub const STAFF_CLOSURES: &str = "/gestion/fermetures";
+pub const STAFF_REOPENING: &str = "/gestion/fermetures/reouverture";
+pub const STAFF_MEMBERS: &str = "/gestion/personnel";
+pub const STAFF_MEMBER_SECOND_FACTOR: &str =
+    "/gestion/personnel/{account_id}/double-authentification";
+pub const STAFF_AUDIT: &str = "/gestion/journal";
+/// The staff API's audit export, linked from the journal page.
+pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";
+
+/// A path with its `{placeholders}` filled in order, for links and redirects.
+pub fn fill(path: &str, values: &[i64]) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    let mut values = values.iter();
+    while let Some(open) = rest.find('{') {
+        let close = open + rest[open..].find('}').expect("a closed placeholder");
+        out.push_str(&rest[..open]);
+        out.push_str(&values.next().expect("a value per placeholder").to_string());
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Links in mails point at the public URL the families use.
 pub struct Links {
@@ -145,6 +178,16 @@ impl ClosureMails for Links {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_order() {
+        assert_eq!(fill(STAFF_HOUSEHOLD, &[7]), "/gestion/foyers/7");
+        assert_eq!(
+            fill(STAFF_COUNTER_DAY, &[7, 12]),
+            "/gestion/foyers/7/enfants/12/jour"
+        );
+        assert_eq!(fill(STAFF_HOME, &[]), "/gestion");
+    }
 
     #[test]
     fn mail_links_lead_to_the_pages_with_their_token() {

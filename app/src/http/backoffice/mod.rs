@@ -1,13 +1,17 @@
 //! The town hall's back office: the staff API under `/api/v1/staff` and the pages under
 //! `/gestion`.
 //!
-//! Every back-office route is declared in one [`Table`] with the roles it admits, and the table
-//! is the only way to mount one: the role check is a layer of the route itself, run before any
-//! extractor, so a handler cannot forget it, and [`table`] lists every route for the role
-//! matrix test. A handler reads who is acting through the [`Staff`] extractor, which only the
+//! Every back-office route that needs a session is declared in one [`Table`] with the roles it
+//! admits (only the new member's password link, `/personnel/mot-de-passe`, is outside: there is
+//! no session yet), and the table is the only way to mount one: the role check is a layer of
+//! the route itself, run before any extractor, so a handler cannot forget it, and [`table`]
+//! lists every route for the role matrix test. A refused page route answers like a page (the
+//! login page, the second factor's enrolment, the French error page), an API route with its
+//! problem. A handler reads who is acting through the [`Staff`] extractor, which only the
 //! check provides (a handler mounted elsewhere answers 500, never data).
 
 pub mod api;
+mod pages;
 
 use std::net::SocketAddr;
 
@@ -24,6 +28,8 @@ use cantine_domain::roles::{Role, Scope};
 
 use super::AppState;
 use super::auth::{self, MaybeSession, Session};
+use super::portal::{PageError, local_path, see_other};
+use super::routes;
 use crate::accounts::Stage;
 use crate::audit::Actor;
 use crate::error::{Error, Refusal};
@@ -98,11 +104,13 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    api::declare(Table::new(state))
+    pages::declare(api::declare(Table::new(state)))
 }
 
+/// The table's routes, and the one back-office page that needs no session: a new member's
+/// password link.
 pub(super) fn routes(state: &AppState) -> Router<AppState> {
-    declare(state).router
+    declare(state).router.merge(pages::public_routes())
 }
 
 /// Every back-office route with its access, as the router mounts them.
@@ -171,7 +179,28 @@ async fn require(state: AppState, access: Access, request: Request, next: Next) 
             if !matches!(error, Error::Unauthorized) {
                 tracing::info!(path = %parts.uri.path(), code = %error.code(), "back-office access refused");
             }
-            error.into_response()
+            if parts.uri.path().starts_with("/api/") {
+                error.into_response()
+            } else {
+                page_refusal(&parts, error)
+            }
         }
+    }
+}
+
+/// A refused page: signed out, to the login page (then back to the page, for a GET); a staff
+/// member without their second factor, to its enrolment; anything else, the French error page.
+fn page_refusal(parts: &Parts, error: Error) -> Response {
+    match error {
+        Error::Unauthorized => PageError::Login {
+            back_to: (parts.method == Method::GET)
+                .then(|| parts.uri.path_and_query().map(|p| p.as_str()))
+                .flatten()
+                .and_then(local_path)
+                .map(str::to_owned),
+        }
+        .into_response(),
+        Error::Forbidden(Refusal::SecondFactorRequired) => see_other(routes::SECOND_FACTOR),
+        other => PageError::Error(other).into_response(),
     }
 }

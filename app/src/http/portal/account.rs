@@ -164,6 +164,9 @@ fn login_info(code: Option<&str>) -> Option<&'static str> {
         "confirme" => Some("Adresse e-mail confirmée. Vous pouvez vous connecter."),
         "invite" => Some("Compte créé : vous pouvez vous connecter."),
         "deconnecte" => Some("Vous êtes déconnecté."),
+        "mot-de-passe" => Some(
+            "Mot de passe enregistré. Connectez-vous : à la première connexion, vous activerez la double authentification.",
+        ),
         _ => None,
     }
 }
@@ -204,6 +207,10 @@ pub(super) async fn login(
         Ok((jar, session)) => {
             let to = match session.stage {
                 accounts::Stage::EnrolSecondFactor => routes::SECOND_FACTOR,
+                // Staff have no household: their home is the back office.
+                accounts::Stage::Full if session.is_staff && back_to == routes::HOME => {
+                    routes::STAFF_HOME
+                }
                 accounts::Stage::Full => &back_to,
             };
             Ok((jar, see_other(to)).into_response())

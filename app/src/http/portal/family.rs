@@ -70,6 +70,10 @@ pub(super) async fn home(
             children: Vec::new(),
         });
     };
+    // Staff have no household: their home is the back office.
+    if session.account.household_id.is_none() && session.account.roles.is_staff() {
+        return Ok(see_other(crate::http::routes::STAFF_HOME));
+    }
     let household = session.household()?;
     let rules = state.rules();
     let today = rules.today();

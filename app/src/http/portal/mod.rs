@@ -9,7 +9,7 @@
 mod account;
 mod calendar;
 mod family;
-mod widgets;
+pub(super) mod widgets;
 
 use askama::Template;
 use axum::Router;
@@ -82,6 +82,8 @@ pub(super) struct Layout {
     pub csrf: String,
     /// Known to be signed out: the header offers to log in. Error pages do not know.
     pub signed_out: bool,
+    /// A town-hall staff member: the header links to the back office, not to a household.
+    pub staff: bool,
 }
 
 impl Layout {
@@ -93,6 +95,7 @@ impl Layout {
                 .map(|s| s.account.csrf_token.clone())
                 .unwrap_or_default(),
             signed_out: session.is_none(),
+            staff: session.is_some_and(|s| s.account.roles.is_staff()),
         }
     }
 

@@ -12,7 +12,7 @@ use crate::households::Child;
 
 /// One day as pages show it: its state in words (never by colour alone) and, when it can
 /// still change, the action its button does.
-pub(super) struct DayRow {
+pub(in crate::http) struct DayRow {
     pub iso: String,
     pub label: String,
     /// CSS class: `reserve`, `libre`, `verrouille`, `ferme`.
@@ -72,7 +72,7 @@ impl DayRow {
     }
 }
 
-pub(super) fn enrollment_text(child: &Child) -> String {
+pub(in crate::http) fn enrollment_text(child: &Child) -> String {
     match child.enrollment.as_ref().map(|e| &e.status) {
         None => "Pas encore inscrit à la cantine cette année.".to_owned(),
         Some(EnrollmentStatus::Rejected { reason }) => {
@@ -85,7 +85,7 @@ pub(super) fn enrollment_text(child: &Child) -> String {
     }
 }
 
-pub(super) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, Error> {
+pub(in crate::http) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, Error> {
     let text = text.trim();
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
@@ -93,7 +93,7 @@ pub(super) fn parse_date(text: &str, what: &'static str) -> Result<NaiveDate, Er
 }
 
 /// A weekday checkbox of the enrollment and weekly-pattern forms.
-pub(super) struct DayChoice {
+pub(in crate::http) struct DayChoice {
     pub code: &'static str,
     pub label: String,
     pub checked: bool,
@@ -114,6 +114,6 @@ impl DayChoice {
 }
 
 /// The checked weekdays of a form; an unknown or repeated name is a validation error.
-pub(super) fn weekdays_field(form: &FormData) -> Result<WeekdaySet, Error> {
+pub(in crate::http) fn weekdays_field(form: &FormData) -> Result<WeekdaySet, Error> {
     WeekdaySet::parse_list(form.all("jours")).map_err(|_| Error::form(FormProblem::Weekdays))
 }
