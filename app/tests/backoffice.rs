@@ -149,6 +149,43 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[Admin],
         ),
         ("GET", "/api/v1/staff/audit", &[Admin]),
+        // The pages.
+        ("GET", "/gestion/double-authentification", ALL),
+        ("POST", "/gestion/double-authentification", ALL),
+        ("GET", "/gestion", ALL),
+        ("GET", "/gestion/inscriptions", &[Manager]),
+        ("POST", "/gestion/inscriptions/{enrollment_id}", &[Manager]),
+        ("GET", "/gestion/foyers", READERS),
+        ("GET", "/gestion/foyers/{household_id}", READERS),
+        (
+            "POST",
+            "/gestion/foyers/{household_id}/quotient-familial",
+            &[Manager, Finance],
+        ),
+        ("POST", "/gestion/foyers/{household_id}/enfants", &[Manager]),
+        (
+            "POST",
+            "/gestion/foyers/{household_id}/enfants/{child_id}/inscription",
+            &[Manager],
+        ),
+        (
+            "POST",
+            "/gestion/foyers/{household_id}/enfants/{child_id}/jour",
+            &[Manager],
+        ),
+        ("GET", "/gestion/guichet/nouveau-foyer", &[Manager]),
+        ("POST", "/gestion/guichet/nouveau-foyer", &[Manager]),
+        ("GET", "/gestion/fermetures", &[Manager]),
+        ("POST", "/gestion/fermetures", &[Manager]),
+        ("POST", "/gestion/fermetures/reouverture", &[Manager]),
+        ("GET", "/gestion/personnel", &[Admin]),
+        ("POST", "/gestion/personnel", &[Admin]),
+        (
+            "POST",
+            "/gestion/personnel/{account_id}/double-authentification",
+            &[Admin],
+        ),
+        ("GET", "/gestion/journal", &[Admin]),
     ] {
         m.insert((method, path), Some(roles));
     }
@@ -192,45 +229,68 @@ async fn every_back_office_route_admits_exactly_its_roles() {
             .replace("{enrollment_id}", &enrollment.to_string())
             .replace("{account_id}", &spare.id.to_string())
             .replace("{date}", "2026-12-03");
-        let body =
-            (route.method != Method::GET && route.method != Method::DELETE).then(|| json!({}));
+        let page = !route.path.starts_with("/api/");
+        let body = (!page && route.method != Method::GET && route.method != Method::DELETE)
+            .then(|| json!({}));
         let allowed = intended[&(route.method.as_str(), route.path)].unwrap_or(&[]);
-        if let Access::Roles(declared) = route.access {
-            let mut declared = declared.to_vec();
-            declared.sort();
-            let mut allowed = allowed.to_vec();
-            allowed.sort();
-            assert_eq!(declared, allowed, "{} {}", route.method, route.path);
-        }
+        let mut declared = match route.access {
+            Access::Roles(roles) => roles.to_vec(),
+            // The enrolment page: any staff member (it says so when already enrolled).
+            Access::Enrolling => Role::ALL.to_vec(),
+        };
+        declared.sort();
+        let mut intended_roles = allowed.to_vec();
+        intended_roles.sort();
+        assert_eq!(declared, intended_roles, "{} {}", route.method, route.path);
         for (role, member) in &members {
             let response = member.call(route.method.clone(), &path, body.clone()).await;
             let status = response.status();
             let case = format!("{role} {} {path}", route.method);
+            let sent_to_login = response.url().path() == "/connexion";
             if allowed.contains(role) {
                 assert!(
-                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    status != StatusCode::FORBIDDEN
+                        && status != StatusCode::UNAUTHORIZED
+                        && !sent_to_login,
                     "{case}: {status} {}",
                     response.text().await.unwrap()
                 );
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
-                let problem: Value = response.json().await.unwrap();
-                assert_eq!(problem["code"], "forbidden", "{case}");
+                if page {
+                    let text = response.text().await.unwrap();
+                    assert!(
+                        text.contains("Votre rôle ne permet pas cette action"),
+                        "{case}"
+                    );
+                } else {
+                    let problem: Value = response.json().await.unwrap();
+                    assert_eq!(problem["code"], "forbidden", "{case}");
+                }
             }
         }
         let response = family.call(route.method.clone(), &path, body.clone()).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "family {path}");
-        let response = Client::new()
+        let response = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
             .request(route.method.clone(), town.app.url(&path))
             .header("origin", town.app.origin())
             .send()
             .await
             .unwrap();
-        assert_eq!(
-            response.status(),
-            StatusCode::UNAUTHORIZED,
-            "anonymous {path}"
-        );
+        if page {
+            assert_eq!(response.status(), StatusCode::SEE_OTHER, "anonymous {path}");
+            let to = response.headers()["location"].to_str().unwrap().to_owned();
+            assert!(to.starts_with("/connexion"), "anonymous {path}: {to}");
+        } else {
+            assert_eq!(
+                response.status(),
+                StatusCode::UNAUTHORIZED,
+                "anonymous {path}"
+            );
+        }
     }
 
     // The agent of school A asks for school B's family: "not found", and search finds nothing.

@@ -806,7 +806,7 @@ fn positive(name: &str, id: Option<i64>) -> Result<Option<i64>> {
     }
 }
 
-fn audit_filter(
+pub(super) fn audit_filter(
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     actor: Option<String>,

@@ -950,7 +950,8 @@ async fn create_household(
         NewGuardian {
             first_name: form.get("prenom").to_owned(),
             last_name: form.get("nom").to_owned(),
-            email: Some(form.get("email").to_owned()),
+            // A blank field: a family without an address (its letters are printed).
+            email: Some(form.get("email").trim().to_owned()).filter(|e| !e.is_empty()),
             phone: form.get("telephone").to_owned(),
             postal_address: form.get("adresse").to_owned(),
         },
