@@ -79,6 +79,8 @@ fn validate(new: NewMember) -> Result<ValidMember> {
 /// appliance whose mail is not configured yet).
 pub struct Created {
     pub id: AccountId,
+    /// The address as stored (trimmed, lowercased).
+    pub email: String,
     pub token: String,
 }
 
@@ -122,10 +124,15 @@ pub async fn create_member(
         .await?;
     }
     tx.commit().await?;
+    // After commit: a mail that cannot go is logged (the console prints the link anyway).
     mailer
-        .send(mails.set_password(&member.email, &member.first_name, &token))
-        .await?;
-    Ok(Created { id, token })
+        .send_logged(mails.set_password(&member.email, &member.first_name, &token))
+        .await;
+    Ok(Created {
+        id,
+        email: member.email,
+        token,
+    })
 }
 
 /// Every staff member, for the admin's page.
