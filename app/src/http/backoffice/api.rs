@@ -240,16 +240,7 @@ pub async fn decide_enrollment(
         DecisionKind::Validate => Decision::Validate,
         DecisionKind::Reject => Decision::Reject(body.reason.unwrap_or_default()),
     };
-    enrollments::decide_and_tell(
-        &state.pool,
-        &state.mailer,
-        state.links.as_ref(),
-        &state.rules(),
-        &staff.actor,
-        EnrollmentId(id),
-        decision,
-    )
-    .await?;
+    staff.decide(&state, EnrollmentId(id), decision).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -513,27 +504,15 @@ pub async fn enroll_at_counter(
     Json(body): Json<CounterEnrollment>,
 ) -> Result<Response> {
     let year = year_or_current(&state, body.school_year.as_deref())?;
-    let id = enrollments::request_at_counter(
-        &state.pool,
-        &staff.actor,
-        HouseholdId(household),
-        ChildId(child),
-        year,
-        body.weekdays,
-    )
-    .await?;
-    if body.validate {
-        enrollments::decide_and_tell(
-            &state.pool,
-            &state.mailer,
-            state.links.as_ref(),
-            &state.rules(),
-            &staff.actor,
-            id,
-            Decision::Validate,
+    let id = staff
+        .enroll_at_counter(
+            &state,
+            (HouseholdId(household), ChildId(child)),
+            year,
+            body.weekdays,
+            body.validate,
         )
         .await?;
-    }
     Ok((StatusCode::CREATED, Json(Created { id: id.get() })).into_response())
 }
 

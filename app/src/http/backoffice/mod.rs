@@ -24,7 +24,10 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodFilter;
 
+use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::ids::{ChildId, EnrollmentId, HouseholdId};
 use cantine_domain::roles::{Role, Scope};
+use cantine_domain::weekdays::WeekdaySet;
 
 use super::AppState;
 use super::auth::{self, MaybeSession, Session};
@@ -32,6 +35,7 @@ use super::portal::{PageError, local_path, see_other};
 use super::routes;
 use crate::accounts::Stage;
 use crate::audit::Actor;
+use crate::enrollments::{self, Decided, Decision};
 use crate::error::{Error, Refusal};
 
 /// Who may use a back-office route.
@@ -128,6 +132,51 @@ pub struct Staff {
 impl Staff {
     pub fn scope(&self) -> Scope {
         Scope::of(self.session.account.roles, &self.session.account.schools)
+    }
+
+    /// This member's decision on an enrollment, then the family's mail (for the API and the
+    /// queue page alike).
+    async fn decide(
+        &self,
+        state: &AppState,
+        id: EnrollmentId,
+        decision: Decision,
+    ) -> Result<Decided, Error> {
+        enrollments::decide_and_tell(
+            &state.pool,
+            &state.mailer,
+            state.links.as_ref(),
+            &state.rules(),
+            &self.actor,
+            id,
+            decision,
+        )
+        .await
+    }
+
+    /// Counter mode: requests a child's enrollment for the family, then validates it when
+    /// asked, which books the usual weekdays (for the API and the household page alike).
+    async fn enroll_at_counter(
+        &self,
+        state: &AppState,
+        (household, child): (HouseholdId, ChildId),
+        year: SchoolYearLabel,
+        weekdays: WeekdaySet,
+        validate: bool,
+    ) -> Result<EnrollmentId, Error> {
+        let id = enrollments::request_at_counter(
+            &state.pool,
+            &self.actor,
+            household,
+            child,
+            year,
+            weekdays,
+        )
+        .await?;
+        if validate {
+            self.decide(state, id, Decision::Validate).await?;
+        }
+        Ok(id)
     }
 }
 

@@ -9,7 +9,10 @@ use axum::response::Response;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Deserialize;
 
-use super::widgets::{DayChoice, DayRow, enrollment_text, parse_date, weekdays_field};
+use super::widgets::{
+    Choice, DayChoice, DayRow, enrollment_text, month_code, month_field, parse_date, parse_month,
+    weekdays_field,
+};
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, page,
     refused, see_other,
@@ -58,18 +61,6 @@ struct CalendarPage {
     weeks: Vec<Week>,
     /// What the town hall changed this month for the family, with its reason.
     town_hall_changes: Vec<String>,
-}
-
-fn parse_month(text: &str) -> Option<NaiveDate> {
-    let (year, month) = text.split_once('-')?;
-    if year.len() != 4 || month.len() != 2 {
-        return None;
-    }
-    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
-}
-
-fn month_code(first: NaiveDate) -> String {
-    format!("{:04}-{:02}", first.year(), first.month())
 }
 
 async fn calendar_page(
@@ -159,7 +150,7 @@ pub(super) async fn month(
 ) -> Result<Response, PageError> {
     let first = match query.mois.as_deref() {
         None | Some("") => first_of_month(state.rules().today()),
-        Some(text) => parse_month(text).ok_or_else(|| Error::form(FormProblem::Month))?,
+        Some(text) => month_field(text)?,
     };
     let mut template = calendar_page(&state, &session, child_id, first).await?;
     let day = query
@@ -212,12 +203,6 @@ pub(super) async fn set_day(
     }
 }
 
-struct Sibling {
-    id: i64,
-    name: String,
-    checked: bool,
-}
-
 struct Line {
     date: String,
     text: String,
@@ -240,7 +225,7 @@ struct PatternPage {
     from: String,
     to: String,
     days: Vec<DayChoice>,
-    siblings: Vec<Sibling>,
+    siblings: Vec<Choice>,
     results: Vec<ChildResult>,
 }
 
@@ -281,10 +266,10 @@ async fn pattern_page(
     let siblings = children
         .iter()
         .filter(|c| c.id != child.id && c.is_enrolled())
-        .map(|c| Sibling {
-            id: c.id.get(),
-            name: c.full_name(),
-            checked: ticked.contains(&c.id.to_string().as_str()),
+        .map(|c| Choice {
+            selected: ticked.contains(&c.id.to_string().as_str()),
+            value: c.id.to_string(),
+            label: c.full_name(),
         })
         .collect();
     let template = PatternPage {

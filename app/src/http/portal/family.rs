@@ -6,19 +6,22 @@ use axum::response::Response;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
 
-use super::widgets::{DayChoice, DayRow, enrollment_text, parse_date, weekdays_field};
+use super::widgets::{
+    ChildLine, Choice, DayChoice, DayRow, child_field, diet_choices, enrollment_text,
+    level_choices, school_choices, weekdays_field,
+};
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, refused,
     see_other,
 };
-use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::child::Diet;
 use cantine_domain::enrollment::EnrollmentStatus;
-use cantine_domain::ids::{ChildId, SchoolId};
+use cantine_domain::ids::ChildId;
 use cantine_domain::weekdays::WeekdaySet;
 
 use crate::enrollments;
 use crate::error::{Error, FormProblem};
-use crate::households::{self, NewChild};
+use crate::households;
 use crate::http::AppState;
 use crate::http::auth::MaybeSession;
 use crate::reservations;
@@ -135,20 +138,6 @@ pub(super) async fn home(
     })
 }
 
-struct ChildLine {
-    id: i64,
-    name: String,
-    of_name: String,
-    school: String,
-    class_level: String,
-    diet: String,
-    allergies: String,
-    pai: bool,
-    enrollment: String,
-    enrolled: bool,
-    can_request: bool,
-}
-
 #[derive(Template)]
 #[template(path = "household.html")]
 struct HouseholdPage {
@@ -183,26 +172,7 @@ async fn household_page(
     let children = households::children(&state.pool, session.household()?, year)
         .await?
         .into_iter()
-        .map(|c| {
-            let status = c.enrollment.as_ref().map(|e| &e.status);
-            let name = c.full_name();
-            ChildLine {
-                id: c.id.get(),
-                of_name: fr::of(&name),
-                name,
-                school: c.school_name.clone(),
-                class_level: c.class_level.code().to_owned(),
-                diet: fr::diet(c.diet).to_owned(),
-                allergies: c.allergies.clone(),
-                pai: c.pai,
-                enrollment: enrollment_text(&c),
-                enrolled: c.is_enrolled(),
-                can_request: !matches!(
-                    status,
-                    Some(EnrollmentStatus::Validated | EnrollmentStatus::Pending)
-                ),
-            }
-        })
+        .map(|c| ChildLine::new(&c))
         .collect();
     Ok(HouseholdPage {
         layout: Layout::new("Mon foyer", Some(session)),
@@ -245,12 +215,6 @@ pub(super) async fn invite(
     }
 }
 
-struct Choice {
-    value: String,
-    label: String,
-    selected: bool,
-}
-
 #[derive(Template)]
 #[template(path = "child_new.html")]
 struct ChildPage {
@@ -272,41 +236,15 @@ async fn child_page(
     form: Option<&FormData>,
 ) -> Result<ChildPage, PageError> {
     let value = |name: &str| form.map_or_else(String::new, |f| f.get(name).to_owned());
-    let school = value("ecole");
-    let level = value("classe");
-    let diet = form.map_or("standard", |f| f.get("regime")).to_owned();
-    let schools = households::schools(&state.pool)
-        .await?
-        .into_iter()
-        .map(|s| Choice {
-            selected: s.id.to_string() == school,
-            value: s.id.to_string(),
-            label: s.name,
-        })
-        .collect();
     Ok(ChildPage {
         layout: Layout::new("Ajouter un enfant", Some(session)),
         error: None,
         first_name: value("prenom"),
         last_name: value("nom"),
         birth_date: value("naissance"),
-        schools,
-        levels: ClassLevel::ALL
-            .into_iter()
-            .map(|l| Choice {
-                selected: l.code() == level,
-                value: l.code().to_owned(),
-                label: format!("{} – {}", l.code(), fr::class_level(l)),
-            })
-            .collect(),
-        diets: Diet::ALL
-            .into_iter()
-            .map(|d| Choice {
-                selected: d.code() == diet,
-                value: d.code().to_owned(),
-                label: fr::diet(d).to_owned(),
-            })
-            .collect(),
+        schools: school_choices(&state.pool, &[value("ecole")]).await?,
+        levels: level_choices(form.map_or("", |f| f.get("classe"))),
+        diets: diet_choices(form.map_or(Diet::Standard.code(), |f| f.get("regime"))),
         allergies: value("allergies"),
         pai: form.is_some_and(|f| f.checked("pai")),
     })
@@ -329,27 +267,7 @@ pub(super) async fn create_child(
     let household = session.household()?;
     let rules = state.rules();
     let result = async {
-        let birth_date = parse_date(form.get("naissance"), "Date de naissance")?;
-        let school_id = form
-            .get("ecole")
-            .parse::<i64>()
-            .map_err(|_| Error::form(FormProblem::School))?;
-        households::create_child(
-            &state.pool,
-            household,
-            rules.today(),
-            NewChild {
-                first_name: form.get("prenom").to_owned(),
-                last_name: form.get("nom").to_owned(),
-                birth_date,
-                school_id: SchoolId(school_id),
-                class_level: form.get("classe").to_owned(),
-                diet: form.get("regime").to_owned(),
-                allergies: form.get("allergies").to_owned(),
-                pai: form.checked("pai"),
-            },
-        )
-        .await
+        households::create_child(&state.pool, household, rules.today(), child_field(&form)?).await
     }
     .await;
     match result {

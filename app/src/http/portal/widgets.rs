@@ -1,14 +1,18 @@
-//! What several pages show or read the same way: a day's row, the weekday checkboxes, dates
-//! typed in forms, and a child's enrollment in words.
+//! What several pages, the family portal's and the back office's, show or read the same way:
+//! a day's row, a child's card, the weekday checkboxes, the school, class and diet choices,
+//! the child form, dates and months typed in forms, and a child's enrollment in words.
 
 use cantine_domain::booking::DayView;
+use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::EnrollmentStatus;
+use cantine_domain::ids::SchoolId;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
+use sqlx::PgPool;
 
 use super::{FormData, fr};
 use crate::error::{Error, FormProblem};
-use crate::households::Child;
+use crate::households::{self, Child, NewChild};
 
 /// One day as pages show it: its state in words (never by colour alone) and, when it can
 /// still change, the action its button does.
@@ -72,6 +76,45 @@ impl DayRow {
     }
 }
 
+/// A child as its card shows it, on the family's household page and on the back office's.
+pub(in crate::http) struct ChildLine {
+    pub id: i64,
+    pub name: String,
+    pub of_name: String,
+    pub school: String,
+    pub class_level: String,
+    pub diet: String,
+    pub allergies: String,
+    pub pai: bool,
+    pub enrollment: String,
+    pub enrolled: bool,
+    /// No pending or validated enrollment this year: one may be requested.
+    pub can_request: bool,
+}
+
+impl ChildLine {
+    pub fn new(c: &Child) -> Self {
+        let status = c.enrollment.as_ref().map(|e| &e.status);
+        let name = c.full_name();
+        Self {
+            id: c.id.get(),
+            of_name: fr::of(&name),
+            name,
+            school: c.school_name.clone(),
+            class_level: c.class_level.code().to_owned(),
+            diet: fr::diet(c.diet).to_owned(),
+            allergies: c.allergies.clone(),
+            pai: c.pai,
+            enrollment: enrollment_text(c),
+            enrolled: c.is_enrolled(),
+            can_request: !matches!(
+                status,
+                Some(EnrollmentStatus::Validated | EnrollmentStatus::Pending)
+            ),
+        }
+    }
+}
+
 pub(in crate::http) fn enrollment_text(child: &Child) -> String {
     match child.enrollment.as_ref().map(|e| &e.status) {
         None => "Pas encore inscrit à la cantine cette année.".to_owned(),
@@ -92,11 +135,97 @@ pub(in crate::http) fn parse_date(text: &str, what: &'static str) -> Result<Naiv
         .map_err(|_| Error::form(FormProblem::Date { what }))
 }
 
+/// `2026-12` as the first of that month.
+pub(in crate::http) fn parse_month(text: &str) -> Option<NaiveDate> {
+    let (year, month) = text.split_once('-')?;
+    if year.len() != 4 || month.len() != 2 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+/// A month typed in a query (`2026-12`); anything else is a validation error.
+pub(in crate::http) fn month_field(text: &str) -> Result<NaiveDate, Error> {
+    parse_month(text).ok_or_else(|| Error::form(FormProblem::Month))
+}
+
+/// The month of `first` as [`parse_month`] reads it.
+pub(in crate::http) fn month_code(first: NaiveDate) -> String {
+    format!("{:04}-{:02}", first.year(), first.month())
+}
+
+/// The child form's fields, the family's and the counter's.
+pub(in crate::http) fn child_field(form: &FormData) -> Result<NewChild, Error> {
+    let birth_date = parse_date(form.get("naissance"), "Date de naissance")?;
+    let school_id = form
+        .get("ecole")
+        .parse::<i64>()
+        .map_err(|_| Error::form(FormProblem::School))?;
+    Ok(NewChild {
+        first_name: form.get("prenom").to_owned(),
+        last_name: form.get("nom").to_owned(),
+        birth_date,
+        school_id: SchoolId(school_id),
+        class_level: form.get("classe").to_owned(),
+        diet: form.get("regime").to_owned(),
+        allergies: form.get("allergies").to_owned(),
+        pai: form.checked("pai"),
+    })
+}
+
+/// A checkbox or option of a form.
+pub(in crate::http) struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The commune's schools, ticked or selected where `selected` has their id.
+pub(in crate::http) async fn school_choices(
+    pool: &PgPool,
+    selected: &[String],
+) -> Result<Vec<Choice>, Error> {
+    Ok(households::schools(pool)
+        .await?
+        .into_iter()
+        .map(|s| Choice {
+            selected: selected.contains(&s.id.to_string()),
+            value: s.id.to_string(),
+            label: s.name,
+        })
+        .collect())
+}
+
+/// The class levels, `selected` (a code) selected.
+pub(in crate::http) fn level_choices(selected: &str) -> Vec<Choice> {
+    ClassLevel::ALL
+        .into_iter()
+        .map(|l| Choice {
+            selected: l.code() == selected,
+            value: l.code().to_owned(),
+            label: format!("{} – {}", l.code(), fr::class_level(l)),
+        })
+        .collect()
+}
+
+/// The diets, `selected` (a code) selected.
+pub(in crate::http) fn diet_choices(selected: &str) -> Vec<Choice> {
+    Diet::ALL
+        .into_iter()
+        .map(|d| Choice {
+            selected: d.code() == selected,
+            value: d.code().to_owned(),
+            label: fr::diet(d).to_owned(),
+        })
+        .collect()
+}
+
 /// A weekday checkbox of the enrollment and weekly-pattern forms.
 pub(in crate::http) struct DayChoice {
-    pub code: &'static str,
+    /// The weekday's code (`mon`).
+    pub value: &'static str,
     pub label: String,
-    pub checked: bool,
+    pub selected: bool,
 }
 
 impl DayChoice {
@@ -105,9 +234,9 @@ impl DayChoice {
         service
             .iter()
             .map(|d| DayChoice {
-                code: weekday_code(d),
+                value: weekday_code(d),
                 label: fr::capitalized(fr::weekday(d)),
-                checked: wanted.contains(d),
+                selected: wanted.contains(d),
             })
             .collect()
     }

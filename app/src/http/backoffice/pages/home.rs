@@ -1,0 +1,32 @@
+//! The back office's home page: the links the member's roles open.
+
+use askama::Template;
+use axum::response::Response;
+
+use crate::http::backoffice::{ADMIN, HOUSEHOLD_READERS, MANAGER, Staff};
+use crate::http::fr;
+use crate::http::portal::{Layout, PageError, ok};
+
+/// What the member's roles open; the template words the links.
+#[derive(Template)]
+#[template(path = "gestion/accueil.html")]
+struct HomePage {
+    layout: Layout,
+    first_name: String,
+    roles: Vec<&'static str>,
+    manager: bool,
+    household_reader: bool,
+    admin: bool,
+}
+
+pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
+    let roles = staff.session.account.roles;
+    ok(&HomePage {
+        layout: Layout::new("Gestion", Some(&staff.session)),
+        first_name: staff.session.account.first_name.clone(),
+        roles: roles.iter().map(fr::role).collect(),
+        manager: roles.any_of(MANAGER),
+        household_reader: roles.any_of(HOUSEHOLD_READERS),
+        admin: roles.any_of(ADMIN),
+    })
+}
