@@ -4,11 +4,12 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use cantine_domain::ids::SchoolId;
 
-use super::number;
+use super::school_ids;
 use crate::closures::{self, Closing};
 use crate::error::Error;
 use crate::http::backoffice::Staff;
@@ -86,15 +87,17 @@ pub(super) async fn closures_page(
     ok(&template)
 }
 
-/// The schools ticked, or `None` for "toutes les écoles".
-fn closure_schools(form: &FormData) -> Result<Option<Vec<SchoolId>>, Error> {
-    if form.checked("toutes") {
-        return Ok(None);
-    }
-    form.all("ecoles")
-        .map(|s| number(s, "École").map(SchoolId))
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+/// What the closing and reopening forms share (the `closure_fields` macro): the schools
+/// ticked, or `None` for "toutes les écoles", then the first and last days.
+fn closure_fields(form: &FormData) -> Result<(Option<Vec<SchoolId>>, NaiveDate, NaiveDate), Error> {
+    let schools = if form.checked("toutes") {
+        None
+    } else {
+        Some(school_ids(form)?)
+    };
+    let from = parse_date(form.get("du"), "Premier jour")?;
+    let to = parse_date(form.get("au"), "Dernier jour")?;
+    Ok((schools, from, to))
 }
 
 pub(super) async fn close_days(
@@ -104,10 +107,11 @@ pub(super) async fn close_days(
 ) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let result = async {
+        let (schools, from, to) = closure_fields(&form)?;
         let closing = Closing {
-            schools: closure_schools(&form)?,
-            from: parse_date(form.get("du"), "Premier jour")?,
-            to: parse_date(form.get("au"), "Dernier jour")?,
+            schools,
+            from,
+            to,
             reason: form.get("motif").to_owned(),
         };
         closures::close_days(
@@ -138,14 +142,8 @@ pub(super) async fn reopen_days(
 ) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let result = async {
-        closures::reopen_days(
-            &state.pool,
-            &staff.actor,
-            closure_schools(&form)?,
-            parse_date(form.get("du"), "Premier jour")?,
-            parse_date(form.get("au"), "Dernier jour")?,
-        )
-        .await
+        let (schools, from, to) = closure_fields(&form)?;
+        closures::reopen_days(&state.pool, &staff.actor, schools, from, to).await
     }
     .await;
     match result {

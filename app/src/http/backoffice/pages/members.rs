@@ -5,10 +5,10 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use cantine_domain::ids::{AccountId, SchoolId};
+use cantine_domain::ids::AccountId;
 use cantine_domain::roles::Role;
 
-use super::{notice, number};
+use super::{notice, school_ids};
 use crate::accounts;
 use crate::http::backoffice::Staff;
 use crate::http::portal::widgets::{Choice, school_choices};
@@ -113,10 +113,7 @@ pub(super) async fn create_member(
 ) -> Result<Response, PageError> {
     check_csrf(&staff.session, &form)?;
     let result = async {
-        let schools = form
-            .all("ecoles")
-            .map(|s| number(s, "École").map(SchoolId))
-            .collect::<Result<Vec<_>, _>>()?;
+        let schools = school_ids(&form)?;
         staff::create_member(
             &state.pool,
             &state.mailer,

@@ -21,7 +21,10 @@ use axum::http::Method;
 use axum::routing::get;
 
 use super::{ADMIN, ANY_STAFF, Access, HOUSEHOLD_READERS, MANAGER, QUOTIENT_WRITERS, Table};
+use cantine_domain::ids::SchoolId;
+
 use crate::error::{Error, FormProblem};
+use crate::http::portal::FormData;
 use crate::http::{AppState, fr, routes};
 
 pub(super) fn declare(table: Table) -> Table {
@@ -151,6 +154,13 @@ fn number(text: &str, what: &'static str) -> Result<i64, Error> {
     text.trim()
         .parse::<i64>()
         .map_err(|_| Error::form(FormProblem::Number { what }))
+}
+
+/// The schools ticked in a form's `ecoles` checkboxes.
+fn school_ids(form: &FormData) -> Result<Vec<SchoolId>, Error> {
+    form.all("ecoles")
+        .map(|s| number(s, "École").map(SchoolId))
+        .collect()
 }
 
 fn notice(code: Option<&str>) -> Option<&'static str> {
