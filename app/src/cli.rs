@@ -198,7 +198,10 @@ async fn admin(config: &Config, pool: &PgPool, command: AdminCommand) -> anyhow:
     .await
     .map_err(|e| anyhow::anyhow!("{}", http::fr::message(&e)))?;
     let link = links.link(http::routes::SET_PASSWORD, &created.token);
-    println!("Staff account {} created (id {}).", created.email, created.id);
+    println!(
+        "Staff account {} created (id {}).",
+        created.email, created.id
+    );
     println!("Single-use link to set the password (valid 7 days, also mailed): {link}");
     Ok(())
 }
