@@ -8,26 +8,12 @@ use cantine::accounts::{self, totp};
 use cantine::http::backoffice::{self, Access};
 use cantine_domain::roles::Role;
 use cantine_test_support::fixtures::{self, Family, STAFF_PASSWORD, STAFF_SECRET, StaffMember};
+use cantine_test_support::time::{date, paris};
 use cantine_test_support::{TestApp, mail};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Europe::Paris;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "un mot de passe solide";
-
-fn paris(text: &str) -> DateTime<Utc> {
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
-    Paris
-        .from_local_datetime(&local)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn date(text: &str) -> NaiveDate {
-    text.parse().unwrap()
-}
 
 /// Two schools, the 2026-2027 year, the clock on Monday 16 November 2026 at noon.
 struct Town {
