@@ -433,6 +433,11 @@ pub async fn enrol_secret(
     store::use_step(conn, account, totp::step_at(now) - 2, Some(now)).await
 }
 
+/// Closes every session of an account, inside the caller's transaction (its roles changed).
+pub async fn close_sessions(conn: &mut sqlx::PgConnection, account: AccountId) -> Result<()> {
+    store::delete_sessions_of(conn, account).await
+}
+
 /// Replaces the demo staff's secret (`cantine demo --totp-secret` on a seeded database).
 pub async fn reset_demo_secret(
     conn: &mut sqlx::PgConnection,
