@@ -8,26 +8,12 @@ use cantine::accounts::{self, totp};
 use cantine::http::backoffice::{self, Access};
 use cantine_domain::roles::Role;
 use cantine_test_support::fixtures::{self, Family, STAFF_PASSWORD, STAFF_SECRET, StaffMember};
+use cantine_test_support::time::{date, paris};
 use cantine_test_support::{TestApp, mail};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Europe::Paris;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "un mot de passe solide";
-
-fn paris(text: &str) -> DateTime<Utc> {
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
-    Paris
-        .from_local_datetime(&local)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn date(text: &str) -> NaiveDate {
-    text.parse().unwrap()
-}
 
 /// Two schools, the 2026-2027 year, the clock on Monday 16 November 2026 at noon.
 struct Town {
@@ -143,6 +129,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/api/v1/staff/closures", &[Manager]),
         ("POST", "/api/v1/staff/closures/reopening", &[Manager]),
         ("POST", "/api/v1/staff/accounts", &[Admin]),
+        ("PUT", "/api/v1/staff/accounts/{account_id}/roles", &[Admin]),
         (
             "DELETE",
             "/api/v1/staff/accounts/{account_id}/second-factor",
@@ -489,6 +476,43 @@ async fn a_new_member_sets_a_password_enrols_and_a_recovery_code_works_once() {
     )
     .await;
     assert_eq!(town.audit_count("recovery_code_used").await, 1);
+
+    // The admin changes the member's roles: the member's sessions close, and the new roles
+    // apply at the next login; audited with the roles before and after.
+    let path = format!("/api/v1/staff/accounts/{}/roles", session.account_id);
+    let refused = admin
+        .call(Method::PUT, &path, Some(json!({"roles": ["school_staff"]})))
+        .await;
+    problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let changed = admin
+        .call(
+            Method::PUT,
+            &path,
+            Some(json!({"roles": ["manager", "finance"]})),
+        )
+        .await;
+    assert_eq!(changed.status(), 204);
+    let (before, after): (Value, Value) = sqlx::query_as(
+        "select detail->'before', detail->'roles' from audit_entry where action = 'roles_changed' order by id desc limit 1",
+    )
+    .fetch_one(&town.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (before, after),
+        (json!(["school_staff"]), json!(["manager", "finance"]))
+    );
+    let sessions: i64 = sqlx::query_scalar("select count(*) from session where account_id = $1")
+        .bind(session.account_id.get())
+        .fetch_one(&town.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+    let path = format!("/api/v1/staff/accounts/{}/roles", admin.id + 1000);
+    let unknown = admin
+        .call(Method::PUT, &path, Some(json!({"roles": ["kitchen"]})))
+        .await;
+    problem(unknown, StatusCode::NOT_FOUND, "not_found").await;
 
     // The admin resets it (a lost phone): audited, and the next login enrols again.
     let path = format!(

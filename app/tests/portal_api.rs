@@ -2,26 +2,13 @@
 
 use cantine_domain::ids::{ChildId, HouseholdId};
 use cantine_test_support::fixtures::{self, Family};
+use cantine_test_support::time::{date, paris};
 use cantine_test_support::{TestApp, mail};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Europe::Paris;
+use chrono::{DateTime, Utc};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "un mot de passe solide";
-
-fn paris(text: &str) -> DateTime<Utc> {
-    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
-    Paris
-        .from_local_datetime(&local)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn date(text: &str) -> NaiveDate {
-    text.parse().unwrap()
-}
 
 struct Portal {
     app: TestApp,
@@ -798,18 +785,6 @@ async fn a_session_lasts_30_days_on_the_applications_clock() {
     assert_eq!(children().await.status(), 200);
     portal.app.clock().set(opened + chrono::Duration::days(30));
     problem(children().await, StatusCode::UNAUTHORIZED, "unauthorized").await;
-}
-
-#[test]
-fn paris_helper_knows_summer_time() {
-    assert_eq!(
-        paris("2027-06-15 10:00:00").to_rfc3339(),
-        "2027-06-15T08:00:00+00:00"
-    );
-    assert_eq!(
-        paris("2026-12-07 10:00:00").to_rfc3339(),
-        "2026-12-07T09:00:00+00:00"
-    );
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ use crate::audit::{self, Action, Actor, Entry};
 use crate::error::{Conflict, Error, Field, Invalid, Refusal, Result};
 use crate::platform::mail::{Mail, Mailer};
 use crate::platform::rate_limit::{RateLimiter, policies};
+use store::LinkPurpose;
 
 pub const SESSION_LIFETIME: Duration = Duration::days(30);
 pub const CONFIRMATION_LIFETIME: Duration = Duration::hours(48);
@@ -163,8 +164,9 @@ pub async fn sign_up(ctx: &Ctx<'_>, client_ip: &str, new: NewAccount) -> Result<
     .await?;
     let token = (!confirmed).then(new_token);
     if let Some(token) = &token {
-        store::insert_confirmation(
+        store::insert_link(
             &mut tx,
+            LinkPurpose::ConfirmEmail,
             &token_hash(token),
             account,
             ctx.now + CONFIRMATION_LIFETIME,
@@ -184,7 +186,7 @@ pub async fn sign_up(ctx: &Ctx<'_>, client_ip: &str, new: NewAccount) -> Result<
 /// Confirms the address behind a confirmation link: once, before it expires.
 pub async fn confirm_email(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<()> {
     let mut tx = pool.begin().await?;
-    let account = store::use_confirmation(&mut tx, &token_hash(token), now)
+    let account = store::use_link(&mut tx, LinkPurpose::ConfirmEmail, &token_hash(token), now)
         .await?
         .ok_or(Error::Conflict(Conflict::InvalidConfirmation))?;
     store::mark_confirmed(&mut tx, account, now).await?;
@@ -431,6 +433,11 @@ pub async fn enrol_secret(
     store::use_step(conn, account, totp::step_at(now) - 2, Some(now)).await
 }
 
+/// Closes every session of an account, inside the caller's transaction (its roles changed).
+pub async fn close_sessions(conn: &mut sqlx::PgConnection, account: AccountId) -> Result<()> {
+    store::delete_sessions_of(conn, account).await
+}
+
 /// Replaces the demo staff's secret (`cantine demo --totp-secret` on a seeded database).
 pub async fn reset_demo_secret(
     conn: &mut sqlx::PgConnection,
@@ -467,8 +474,9 @@ pub async fn new_password_link(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let token = new_token();
-    store::insert_password_link(
+    store::insert_link(
         conn,
+        LinkPurpose::SetPassword,
         &token_hash(&token),
         account,
         now + PASSWORD_LINK_LIFETIME,
@@ -487,7 +495,7 @@ pub async fn set_password(
     check_password(&new_password)?;
     let hash = password::hash_off_thread(new_password).await;
     let mut tx = pool.begin().await?;
-    let account = store::use_password_link(&mut tx, &token_hash(token), now)
+    let account = store::use_link(&mut tx, LinkPurpose::SetPassword, &token_hash(token), now)
         .await?
         .ok_or(Error::Conflict(Conflict::InvalidPasswordLink))?;
     store::set_password(&mut tx, account, &hash, now).await?;

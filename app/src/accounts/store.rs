@@ -67,16 +67,34 @@ pub async fn use_invitation(
     Ok(row.map(|r| (HouseholdId(r.household_id), r.email)))
 }
 
-pub async fn insert_confirmation(
+/// What a single-use link for an account does.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkPurpose {
+    ConfirmEmail,
+    SetPassword,
+}
+
+impl LinkPurpose {
+    fn code(self) -> &'static str {
+        match self {
+            LinkPurpose::ConfirmEmail => "confirm_email",
+            LinkPurpose::SetPassword => "set_password",
+        }
+    }
+}
+
+pub async fn insert_link(
     conn: &mut PgConnection,
+    purpose: LinkPurpose,
     token_hash: &[u8],
     account: AccountId,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query!(
         "insert into email_token (token_hash, purpose, account_id, expires_at)
-         values ($1, 'confirm_email', $2, $3)",
+         values ($1, $2, $3, $4)",
         token_hash,
+        purpose.code(),
         account.get(),
         expires_at,
     )
@@ -85,17 +103,19 @@ pub async fn insert_confirmation(
     Ok(())
 }
 
-/// Uses up a live confirmation token: answers the account it confirms.
-pub async fn use_confirmation(
+/// Uses up a live link of that purpose: answers its account.
+pub async fn use_link(
     conn: &mut PgConnection,
+    purpose: LinkPurpose,
     token_hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Option<AccountId>> {
     let account = sqlx::query_scalar!(
-        r#"update email_token set used_at = $2
-         where token_hash = $1 and purpose = 'confirm_email' and used_at is null and expires_at > $2
+        r#"update email_token set used_at = $3
+         where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3
          returning account_id as "account_id!""#,
         token_hash,
+        purpose.code(),
         now,
     )
     .fetch_optional(&mut *conn)
@@ -351,42 +371,6 @@ pub async fn delete_second_factor(conn: &mut PgConnection, account: AccountId) -
     .await?
     .rows_affected()
         == 1)
-}
-
-pub async fn insert_password_link(
-    conn: &mut PgConnection,
-    token_hash: &[u8],
-    account: AccountId,
-    expires_at: DateTime<Utc>,
-) -> Result<()> {
-    sqlx::query!(
-        "insert into email_token (token_hash, purpose, account_id, expires_at)
-         values ($1, 'set_password', $2, $3)",
-        token_hash,
-        account.get(),
-        expires_at,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Uses up a live password link: answers its account.
-pub async fn use_password_link(
-    conn: &mut PgConnection,
-    token_hash: &[u8],
-    now: DateTime<Utc>,
-) -> Result<Option<AccountId>> {
-    Ok(sqlx::query_scalar!(
-        r#"update email_token set used_at = $2
-         where token_hash = $1 and purpose = 'set_password' and used_at is null and expires_at > $2
-         returning account_id as "account_id!""#,
-        token_hash,
-        now,
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .map(AccountId))
 }
 
 /// Sets the password; following the mailed link also proved the address.

@@ -14,9 +14,9 @@ use chrono::NaiveDate;
 use sqlx::PgPool;
 
 use crate::audit::{self, Action, Actor, Entry};
-use crate::error::{Error, Field, Invalid, Result};
+use crate::error::{Error, Invalid, Result};
 use crate::platform::mail::{Mail, Mailer};
-use crate::reservations::{self, MAX_REASON_CHARS};
+use crate::reservations;
 
 pub use store::ClosureRow;
 
@@ -75,18 +75,7 @@ pub async fn close_days(
     closing: Closing,
 ) -> Result<Closed> {
     check_days(closing.from, closing.to)?;
-    let reason = closing.reason.trim().to_owned();
-    if reason.is_empty() {
-        return Err(Error::Invalid(Invalid::Required {
-            field: Field::Reason,
-        }));
-    }
-    if reason.chars().count() > MAX_REASON_CHARS {
-        return Err(Error::Invalid(Invalid::TooLong {
-            field: Field::Reason,
-            max: Some(MAX_REASON_CHARS),
-        }));
-    }
+    let reason = reservations::checked_reason(&closing.reason)?.to_owned();
     let schools = school_ids(&closing.schools)?;
     let mut tx = pool.begin().await?;
     store::insert(

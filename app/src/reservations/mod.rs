@@ -142,26 +142,15 @@ pub async fn set_day(
     date: NaiveDate,
     book: bool,
 ) -> Result<bool> {
-    let year = year_of(rules, date)?;
-    let mut tx = pool.begin().await?;
-    let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
-    let change = rules
-        .planner()
-        .single_day(&loaded.bookings(), date, book)
-        .map_err(Error::booking)?;
-    if let Some(change) = change {
-        store::record(
-            &mut tx,
-            child,
-            ACTIVITY,
-            &[change],
-            Some(actor),
-            (Source::Parent, None),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(change.is_some())
+    change_day(
+        pool,
+        rules,
+        household,
+        child,
+        (date, book),
+        By::Family(actor),
+    )
+    .await
 }
 
 /// A manager books or cancels for a family, at the counter or after the deadline: the calendar
@@ -178,7 +167,63 @@ pub async fn set_day_at_counter(
     book: bool,
     reason: &str,
 ) -> Result<bool> {
-    let reason = reason.trim();
+    let reason = checked_reason(reason)?;
+    let by = By::Counter { actor, reason };
+    change_day(pool, rules, household, child, (date, book), by).await
+}
+
+/// Who changes a day: the family within its deadline, or a manager for it.
+enum By<'a> {
+    Family(AccountId),
+    Counter { actor: &'a Actor, reason: &'a str },
+}
+
+async fn change_day(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    household: HouseholdId,
+    child: ChildId,
+    (date, book): (NaiveDate, bool),
+    by: By<'_>,
+) -> Result<bool> {
+    let year = year_of(rules, date)?;
+    let mut tx = pool.begin().await?;
+    let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
+    let planner = rules.planner();
+    let change = match by {
+        By::Family(_) => planner.single_day(&loaded.bookings(), date, book),
+        By::Counter { .. } => planner.override_day(&loaded.bookings(), date, book),
+    }
+    .map_err(Error::booking)?;
+    if let Some(change) = change {
+        let (account, source) = match &by {
+            By::Family(account) => (*account, (Source::Parent, None)),
+            By::Counter { actor, reason } => (actor.account, (Source::Staff, Some(*reason))),
+        };
+        store::record(&mut tx, child, ACTIVITY, &[change], Some(account), source).await?;
+        if let By::Counter { actor, reason } = by {
+            audit::record(
+                &mut tx,
+                &Entry::new(actor, Action::ReservationChanged)
+                    .household(household)
+                    .child(child)
+                    .detail(serde_json::json!({
+                        "date": date, "booked": book, "reason": reason, "via": "counter",
+                    })),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(change.is_some())
+}
+
+/// The longest reason a manager types for an override or a closure.
+pub const MAX_REASON_CHARS: usize = 300;
+
+/// A manager's reason (an override, a closure), trimmed: required, and 300 characters at most.
+pub fn checked_reason(text: &str) -> Result<&str> {
+    let reason = text.trim();
     if reason.is_empty() {
         return Err(Error::Invalid(Invalid::Required {
             field: Field::Reason,
@@ -190,40 +235,8 @@ pub async fn set_day_at_counter(
             max: Some(MAX_REASON_CHARS),
         }));
     }
-    let year = year_of(rules, date)?;
-    let mut tx = pool.begin().await?;
-    let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
-    let change = rules
-        .planner()
-        .override_day(&loaded.bookings(), date, book)
-        .map_err(Error::booking)?;
-    if let Some(change) = change {
-        store::record(
-            &mut tx,
-            child,
-            ACTIVITY,
-            &[change],
-            Some(actor.account),
-            (Source::Staff, Some(reason)),
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            &Entry::new(actor, Action::ReservationChanged)
-                .household(household)
-                .child(child)
-                .detail(serde_json::json!({
-                    "date": date, "booked": book, "reason": reason, "via": "counter",
-                })),
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(change.is_some())
+    Ok(reason)
 }
-
-/// The longest reason a manager types for an override or a closure.
-pub const MAX_REASON_CHARS: usize = 300;
 
 /// Cancels, inside the caller's transaction, the bookings a closure removes.
 pub async fn cancel_for_closure(

@@ -54,18 +54,7 @@ fn validate(new: NewMember) -> Result<ValidMember> {
     };
     let first_name = name(Field::FirstName, &new.first_name)?;
     let last_name = name(Field::LastName, &new.last_name)?;
-    let roles: Roles = new
-        .roles
-        .iter()
-        .map(|r| r.parse::<Role>())
-        .collect::<Result<_, _>>()
-        .map_err(|_| Error::Invalid(Invalid::Roles))?;
-    let mut schools = new.schools;
-    schools.sort_unstable();
-    schools.dedup();
-    if !roles.is_staff() || roles.contains(Role::SchoolStaff) == schools.is_empty() {
-        return Err(Error::Invalid(Invalid::Roles));
-    }
+    let (roles, schools) = valid_roles(new.roles, new.schools)?;
     Ok(ValidMember {
         email,
         first_name,
@@ -73,6 +62,21 @@ fn validate(new: NewMember) -> Result<ValidMember> {
         roles,
         schools,
     })
+}
+
+/// Known roles, one at least, and schools exactly for `school_staff`.
+fn valid_roles(roles: Vec<String>, mut schools: Vec<SchoolId>) -> Result<(Roles, Vec<SchoolId>)> {
+    let roles: Roles = roles
+        .iter()
+        .map(|r| r.parse::<Role>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::Invalid(Invalid::Roles))?;
+    schools.sort_unstable();
+    schools.dedup();
+    if !roles.is_staff() || roles.contains(Role::SchoolStaff) == schools.is_empty() {
+        return Err(Error::Invalid(Invalid::Roles));
+    }
+    Ok((roles, schools))
 }
 
 /// What creating a member answers: its id, and the link's token (the console prints it, for an
@@ -133,6 +137,37 @@ pub async fn create_member(
         email: member.email,
         token,
     })
+}
+
+/// An admin changes a member's roles (and schools): the member's sessions close, so the new
+/// roles apply at once, and the change is audited with the roles before and after.
+pub async fn set_roles(
+    pool: &PgPool,
+    actor: &Actor,
+    member: AccountId,
+    roles: Vec<String>,
+    schools: Vec<SchoolId>,
+) -> Result<()> {
+    let (roles, schools) = valid_roles(roles, schools)?;
+    let mut tx = pool.begin().await?;
+    let before = store::lock_roles(&mut tx, member)
+        .await?
+        .ok_or(Error::NotFound)?;
+    store::revoke_all(&mut tx, member).await?;
+    store::grant(&mut tx, member, roles, &schools).await?;
+    accounts::close_sessions(&mut tx, member).await?;
+    audit::record(
+        &mut tx,
+        &Entry::new(actor, Action::RolesChanged).detail(serde_json::json!({
+            "account_id": member.get(),
+            "before": before.iter().map(Role::code).collect::<Vec<_>>(),
+            "roles": roles.iter().map(Role::code).collect::<Vec<_>>(),
+            "schools": schools.iter().map(|s| s.get()).collect::<Vec<_>>(),
+        })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Every staff member, for the admin's page.

@@ -59,6 +59,40 @@ pub async fn grant(
     Ok(())
 }
 
+/// Locks a staff member's roles: answers them, or `None` for an account that is not staff.
+pub async fn lock_roles(conn: &mut PgConnection, account: AccountId) -> Result<Option<Roles>> {
+    let codes = sqlx::query_scalar!(
+        "select role from account_role where account_id = $1 order by role for update",
+        account.get()
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if codes.is_empty() {
+        return Ok(None);
+    }
+    codes
+        .iter()
+        .map(|c| crate::platform::sql::decode::<Role>("account_role.role", c))
+        .collect::<Result<Roles>>()
+        .map(Some)
+}
+
+pub async fn revoke_all(conn: &mut PgConnection, account: AccountId) -> Result<()> {
+    sqlx::query!(
+        "delete from account_role where account_id = $1",
+        account.get()
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "delete from staff_school where account_id = $1",
+        account.get()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_seed_password(
     conn: &mut PgConnection,
     account: AccountId,

@@ -6,13 +6,15 @@
 //!   with [`TestApp::builder`] (clock, data folder, configuration, database);
 //! - [`fixtures`]: a commune's school and year, households, confirmed guardians, families
 //!   signed in through the API, children and enrolled children;
-//! - [`mail`]: the spooled mails and the tokens of their links.
+//! - [`mail`]: the spooled mails and the tokens of their links;
+//! - [`time`]: Paris wall-clock instants and ISO dates, as tests write them.
 
 pub mod app;
 pub mod cluster;
 pub mod fixtures;
 pub mod mail;
 pub mod process;
+pub mod time;
 
 pub use app::{TestApp, TestAppBuilder};
 pub use cluster::{TestDb, cluster, config, database, empty_database};

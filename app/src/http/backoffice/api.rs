@@ -103,6 +103,12 @@ pub(super) fn declare(table: Table) -> Table {
             create_staff_account,
         )
         .add(
+            Method::PUT,
+            "/api/v1/staff/accounts/{account_id}/roles",
+            admin,
+            set_staff_roles,
+        )
+        .add(
             Method::DELETE,
             "/api/v1/staff/accounts/{account_id}/second-factor",
             admin,
@@ -697,6 +703,38 @@ pub async fn create_staff_account(
         }),
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetStaffRoles {
+    #[schema(schema_with = roles_schema)]
+    roles: Vec<String>,
+    /// The schools of a `school_staff` member (required for that role, refused for the others).
+    #[serde(default)]
+    schools: Vec<i64>,
+}
+
+/// Replaces a member's roles (and schools); their sessions close so the change applies at once.
+#[utoipa::path(put, path = "/api/v1/staff/accounts/{account_id}/roles", operation_id = "setStaffRoles",
+    tag = "staff", params(("account_id" = i64, Path, minimum = 1)), request_body = SetStaffRoles,
+    security(("session" = [], "csrf" = [])),
+    responses((status = 204, description = "Changed")))]
+pub async fn set_staff_roles(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(account): Path<i64>,
+    Json(body): Json<SetStaffRoles>,
+) -> Result<StatusCode> {
+    staff::set_roles(
+        &state.pool,
+        &staff.actor,
+        AccountId(account),
+        body.roles,
+        body.schools.into_iter().map(SchoolId).collect(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Resets a member's second factor (a lost phone): their sessions close and they enrol again
