@@ -172,6 +172,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/gestion/personnel/{account_id}/double-authentification",
             &[Admin],
         ),
+        ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
     ] {
         m.insert((method, path), Some(roles));

@@ -931,4 +931,22 @@ async fn an_admin_creates_a_member_from_the_staff_page_and_resets_a_second_facto
         gone.location.as_deref(),
         Some("/connexion?suite=%2Fgestion")
     );
+
+    // The agent becomes a manager: one role replaces the other, the school goes with it.
+    let path = format!("/gestion/personnel/{agent_id}/roles");
+    let refused = admin
+        .post_with_csrf(&path, &[("roles", "manager"), ("ecoles", &school_id)])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let to = admin.submit(&path, &[("roles", "manager")]).await;
+    assert_eq!(to, "/gestion/personnel?info=roles-modifies");
+    let roles: Vec<String> =
+        sqlx::query_scalar("select role from account_role where account_id = $1")
+            .bind(agent_id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(roles, ["manager"]);
+    let page = admin.get(&to).await;
+    assert!(page.html.contains("Rôles modifiés"), "{}", page.html);
 }

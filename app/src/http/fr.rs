@@ -117,6 +117,9 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "double-authentification" => {
             "Double authentification réinitialisée : la personne l'activera à nouveau à sa prochaine connexion."
         }
+        "roles-modifies" => {
+            "Rôles modifiés : les sessions de la personne sont fermées, ses nouveaux rôles valent dès sa prochaine connexion."
+        }
         _ => return None,
     })
 }

@@ -46,6 +46,7 @@ pub const STAFF_REOPENING: &str = "/gestion/fermetures/reouverture";
 pub const STAFF_MEMBERS: &str = "/gestion/personnel";
 pub const STAFF_MEMBER_SECOND_FACTOR: &str =
     "/gestion/personnel/{account_id}/double-authentification";
+pub const STAFF_MEMBER_ROLES: &str = "/gestion/personnel/{account_id}/roles";
 pub const STAFF_AUDIT: &str = "/gestion/journal";
 /// The staff API's audit export, linked from the journal page.
 pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";

@@ -117,6 +117,7 @@ pub struct Member {
     pub last_name: String,
     pub roles: Vec<Role>,
     pub schools: Vec<String>,
+    pub school_ids: Vec<SchoolId>,
     pub password_set: bool,
     pub second_factor_since: Option<DateTime<Utc>>,
 }
@@ -128,7 +129,9 @@ pub async fn members(pool: &PgPool) -> Result<Vec<Member>> {
             t.enrolled_at as "enrolled_at?",
             (select array_agg(role order by role) from account_role r where r.account_id = a.id) as "roles!",
             coalesce((select array_agg(s.name order by s.name) from staff_school w
-                      join school s on s.id = w.school_id where w.account_id = a.id), '{}') as "schools!"
+                      join school s on s.id = w.school_id where w.account_id = a.id), '{}') as "schools!",
+            coalesce((select array_agg(w.school_id order by w.school_id) from staff_school w
+                      where w.account_id = a.id), '{}') as "school_ids!"
          from account a left join totp_credential t on t.account_id = a.id
          where exists (select 1 from account_role r where r.account_id = a.id)
          order by a.last_name, a.first_name, a.id"#
@@ -148,6 +151,7 @@ pub async fn members(pool: &PgPool) -> Result<Vec<Member>> {
                     .map(|c| crate::platform::sql::decode("account_role.role", c))
                     .collect::<Result<_>>()?,
                 schools: r.schools,
+                school_ids: r.school_ids.into_iter().map(SchoolId).collect(),
                 password_set: r.password_set,
                 second_factor_since: r.enrolled_at,
             })

@@ -32,6 +32,20 @@ struct MemberLine {
     schools: String,
     password_set: bool,
     second_factor_since: Option<String>,
+    /// The role and school checkboxes of the member's "change roles" form, ticked as now.
+    role_choices: Vec<Choice>,
+    school_choices: Vec<Choice>,
+}
+
+fn role_choices(ticked: &[String]) -> Vec<Choice> {
+    Role::ALL
+        .into_iter()
+        .map(|r| Choice {
+            selected: ticked.iter().any(|t| t == r.code()),
+            value: r.code().to_owned(),
+            label: fr::role(r).to_owned(),
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -63,35 +77,34 @@ async fn members_page(
         layout: Layout::new("Personnel", Some(&staff.session)),
         info: None,
         error: None,
-        members: staff::members(&state.pool)
-            .await?
-            .into_iter()
-            .map(|m| MemberLine {
-                id: m.id.get(),
-                name: format!("{} {}", m.first_name, m.last_name),
-                email: m.email,
-                roles: m
-                    .roles
-                    .iter()
-                    .map(|r| fr::role(*r))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                schools: m.schools.join(", "),
-                password_set: m.password_set,
-                second_factor_since: m.second_factor_since.map(fr::date_time),
-            })
-            .collect(),
+        members: {
+            let mut lines = Vec::new();
+            for m in staff::members(&state.pool).await? {
+                let codes: Vec<String> = m.roles.iter().map(|r| r.code().to_owned()).collect();
+                let schools: Vec<String> = m.school_ids.iter().map(|s| s.to_string()).collect();
+                lines.push(MemberLine {
+                    id: m.id.get(),
+                    name: format!("{} {}", m.first_name, m.last_name),
+                    email: m.email,
+                    roles: m
+                        .roles
+                        .iter()
+                        .map(|r| fr::role(*r))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    schools: m.schools.join(", "),
+                    password_set: m.password_set,
+                    second_factor_since: m.second_factor_since.map(fr::date_time),
+                    role_choices: role_choices(&codes),
+                    school_choices: school_choices(&state.pool, &schools).await?,
+                });
+            }
+            lines
+        },
         email: value("email"),
         first_name: value("prenom"),
         last_name: value("nom"),
-        roles: Role::ALL
-            .into_iter()
-            .map(|r| Choice {
-                selected: roles_ticked.iter().any(|t| t == r.code()),
-                value: r.code().to_owned(),
-                label: fr::role(r).to_owned(),
-            })
-            .collect(),
+        roles: role_choices(&roles_ticked),
         schools: school_choices(&state.pool, &ticked("ecoles")).await?,
     })
 }
@@ -150,6 +163,36 @@ pub(super) async fn reset_second_factor(
     match accounts::reset_second_factor(&state.pool, &staff.actor, AccountId(account)).await {
         Ok(()) => Ok(see_other(&format!(
             "{}?info=double-authentification",
+            routes::STAFF_MEMBERS
+        ))),
+        Err(e) => refused(e, members_page(&state, &staff, None)).await,
+    }
+}
+
+/// Replaces a member's roles and schools; their sessions close.
+pub(super) async fn set_roles(
+    State(state): State<AppState>,
+    staff: Staff,
+    PagePath(account): PagePath<i64>,
+    form: FormData,
+) -> Result<Response, PageError> {
+    check_csrf(&staff.session, &form)?;
+    let result = async {
+        let schools = school_ids(&form)?;
+        let roles = form.all("roles").map(str::to_owned).collect();
+        staff::set_roles(
+            &state.pool,
+            &staff.actor,
+            AccountId(account),
+            roles,
+            schools,
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(see_other(&format!(
+            "{}?info=roles-modifies",
             routes::STAFF_MEMBERS
         ))),
         Err(e) => refused(e, members_page(&state, &staff, None)).await,

@@ -133,6 +133,12 @@ pub(super) fn declare(table: Table) -> Table {
             admin,
             members::reset_second_factor,
         )
+        .add(
+            Method::POST,
+            routes::STAFF_MEMBER_ROLES,
+            admin,
+            members::set_roles,
+        )
         .add(Method::GET, routes::STAFF_AUDIT, admin, journal::journal)
 }
 
