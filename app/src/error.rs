@@ -382,6 +382,14 @@ pub fn on_constraint(e: sqlx::Error, map: impl FnOnce(&str) -> Option<Error>) ->
     e.into()
 }
 
+/// An account insert that meets an address already used (`account_email_unique`): the
+/// families' sign-up, the staff's creation and the counter's households alike.
+pub fn email_taken(e: sqlx::Error) -> Error {
+    on_constraint(e, |name| {
+        (name == "account_email_unique").then_some(Error::Conflict(Conflict::EmailTaken))
+    })
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::{SessionAccount, Stage};
-use crate::error::{Conflict, Error, Result, on_constraint};
+use crate::error::{Result, email_taken};
 use crate::platform::sql::decode;
 
 pub async fn insert_household(conn: &mut PgConnection) -> Result<HouseholdId> {
@@ -42,11 +42,7 @@ pub async fn insert_account(conn: &mut PgConnection, new: &NewAccountRow<'_>) ->
     .fetch_one(&mut *conn)
     .await
     .map(AccountId)
-    .map_err(|e| {
-        on_constraint(e, |name| {
-            (name == "account_email_unique").then_some(Error::Conflict(Conflict::EmailTaken))
-        })
-    })
+    .map_err(email_taken)
 }
 
 /// Uses up a live invitation: answers the household it opens and the address it was sent to.

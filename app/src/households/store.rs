@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::{Child, ChildEnrollment, School, ValidChild, ValidGuardian};
-use crate::error::{Conflict, Error, Invalid, Result, on_constraint};
+use crate::error::{Error, Invalid, Result, email_taken, on_constraint};
 use crate::platform::sql::{decode, stored_status, weekdays_from_sql};
 
 pub async fn schools(pool: &PgPool) -> Result<Vec<School>> {
@@ -313,10 +313,6 @@ pub async fn insert_counter_household(
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| {
-        on_constraint(e, |name| {
-            (name == "account_email_unique").then_some(Error::Conflict(Conflict::EmailTaken))
-        })
-    })?;
+    .map_err(email_taken)?;
     Ok((HouseholdId(household), AccountId(account)))
 }

@@ -5,7 +5,7 @@ use cantine_domain::roles::{Role, Roles};
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use crate::error::{Conflict, Error, Invalid, Result, on_constraint};
+use crate::error::{Error, Invalid, Result, email_taken, on_constraint};
 
 pub async fn insert_member(
     conn: &mut PgConnection,
@@ -22,11 +22,7 @@ pub async fn insert_member(
     .fetch_one(&mut *conn)
     .await
     .map(AccountId)
-    .map_err(|e| {
-        on_constraint(e, |name| {
-            (name == "account_email_unique").then_some(Error::Conflict(Conflict::EmailTaken))
-        })
-    })
+    .map_err(email_taken)
 }
 
 pub async fn grant(

@@ -151,14 +151,14 @@ impl Family {
 
     /// A request as the family's browser would send it: with the service's own `Origin`.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base_url))
-            .header("origin", &self.origin);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.expect("request")
+        browser_call(
+            &self.client,
+            (&self.base_url, &self.origin),
+            method,
+            path,
+            body,
+        )
+        .await
     }
 
     /// A child of the family at `school` (CE1, born 14 March 2019), added through the API.
@@ -304,13 +304,30 @@ pub fn totp_now(app: &TestApp, offset: i64) -> String {
 impl StaffMember {
     /// A request as the member's browser sends it, with the service's own `Origin`.
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base_url))
-            .header("origin", &self.origin);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.expect("request")
+        browser_call(
+            &self.client,
+            (&self.base_url, &self.origin),
+            method,
+            path,
+            body,
+        )
+        .await
     }
+}
+
+/// A request from a signed-in browser: the service's own `Origin`, a JSON body if any.
+async fn browser_call(
+    client: &Client,
+    (base_url, origin): (&str, &str),
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut request = client
+        .request(method, format!("{base_url}{path}"))
+        .header("origin", origin);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.expect("request")
 }
