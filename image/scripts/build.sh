@@ -125,10 +125,11 @@ esp() {
   # grub-install itself cannot run here: it wants the ESP mounted and probes the build host's
   # devices. Debian's signed chain: shim (signed by Microsoft) -> GRUB (signed by Debian) ->
   # kernel (signed by Debian).
-  # EFI/debian/grub.cfg is the three lines grub-install writes: find the root filesystem, read
-  # /boot/grub/grub.cfg there (the signed GRUB's built-in prefix is /EFI/debian on the device it
-  # was started from, whichever of the two paths that was). hd0,gpt2 is only a hint for search.
-  printf "search.fs_uuid %s root hd0,gpt2 \nset prefix=(\$root)'/boot/grub'\nconfigfile \$prefix/grub.cfg\n" \
+  # EFI/debian/grub.cfg is the three lines grub-install writes (to the byte: on a virtio disk it
+  # gives no device hint after "root "): find the root filesystem, read /boot/grub/grub.cfg
+  # there. The signed GRUB's built-in prefix is /EFI/debian on the device it was started from,
+  # whichever of the two paths that was.
+  printf "search.fs_uuid %s root \nset prefix=(\$root)'/boot/grub'\nconfigfile \$prefix/grub.cfg\n" \
     "$ROOT_UUID" > "$BUILD_DIR/grub.cfg"
   # mcopy -m keeps each file's mtime: the generated one gets the commit time, not the build time
   touch --date="@$SOURCE_DATE_EPOCH" "$BUILD_DIR/grub.cfg"
@@ -146,10 +147,11 @@ esp() {
   mcopy -m -i "$E" "$R/usr/lib/shim/BOOTX64.CSV" ::/EFI/debian/BOOTX64.CSV
   mcopy -m -i "$E" "$BUILD_DIR/grub.cfg" ::/EFI/debian/grub.cfg
   # The removable-media path, which firmware boots when it has no boot entry of its own (every
-  # new or converted VM): shim as BOOTX64.EFI, GRUB beside it. No fallback beside this shim
+  # new or converted VM): shim as BOOTX64.EFI, GRUB and MokManager beside it. No fallback
   # (grub-install puts one there only when it updates the NVRAM), so shim starts GRUB directly.
   mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
   mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi
 }
 
 rootimg() {

@@ -258,7 +258,7 @@ ssh_banner() {  # the first bytes the guest's SSH server sends, or nothing withi
 
 esp_mounted() {  # findmnt /boot/efi: the image's ESP, by its UUID, vfat, umask=0077
   local m
-  m=$(vssh findmnt -n -o PARTUUID,UUID,FSTYPE,OPTIONS /boot/efi) || { echo "nothing mounted at /boot/efi"; return 1; }
+  m=$(vssh findmnt -n -r -o PARTUUID,UUID,FSTYPE,OPTIONS /boot/efi) || { echo "nothing mounted at /boot/efi"; return 1; }
   echo "$m"
   vssh grep -E "'^UUID=$ESP_UUID /boot/efi vfat umask=0077,nofail '" /etc/fstab &&
     echo "$m" | grep -q "^$ESP_PARTUUID $ESP_UUID vfat " &&
@@ -544,7 +544,7 @@ stop_vm
 
 echo "== boot 5: the OVA converted by virt-v2v (VMware to KVM), Secure Boot, NoCloud seed"
 # As an IT team would run it (image/README.md), with the emulation settings of this host.
-V2V=$RUN/v2v
+V2V=$RUN/virt-v2v
 convert_ova() {
   local t0=$SECONDS
   mkdir -p "$V2V"
