@@ -279,8 +279,10 @@ echo damaged > EFI/BOOT/BOOTX64.EFI
 echo damaged > EFI/debian/shimx64.efi
 export DEBIAN_FRONTEND=noninteractive
 log=/tmp/reinstall.log
-{ apt-get update -q && apt-get install -y -q --reinstall shim-signed grub-efi-amd64-signed; } > $log 2>&1 \
-  || { tail -n 20 $log; exit 1; }
+# (the mirror is the one the image was built from, as for unattended-upgrades)
+retry='-o Acquire::Retries=3'
+{ apt-get update -q $retry && apt-get install -y -q $retry --reinstall shim-signed grub-efi-amd64-signed; } \
+  > $log 2>&1 || { tail -n 20 $log; exit 1; }
 grep -E 'grub-install|Installing for|Installation finished' $log
 if grep 'Failed: grub-install' $log; then exit 1; fi
 grep -q 'Installation finished. No error reported' $log
