@@ -28,9 +28,11 @@ pass=0 fail=0
 ok()   { pass=$((pass + 1)); echo "  ok    $*" | tee -a "$RUN/results.txt"; }
 bad()  { fail=$((fail + 1)); echo "  FAIL  $*" | tee -a "$RUN/results.txt"; }
 check() {  # check DESCRIPTION COMMAND...: on failure, the command's last output lines are shown
-  local what=$1 out; shift
+  local what=$1 out t0; shift
+  t0=$(date +%s.%N)
   if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | tail -n 5 | sed 's/^/          /'; fi
-  printf '== %s\n%s\n' "$what" "$out" >> "$RUN/checks.log"
+  # (how long each check took, in the log only)
+  printf '== %s (%s s)\n%s\n' "$what" "$(echo "$(date +%s.%N) $t0" | awk '{printf "%.1f", $1 - $2}')" "$out" >> "$RUN/checks.log"
 }
 QPID=
 SITE_PID=
