@@ -79,7 +79,7 @@ build_deb() {
 
 PACKAGES=(
   systemd-sysv udev dbus libpam-systemd kmod systemd-resolved systemd-timesyncd
-  linux-image-amd64 initramfs-tools zstd shim-signed grub-efi-amd64-signed mtools
+  linux-image-amd64 initramfs-tools zstd shim-signed grub-efi-amd64-signed grub-efi-amd64 dosfstools
   e2fsprogs cloud-guest-utils fdisk
   iproute2 iputils-ping procps openssh-server sudo ca-certificates openssl curl less nano logrotate
   nftables nginx postgresql-15 postgresql-client-15
@@ -119,23 +119,39 @@ rootfs() {
 
 esp() {
   local R=$BUILD_DIR/rootfs E=$BUILD_DIR/esp.img
-  sed -e "s|@ROOT_UUID@|$ROOT_UUID|g" -e "s|@CMDLINE@|$KERNEL_CMDLINE|g" \
-    "$IMAGE_SRC/boot/grub.cfg.in" > "$BUILD_DIR/grub.cfg"
+  # The ESP as `grub-install --target=x86_64-efi --force-extra-removable --no-nvram` leaves it,
+  # the command the postinst scripts of shim-signed and grub-efi-amd64 run on the appliance at
+  # every update of either (essential-hook.sh gives them these options through debconf).
+  # grub-install itself cannot run here: it wants the ESP mounted and probes the build host's
+  # devices. Debian's signed chain: shim (signed by Microsoft) -> GRUB (signed by Debian) ->
+  # kernel (signed by Debian).
+  # EFI/debian/grub.cfg is the three lines grub-install writes (to the byte: on a virtio disk it
+  # gives no device hint after "root "): find the root filesystem, read /boot/grub/grub.cfg
+  # there. The signed GRUB's built-in prefix is /EFI/debian on the device it was started from,
+  # whichever of the two paths that was.
+  printf "search.fs_uuid %s root \nset prefix=(\$root)'/boot/grub'\nconfigfile \$prefix/grub.cfg\n" \
+    "$ROOT_UUID" > "$BUILD_DIR/grub.cfg"
   # mcopy -m keeps each file's mtime: the generated one gets the commit time, not the build time
   touch --date="@$SOURCE_DATE_EPOCH" "$BUILD_DIR/grub.cfg"
   rm -f "$E"; truncate -s "${ESP_MIB}M" "$E"
   # --invariant replaces a volume id given before it, so -i comes after it
   mkfs.vfat -F 32 -n ESP --invariant -i "$FAT_VOLID" "$E" > /dev/null
   export MTOOLS_SKIP_CHECK=1
-  mmd -i "$E" ::/EFI ::/EFI/BOOT ::/EFI/debian
-  # Debian's signed chain: shim (signed by Microsoft) -> GRUB (signed by Debian) -> kernel
-  # (signed by Debian). No fbx64.efi next to shim, so it starts grubx64.efi directly. The same
-  # three files are kept current on the appliance by rootfs/usr/lib/cantine-image/update-esp.
-  mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
-  mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi
-  mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
-  # the signed GRUB's built-in prefix is /EFI/debian on the device it was loaded from
+  mmd -i "$E" ::/EFI ::/EFI/debian ::/EFI/BOOT
+  # Debian's own path, which a boot entry of the firmware would name (\EFI\debian\shimx64.efi):
+  # shim, GRUB, MokManager, shim's fallback and the CSV file the fallback reads
+  mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/debian/shimx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/debian/grubx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/debian/mmx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/shim/fbx64.efi.signed" ::/EFI/debian/fbx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/shim/BOOTX64.CSV" ::/EFI/debian/BOOTX64.CSV
   mcopy -m -i "$E" "$BUILD_DIR/grub.cfg" ::/EFI/debian/grub.cfg
+  # The removable-media path, which firmware boots when it has no boot entry of its own (every
+  # new or converted VM): shim as BOOTX64.EFI, GRUB and MokManager beside it. No fallback
+  # (grub-install puts one there only when it updates the NVRAM), so shim starts GRUB directly.
+  mcopy -m -i "$E" "$R/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
+  mcopy -m -i "$E" "$R/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
+  mcopy -m -i "$E" "$R/usr/lib/shim/mmx64.efi.signed" ::/EFI/BOOT/mmx64.efi
 }
 
 rootimg() {

@@ -15,7 +15,6 @@ cp -r --no-preserve=mode,ownership "$IMAGE_SRC/rootfs/." "$R/"
 # that tree's times: never copied into the image
 rm -rf "$R/usr/lib/cantine-image/__pycache__"
 chmod 0755 "$R"/usr/lib/cantine-image/*
-sed -i "s/@ESP_PARTUUID@/$ESP_PARTUUID/" "$R/usr/lib/cantine-image/update-esp"
 # sudo ignores a sudoers.d file with a mode other than 0440 (the copy above made them 0644)
 for f in "$R"/etc/sudoers.d/*; do
   if [ -f "$f" ]; then chmod 0440 "$f"; fi
@@ -62,6 +61,13 @@ if grep -q ERROR "$BUILD_DIR/pg-roles.log"; then cat "$BUILD_DIR/pg-roles.log"; 
 # statistics file (reset timestamp); the WAL is rewritten at first boot, statistics start empty
 rm -f "$R"/var/lib/postgresql/15/main/pg_wal/0000* "$R/var/lib/postgresql/15/main/pg_stat/pgstat.stat"
 python3 "$R/usr/lib/cantine-image/pg-control" normalize "$R/var/lib/postgresql/15/main/global/pg_control" "$SOURCE_DATE_EPOCH"
+
+# GRUB's menu, where update-grub keeps it (boot/grub.cfg.in says why it is written by hand),
+# mode 0444 as grub-mkconfig leaves it. Written after every package is installed: finding it,
+# grub-efi-amd64's postinst would run update-grub, which cannot work in a chroot.
+sed -e "s|@ROOT_UUID@|$ROOT_UUID|g" -e "s|@CONSOLES@|$KERNEL_CONSOLES|g" \
+  "$IMAGE_SRC/boot/grub.cfg.in" > "$R/boot/grub/grub.cfg"
+chmod 0444 "$R/boot/grub/grub.cfg"
 
 inroot systemctl enable systemd-networkd.service systemd-resolved.service nftables.service \
   cantine-firstboot-early.service cantine-firstboot.service cantine-backup-init.service \

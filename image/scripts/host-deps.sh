@@ -7,7 +7,11 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "host-deps: must run as root" >&2; exit 1; }
 
 need_build=(mmdebstrap dosfstools mtools fdisk zstd e2fsprogs python3 xz-utils openssl bc qemu-utils git)
-need_test=(qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage)
+need_test=(qemu-system-x86 ovmf qemu-utils curl openssh-client rclone restic genisoimage
+  # virt-v2v converts the OVA (as an IT team leaving VMware would), with nbdkit and nbdcopy
+  # (libnbd-bin), which its Debian package does not depend on. libguestfs runs its helper VM on a
+  # kernel that supermin takes from the host's /boot, and the CI machines boot one of their own.
+  virt-v2v nbdkit libnbd-bin linux-image-amd64)
 
 missing() {
   local p
@@ -69,7 +73,9 @@ fi
 apt_update
 export DEBIAN_FRONTEND=noninteractive
 # qemu-system-x86 and ovmf must match the backports qemu-utils; everything else from bookworm.
+# Backports first: libguestfs (virt-v2v) depends on qemu-system-x86, which apt would otherwise
+# take from bookworm.
 bpo=(); std=()
 for p in "${pkgs[@]}"; do case $p in qemu-system-x86|ovmf|qemu-utils) bpo+=("$p") ;; *) std+=("$p") ;; esac; done
-[ ${#std[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${std[@]}"
 [ ${#bpo[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends -t bookworm-backports "${bpo[@]}"
+[ ${#std[@]} -eq 0 ] || apt-get install -y -q --no-install-recommends "${std[@]}"

@@ -5,16 +5,21 @@
 #
 # Boot 1: the qcow2 with OVMF's Secure Boot firmware and Microsoft keys (Debian's signed shim,
 #         GRUB and kernel), the disk grown to 6 GiB, a NoCloud seed: full checks, including a
-#         backup to a second site the host serves (rclone serve restic, TLS, append-only).
+#         backup to a second site the host serves (rclone serve restic, TLS, append-only); then
+#         shim and GRUB reinstalled from the Debian mirror, update-grub, and a reboot.
 # Boot 2: the raw disk with plain OVMF, the same seed: a second first boot of the same image,
 #         whose secrets, keys and identifiers must all differ from boot 1's, and which opens
 #         the second site's existing repository instead of creating one.
 # Boot 3: the VMDK from the OVA (Secure Boot), settings from an OVF environment (ISO
 #         transport) built from the OVA descriptor's own property keys, no NoCloud seed.
 # Boot 4: the VHDX with no seed at all: the console wizard, answered over the serial console.
+# Boot 5: the OVA converted by virt-v2v (as when leaving VMware for KVM), Secure Boot, the seed.
 # Each format is also compared block for block with the raw disk.
 set -uo pipefail
 : "${IMAGE_DIR:?}" "${OUT_DIR:?}" "${BUILD_DIR:?}"
+# the image's fixed identifiers (ESP_PARTUUID, ESP_UUID, ROOT_UUID, KERNEL_CONSOLES)
+# shellcheck source=../config.sh
+. "$IMAGE_DIR/config.sh"
 RUN=${TEST_DIR:-$IMAGE_DIR/test-run}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-420}   # seconds from qemu start to /readyz 200
 N=cantine
@@ -23,9 +28,11 @@ pass=0 fail=0
 ok()   { pass=$((pass + 1)); echo "  ok    $*" | tee -a "$RUN/results.txt"; }
 bad()  { fail=$((fail + 1)); echo "  FAIL  $*" | tee -a "$RUN/results.txt"; }
 check() {  # check DESCRIPTION COMMAND...: on failure, the command's last output lines are shown
-  local what=$1 out; shift
+  local what=$1 out t0; shift
+  t0=$(date +%s.%N)
   if out=$("$@" 2>&1); then ok "$what"; else bad "$what"; printf '%s\n' "$out" | tail -n 5 | sed 's/^/          /'; fi
-  printf '== %s\n%s\n' "$what" "$out" >> "$RUN/checks.log"
+  # (how long each check took, in the log only)
+  printf '== %s (%s s)\n%s\n' "$what" "$(echo "$(date +%s.%N) $t0" | awk '{printf "%.1f", $1 - $2}')" "$out" >> "$RUN/checks.log"
 }
 QPID=
 SITE_PID=
@@ -153,10 +160,13 @@ PY
   genisoimage -quiet -V "OVF ENV" -J -r -o "$d/seed.img" "$d/ovf-env"
 }
 
-# boot NAME DISK FORMAT FIRMWARE(secureboot|plain) SEED(nocloud|nocloudtls|ovf|none): starts qemu in the
-# background. The serial console is logged to serial.log and offered on serial.sock.
+# boot NAME DISK FORMAT FIRMWARE(secureboot|plain) SEED(nocloud|nocloudtls|ovf|none) [ON_REBOOT]:
+# starts qemu in the background. The serial console is logged to serial.log and offered on
+# serial.sock. When the guest reboots, QEMU exits (a boot loop ends the boot instead of
+# repeating), unless ON_REBOOT is "restart".
 boot() {
   local name=$1 disk=$2 fmt=$3 fw=$4 seed=$5 d=$RUN/$1 code vars machine=q35 extra=()
+  if [ "${6:-exit}" != restart ]; then extra+=(-no-reboot); fi
   mkdir -p "$d"
   case $seed in
     nocloud*) make_seed "$d" "test-$name" "${seed#nocloud}"; extra+=(-drive "file=$d/seed.img,format=raw,if=virtio,readonly=on") ;;
@@ -183,7 +193,7 @@ boot() {
     -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$P443-:443,hostfwd=tcp:127.0.0.1:$P80-:80,hostfwd=tcp:127.0.0.1:$P22-:22,hostfwd=tcp:127.0.0.1:$P9443-:9443" \
     -device virtio-net-pci,netdev=n0 \
     -chardev "socket,id=ser0,path=$d/serial.sock,server=on,wait=off,logfile=$d/serial.log" \
-    -serial chardev:ser0 -display none -monitor none -no-reboot > "$d/qemu.out" 2>&1 &
+    -serial chardev:ser0 -display none -monitor none > "$d/qemu.out" 2>&1 &
   QPID=$!
   D=$d
 }
@@ -248,19 +258,77 @@ ssh_banner() {  # the first bytes the guest's SSH server sends, or nothing withi
   timeout 15 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P22 && head -c 7 <&3" 2>/dev/null
 }
 
-esp_update() {  # what a shim security update does: the package's file differs from the ESP's
+esp_mounted() {  # findmnt /boot/efi: the image's ESP, by its UUID, vfat, umask=0077
+  local m
+  m=$(vssh findmnt -n -r -o PARTUUID,UUID,FSTYPE,OPTIONS /boot/efi) || { echo "nothing mounted at /boot/efi"; return 1; }
+  echo "$m"
+  vssh grep -E "'^UUID=$ESP_UUID /boot/efi vfat umask=0077,nofail '" /etc/fstab &&
+    echo "$m" | grep -q "^$ESP_PARTUUID $ESP_UUID vfat " &&
+    echo "$m" | grep -q 'fmask=0077' && echo "$m" | grep -q 'dmask=0077'
+}
+
+# What a shim or GRUB security update does, through Debian's own path: shim-signed's postinst
+# runs grub-install (with --force-extra-removable --no-nvram from debconf). A shim that differs
+# from its package, on both paths, is written back, and the ESP is left exactly as the image
+# was built: the same files, the package's binaries, the same EFI/debian/grub.cfg.
+esp_reinstall() {
   vssh sudo sh -s <<'SH'
 set -eu
-export MTOOLS_SKIP_CHECK=1
-grep -q update-esp /etc/apt/apt.conf.d/90cantine-esp
-esp=$(grep -o '/dev/disk/by-partuuid/[0-9a-f-]*' /usr/lib/cantine-image/update-esp)
-test -b "$esp"
-mcopy -o -i "$esp" /etc/hostname ::/EFI/BOOT/BOOTX64.EFI
-/usr/lib/cantine-image/update-esp | grep 'BOOTX64.EFI updated'
-mcopy -n -i "$esp" ::/EFI/BOOT/BOOTX64.EFI /tmp/bootx64.efi
-cmp /tmp/bootx64.efi /usr/lib/shim/shimx64.efi.signed
-test -z "$(/usr/lib/cantine-image/update-esp)"
+cd /boot/efi
+find . -type f | sort > /tmp/esp.files
+cp EFI/debian/grub.cfg /tmp/esp.grub.cfg
+echo damaged > EFI/BOOT/BOOTX64.EFI
+echo damaged > EFI/debian/shimx64.efi
+export DEBIAN_FRONTEND=noninteractive
+log=/tmp/reinstall.log
+# (the mirror is the one the image was built from, as for unattended-upgrades)
+retry='-o Acquire::Retries=3'
+{ apt-get update -q $retry && apt-get install -y -q $retry --reinstall shim-signed grub-efi-amd64-signed; } \
+  > $log 2>&1 || { tail -n 20 $log; exit 1; }
+grep -E 'grub-install|Installing for|Installation finished' $log
+if grep 'Failed: grub-install' $log; then exit 1; fi
+grep -q 'Installation finished. No error reported' $log
+shim=/usr/lib/shim/shimx64.efi.signed grub=/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed
+cmp EFI/BOOT/BOOTX64.EFI $shim; cmp EFI/debian/shimx64.efi $shim
+cmp EFI/BOOT/grubx64.efi $grub; cmp EFI/debian/grubx64.efi $grub
+find . -type f | sort | diff /tmp/esp.files -
+diff /tmp/esp.grub.cfg EFI/debian/grub.cfg
 SH
+}
+
+# What a kernel update runs (/etc/kernel/postinst.d/zz-update-grub): the menu it writes boots
+# the installed kernel by its name, with the serial console of /etc/default/grub.
+update_grub() {
+  vssh sudo sh -s "$ROOT_UUID" "'$KERNEL_CONSOLES'" <<'SH'
+set -eu
+update-grub > /tmp/update-grub.log 2>&1 || { cat /tmp/update-grub.log; exit 1; }
+cat /tmp/update-grub.log
+grep -E "^[[:space:]]+linux[[:space:]]+/boot/vmlinuz-$(uname -r) root=UUID=$1 ro $2 quiet\$" /boot/grub/grub.cfg | head -n 1
+SH
+}
+
+# Reboots the guest (booted with ON_REBOOT restart) and waits for the new boot to serve: the
+# firmware, shim and GRUB as they are on the ESP now, and the menu update-grub wrote.
+reboot_secure() {
+  local before id
+  before=$(vssh cat /proc/sys/kernel/random/boot_id) || return 1
+  # (the reboot cuts the SSH connection: ssh exits 255)
+  vssh sudo systemctl reboot || true
+  SECONDS=0
+  until id=$(vssh cat /proc/sys/kernel/random/boot_id 2>/dev/null) && [ -n "$id" ] && [ "$id" != "$before" ]; do
+    if ! kill -0 "$QPID" 2>/dev/null; then echo "qemu exited"; return 1; fi
+    if [ "$SECONDS" -ge "$BOOT_TIMEOUT" ]; then echo "no new boot within ${BOOT_TIMEOUT}s"; return 1; fi
+    sleep 3
+  done
+  until [ "$(https -o /dev/null -w '%{http_code}' "https://127.0.0.1:$P443/readyz")" = 200 ]; do
+    if [ "$SECONDS" -ge "$BOOT_TIMEOUT" ]; then echo "/readyz not 200 within ${BOOT_TIMEOUT}s"; return 1; fi
+    sleep 2
+  done
+  ev "rebooted: /readyz 200 ${SECONDS}s after the reboot"
+  vssh cat /proc/cmdline
+  vssh grep -q 'BOOT_IMAGE=/boot/vmlinuz-' /proc/cmdline &&
+    vssh mokutil --sb-state | grep 'SecureBoot enabled' &&
+    esp_mounted
 }
 
 # The health-data key as first boot writes it, and read by cantine.service under its own sandbox
@@ -343,6 +411,7 @@ full_checks() {
   check "postgres exporter answers, pg_up 1" bash -c "curl -sk -m 20 -f $m/postgres/metrics | grep -q '^pg_up 1'"
   check "admin SSH login with the seed's key" vssh true
   no_failed_units ""
+  check "the ESP is mounted at /boot/efi (vfat, umask=0077, by UUID, nofail)" esp_mounted
   check "hostname from the seed" test "$(vssh hostname)" = cantine-test
   check "root filesystem grown to the 6 GiB disk" bash -c "[ \$(vssh df -B1M --output=size / | tail -n1) -gt 5000 ]"
   check "PostgreSQL listens, on loopback only" bash -c "vssh ss -Hltn 'sport = :5432' > $D/pg-listen.txt && [ -s $D/pg-listen.txt ] &&
@@ -384,12 +453,15 @@ stop_vm() {
 }
 
 echo "== boot 1: qcow2, Secure Boot firmware with Microsoft keys, NoCloud seed"
-boot sb "$OUT_DIR/$N.qcow2" qcow2 secureboot nocloud
+boot sb "$OUT_DIR/$N.qcow2" qcow2 secureboot nocloud restart
 if wait_ready; then
   full_checks
   check "Secure Boot is enabled in the guest" bash -c "vssh mokutil --sb-state | grep -q 'SecureBoot enabled'"
-  check "a shim on the ESP that differs from its package is replaced by apt's hook" esp_update
   cp "$D/identity.txt" "$RUN/identity-1.txt"
+  check "apt-get install --reinstall shim-signed grub-efi-amd64-signed puts back a shim that differs from its package (grub-install, both paths), and leaves the ESP as built" esp_reinstall
+  check "update-grub (as a kernel update runs it) writes a menu with the installed kernel and the serial console" update_grub
+  check "after the reinstall and update-grub, a reboot: the new menu boots, Secure Boot on, the ESP mounted, /readyz 200" reboot_secure
+  no_failed_units "after the reboot: "
 else
   bad "boot 1 (qcow2, Secure Boot): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi
@@ -473,6 +545,37 @@ else
   bad "boot 4 (VHDX, no seed): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
 fi
 stop_vm
+
+echo "== boot 5: the OVA converted by virt-v2v (VMware to KVM), Secure Boot, NoCloud seed"
+# As an IT team would run it (image/README.md), with the emulation settings of this host.
+V2V=$RUN/virt-v2v
+convert_ova() {
+  local t0=$SECONDS
+  mkdir -p "$V2V"
+  LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
+    nice virt-v2v -i ova "$OUT_DIR/$N.ova" -o local -os "$V2V" -of qcow2 -on cantine-v2v > "$V2V/virt-v2v.log" 2>&1
+  local rc=$?
+  echo "virt-v2v: exit $rc after $((SECONDS - t0)) s" | tee "$V2V/time.txt"
+  grep -i 'warning' "$V2V/virt-v2v.log"
+  [ "$rc" = 0 ] || { tail -n 20 "$V2V/virt-v2v.log"; return 1; }
+}
+check "virt-v2v converts the OVA without error" convert_ova
+check "virt-v2v's libvirt description: UEFI firmware, the disk on virtio" bash -c \
+  "grep -Eq \"<os firmware='efi'>|<loader[^>]*pflash\" $V2V/cantine-v2v.xml && grep -q \"<target dev='vda' bus='virtio'/>\" $V2V/cantine-v2v.xml"
+if [ -f "$V2V/cantine-v2v-sda" ]; then
+  boot v2v "$V2V/cantine-v2v-sda" qcow2 secureboot nocloud
+  if wait_ready; then
+    check "boot 5: /readyz 200 ($READY_AT s after qemu start)" true
+    check "boot 5: Secure Boot is enabled" bash -c "vssh mokutil --sb-state | grep -q 'SecureBoot enabled'"
+    check "boot 5: the ESP is mounted at /boot/efi" esp_mounted
+    no_failed_units "boot 5: "
+  else
+    bad "boot 5 (converted by virt-v2v): /readyz 200 within ${BOOT_TIMEOUT}s"; diagnose
+  fi
+  stop_vm
+else
+  bad "boot 5: virt-v2v left no disk to boot"
+fi
 kill "$SITE_PID"; wait "$SITE_PID"; SITE_PID=
 
 echo "== other formats: same disk contents as the raw image"
@@ -489,6 +592,7 @@ check "VHDX has the raw disk's contents" nice qemu-img compare -q -f raw -F vhdx
 check "qcow2 has the raw disk's contents" nice qemu-img compare -q -f raw -F qcow2 "$raw" "$OUT_DIR/$N.qcow2"
 
 echo "== timings (seconds after QEMU started)"
-for b in sb plain ova wizard; do [ -f "$RUN/$b/events.txt" ] && sed "s/^/$b /" "$RUN/$b/events.txt"; done
+for b in sb plain ova wizard v2v; do [ -f "$RUN/$b/events.txt" ] && sed "s/^/$b /" "$RUN/$b/events.txt"; done
+[ -f "$V2V/time.txt" ] && cat "$V2V/time.txt"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
