@@ -19,6 +19,7 @@ pub mod enrollments;
 pub mod error;
 pub mod households;
 pub mod http;
+pub mod menus;
 pub mod platform;
 pub mod reservations;
 pub mod staff;

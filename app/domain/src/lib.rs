@@ -13,6 +13,7 @@ pub mod child;
 pub mod deadline;
 pub mod enrollment;
 pub mod ids;
+pub mod menu;
 pub mod money;
 pub mod roles;
 pub mod rules;
