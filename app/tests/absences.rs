@@ -114,6 +114,18 @@ impl Town {
         fields: &[(&str, &str)],
         file: Option<(&str, &str, Vec<u8>)>,
     ) -> reqwest::Response {
+        self.post_form_from(family, path, fields, file, true).await
+    }
+
+    /// [`post_form`](Self::post_form), with the service's `Origin` or none.
+    async fn post_form_from(
+        &self,
+        family: &Family,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &str, Vec<u8>)>,
+        with_origin: bool,
+    ) -> reqwest::Response {
         let boundary = "----cantine-test-boundary-7d1f";
         let mut body = Vec::new();
         for (name, value) in fields {
@@ -135,18 +147,37 @@ impl Town {
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        family
-            .client
-            .post(self.app.url(path))
-            .header("origin", self.app.origin())
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
+        let mut request = family.client.post(self.app.url(path)).header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        );
+        if with_origin {
+            request = request.header("origin", self.app.origin());
+        }
+        request.body(body).send().await.unwrap()
+    }
+}
+
+impl Town {
+    /// The page's declaration of an illness from Thursday 19 to Friday 20 November, with a
+    /// file named and typed as given.
+    async fn declare_on_page(
+        &self,
+        family: &Family,
+        child: i64,
+        file: (&str, &str, Vec<u8>),
+    ) -> reqwest::Response {
+        let child = child.to_string();
+        let fields = [
+            ("csrf", family.csrf.as_str()),
+            ("enfants", child.as_str()),
+            ("du", "2026-11-19"),
+            ("au", "2026-11-20"),
+            ("motif", "illness"),
+            ("commentaire", "Gastro"),
+        ];
+        self.post_form(family, "/absences", &fields, Some(file))
             .await
-            .unwrap()
     }
 }
 
@@ -282,18 +313,7 @@ async fn a_renamed_executable_is_refused_as_a_certificate() {
     let (family, child) = town.family("martin").await;
     // Through the page, named `.pdf` and typed `application/pdf` by the client.
     let response = town
-        .post_form(
-            &family,
-            "/absences",
-            &[
-                ("csrf", &family.csrf),
-                ("enfants", &child.to_string()),
-                ("du", "2026-11-19"),
-                ("au", "2026-11-19"),
-                ("motif", "illness"),
-            ],
-            Some(("certificat.pdf", "application/pdf", elf())),
-        )
+        .declare_on_page(&family, child, ("certificat.pdf", "application/pdf", elf()))
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = response.text().await.unwrap();
@@ -325,18 +345,7 @@ async fn an_oversized_certificate_is_refused_and_nothing_is_stored() {
     let mut big = pdf();
     big.resize(5 * 1024 * 1024 + 1, b' ');
     let response = town
-        .post_form(
-            &family,
-            "/absences",
-            &[
-                ("csrf", &family.csrf),
-                ("enfants", &child.to_string()),
-                ("du", "2026-11-19"),
-                ("au", "2026-11-19"),
-                ("motif", "illness"),
-            ],
-            Some(("scan.pdf", "application/pdf", big.clone())),
-        )
+        .declare_on_page(&family, child, ("scan.pdf", "application/pdf", big.clone()))
         .await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let page = response.text().await.unwrap();
@@ -378,21 +387,9 @@ async fn a_valid_pdf_is_accepted_stored_privately_and_read_back_by_its_family_on
     let town = town().await;
     let (family, child) = town.family("martin").await;
     let (durand, _) = town.family("durand").await;
+    // The name and the client's type say nothing true: the content decides.
     let response = town
-        .post_form(
-            &family,
-            "/absences",
-            &[
-                ("csrf", &family.csrf),
-                ("enfants", &child.to_string()),
-                ("du", "2026-11-19"),
-                ("au", "2026-11-20"),
-                ("motif", "illness"),
-                ("commentaire", "Gastro"),
-            ],
-            // The name and the client's type say nothing true: the content decides.
-            Some(("photo.png", "image/png", pdf())),
-        )
+        .declare_on_page(&family, child, ("photo.png", "image/png", pdf()))
         .await;
     assert_eq!(response.status(), StatusCode::OK, "after the redirect");
     assert_eq!(response.url().path(), "/absences");
@@ -719,4 +716,103 @@ async fn the_managers_page_accepts_and_refuses_with_a_reason() {
         .await
         .unwrap();
     assert_eq!(status, "accepted");
+}
+
+#[tokio::test]
+async fn a_certificate_is_attached_later_from_the_page() {
+    let town = town().await;
+    let (family, child) = town.family("martin").await;
+    let absence: Value = town
+        .declare(&family, illness_today(child))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = absence["id"].as_i64().unwrap();
+    let path = format!("/absences/{id}/certificat");
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let response = town
+        .post_form(
+            &family,
+            &path,
+            &[("csrf", &family.csrf)],
+            Some(("ordonnance", "application/octet-stream", png.clone())),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("Certificat ajouté"));
+    let response = family.call(Method::GET, &path, None).await;
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+    // Without the service's `Origin` nor the session's token, refused, and nothing stored.
+    let response = town
+        .post_form_from(
+            &family,
+            &path,
+            &[("csrf", "faux")],
+            Some(("ordonnance.pdf", "application/pdf", pdf())),
+            false,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(town.count("select count(*) from certificate").await, 1);
+}
+
+#[tokio::test]
+async fn the_demo_seeds_one_pending_absence_with_a_valid_pdf_once() {
+    let pdf = pdf();
+    assert!(pdf.starts_with(b"%PDF-1.4\n") && pdf.ends_with(b"%%EOF\n"));
+    assert!(pdf.len() < 1024, "{} bytes", pdf.len());
+    assert_eq!(
+        pdf,
+        cantine::demo::minimal_pdf("Certificat médical de test")
+    );
+    // The cross-reference table points at each object.
+    let text = String::from_utf8(pdf.clone()).unwrap();
+    let xref = text.find("xref\n").unwrap();
+    let startxref: usize = text
+        .split("startxref\n")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(startxref, xref);
+    for (n, line) in text[xref..].lines().skip(3).take(5).enumerate() {
+        let offset: usize = line[..10].parse().unwrap();
+        assert!(
+            text[offset..].starts_with(&format!("{} 0 obj", n + 1)),
+            "{line}"
+        );
+    }
+
+    // The demo's own town, on the same Thursday morning.
+    let app = TestApp::builder()
+        .clock(paris("2026-11-19 08:30:00"))
+        .spawn()
+        .await;
+    let rules = app.rules();
+    cantine::demo::seed(&app.pool, &rules, Some("techniville".into()), None)
+        .await
+        .unwrap();
+    let files = cantine::absences::CertificateFiles::in_data_dir(app.data_dir());
+    for _ in 0..2 {
+        cantine::demo::seed_absence(&app.pool, &rules, &files)
+            .await
+            .unwrap();
+    }
+    let (status, email, media_type): (String, String, String) = sqlx::query_as(
+        "select a.status, ac.email, c.media_type from absence a
+         join account ac on ac.id = a.declared_by join certificate c on c.id = a.certificate_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "pending");
+    assert_eq!(email, "famille.martin@techniville.test");
+    assert_eq!(media_type, "application/pdf");
+    let files: Vec<_> = std::fs::read_dir(files.dir()).unwrap().collect();
+    assert_eq!(files.len(), 1);
 }

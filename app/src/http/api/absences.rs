@@ -23,7 +23,7 @@ use crate::http::AppState;
 use crate::http::auth::Session;
 use crate::http::error::{Json, Path, Problem};
 
-use super::v1::{children_schema, code_schema, text_schema};
+use super::v1::{children_schema, text_schema};
 
 /// The body limit of the routes that take a certificate. Up to it, the body is read to its
 /// end (only the first 5 MiB of a file are kept; the rest is dropped as it comes), so that
@@ -46,8 +46,21 @@ pub(crate) fn certificate_files(state: &AppState) -> CertificateFiles {
     CertificateFiles::in_data_dir(&state.config.data_dir)
 }
 
-fn reason_schema() -> utoipa::openapi::schema::Schema {
-    code_schema(Reason::ALL.map(Reason::code), None)
+/// Why the children are absent.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonIn {
+    Illness,
+    Other,
+}
+
+impl From<ReasonIn> for Reason {
+    fn from(r: ReasonIn) -> Self {
+        match r {
+            ReasonIn::Illness => Reason::Illness,
+            ReasonIn::Other => Reason::Other,
+        }
+    }
 }
 
 fn comment_schema() -> utoipa::openapi::schema::Schema {
@@ -69,9 +82,7 @@ pub struct DeclareAbsence {
     /// Last day absent, included: on or after `first_day`, at most 92 days later, in the same
     /// school year; otherwise 422.
     last_day: NaiveDate,
-    /// `illness` or `other`.
-    #[schema(schema_with = reason_schema)]
-    reason: String,
+    reason: ReasonIn,
     #[serde(default)]
     #[schema(schema_with = comment_schema)]
     comment: String,
@@ -177,9 +188,7 @@ pub async fn declare_absence(
         children: body.children.into_iter().map(ChildId).collect(),
         first_day: body.first_day,
         last_day: body.last_day,
-        reason: Reason::from_code(&body.reason).ok_or_else(|| {
-            Error::Invalid(Invalid::Request("reason: `illness` or `other`".into()))
-        })?,
+        reason: body.reason.into(),
         comment: body.comment,
     };
     let id = absences::declare(
@@ -206,6 +215,12 @@ pub async fn list_absences(
     let list = absences::for_household(&state.pool, household).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
+
+/// A file's bytes, as the OpenAPI file describes a certificate going up or down.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // only its schema is used
+pub struct FileBytes(Vec<u8>);
 
 /// A certificate sent as the raw body: kept up to 5 MiB, read to its end (within the route's
 /// limit) whatever its size, then judged; see [`CERTIFICATE_BODY_LIMIT`].
@@ -247,7 +262,7 @@ impl<S: Send + Sync> FromRequest<S> for Upload {
 #[utoipa::path(put, path = "/api/v1/absences/{absence_id}/certificate",
     operation_id = "uploadCertificate", tag = "absences",
     params(("absence_id" = i64, Path, minimum = 1)),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream",
         description = "The file: PDF, JPEG or PNG by its content, 5 MiB (5,242,880 bytes) at most."),
     security(("session" = [], "csrf" = [])),
     responses((status = 204, description = "Stored"),
@@ -303,7 +318,7 @@ pub(crate) fn certificate_response(file: CertificateFile) -> Response {
     operation_id = "getCertificate", tag = "absences",
     params(("absence_id" = i64, Path, minimum = 1)), security(("session" = [])),
     responses((status = 200, description = "The file, as an attachment",
-        content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png")))))]
+        content((inline(FileBytes) = "application/pdf"), (inline(FileBytes) = "image/jpeg"), (inline(FileBytes) = "image/png")))))]
 pub async fn get_certificate(
     State(state): State<AppState>,
     session: Session,

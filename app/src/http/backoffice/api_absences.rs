@@ -13,7 +13,7 @@ use super::{Access, MANAGER, Staff, Table};
 use crate::absences;
 use crate::error::Result;
 use crate::http::AppState;
-use crate::http::api::absences::{AbsenceOut, certificate_files, certificate_response};
+use crate::http::api::absences::{AbsenceOut, FileBytes, certificate_files, certificate_response};
 use crate::http::error::{Json, Path, Problem};
 
 pub(super) fn declare(table: Table) -> Table {
@@ -103,7 +103,7 @@ pub async fn decide_absence(
     operation_id = "getAbsenceCertificate", tag = "staff",
     params(("absence_id" = i64, Path, minimum = 1)), security(("session" = [])),
     responses((status = 200, description = "The file, as an attachment",
-        content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png")))))]
+        content((inline(FileBytes) = "application/pdf"), (inline(FileBytes) = "image/jpeg"), (inline(FileBytes) = "image/png")))))]
 pub async fn get_absence_certificate(
     State(state): State<AppState>,
     staff: Staff,

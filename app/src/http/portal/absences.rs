@@ -308,8 +308,11 @@ pub(super) async fn declare(
             children,
             first_day: parse_date(form.get("du"), "Premier jour")?,
             last_day: parse_date(form.get("au"), "Dernier jour")?,
-            reason: Reason::from_code(form.get("motif"))
-                .ok_or(Error::form(crate::error::FormProblem::Action))?,
+            reason: Reason::from_code(form.get("motif")).ok_or(Error::Invalid(
+                Invalid::Required {
+                    field: crate::error::Field::Reason,
+                },
+            ))?,
             comment: form.get("commentaire").to_owned(),
         };
         absences::declare(
