@@ -5,8 +5,8 @@
 
 use axum::Router;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,20 +17,14 @@ use cantine_domain::absence::{
 };
 use cantine_domain::ids::{AbsenceId, ChildId};
 
-use crate::absences::{self, AbsenceRow, CertificateFile, CertificateFiles, Declaration};
+use crate::absences::{self, AbsenceRow, Declaration};
 use crate::error::{Error, Invalid, Malformed, Result};
 use crate::http::AppState;
 use crate::http::auth::Session;
+use crate::http::certificates::{CERTIFICATE_BODY_LIMIT, certificate_files, certificate_response};
 use crate::http::error::{Json, Path, Problem};
 
 use super::v1::{children_schema, text_schema};
-
-/// The body limit of the routes that take a certificate. Up to it, the body is read to its
-/// end (only the first 5 MiB of a file are kept; the rest is dropped as it comes), so that
-/// the phone photo of 12 MB a family picks gets our 413 with its French detail: a server that
-/// answers before reading the whole body makes the browser show a reset connection instead.
-/// Past it, the connection may be closed.
-pub const CERTIFICATE_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,11 +33,6 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/absences/{absence_id}/certificate",
             put(upload_certificate).get(get_certificate),
         )
-}
-
-/// The certificates' folder of this service.
-pub(crate) fn certificate_files(state: &AppState) -> CertificateFiles {
-    CertificateFiles::in_data_dir(&state.config.data_dir)
 }
 
 /// Why the children are absent.
@@ -285,31 +274,6 @@ pub async fn upload_certificate(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The certificate as a download: its stored type, never sniffed by the browser, never shown
-/// inline, never cached.
-pub(crate) fn certificate_response(file: CertificateFile) -> Response {
-    let disposition = format!(
-        "attachment; filename=\"certificat-absence-{}.{}\"",
-        file.absence.get(),
-        file.kind.extension()
-    );
-    let mut response = (StatusCode::OK, file.bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(file.kind.media_type()),
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// Downloads the certificate of one of the household's absences (404 for another

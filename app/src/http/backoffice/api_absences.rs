@@ -13,7 +13,8 @@ use super::{Access, MANAGER, Staff, Table};
 use crate::absences;
 use crate::error::Result;
 use crate::http::AppState;
-use crate::http::api::absences::{AbsenceOut, FileBytes, certificate_files, certificate_response};
+use crate::http::api::absences::{AbsenceOut, FileBytes};
+use crate::http::certificates::{certificate_files, certificate_response};
 use crate::http::error::{Json, Path, Problem};
 
 pub(super) fn declare(table: Table) -> Table {

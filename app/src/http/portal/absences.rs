@@ -18,8 +18,8 @@ use crate::absences::{self, AbsenceRow, Declaration};
 use crate::error::{Error, Invalid, Malformed};
 use crate::households;
 use crate::http::AppState;
-use crate::http::api::absences::{certificate_files, certificate_response};
 use crate::http::auth::Session;
+use crate::http::certificates::{certificate_files, certificate_response};
 use crate::http::routes;
 
 /// A `multipart/form-data` form: its text fields, and the file of `certificat` if one was

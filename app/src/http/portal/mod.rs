@@ -21,8 +21,8 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
-use super::api::absences::CERTIFICATE_BODY_LIMIT;
 use super::auth::{MaybeSession, Session};
+use super::certificates::CERTIFICATE_BODY_LIMIT;
 use super::fr;
 use super::{AppState, routes};
 use crate::error::{Error, FormProblem, Malformed};

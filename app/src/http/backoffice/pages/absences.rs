@@ -11,8 +11,8 @@ use cantine_domain::ids::AbsenceId;
 use super::notice;
 use crate::absences;
 use crate::error::{Error, FormProblem};
-use crate::http::api::absences::{certificate_files, certificate_response};
 use crate::http::backoffice::Staff;
+use crate::http::certificates::{certificate_files, certificate_response};
 use crate::http::portal::absences::{AbsenceLine, line};
 use crate::http::portal::{
     FormData, Layout, PageError, PagePath, PageQuery, check_csrf, form_page, ok, refused, see_other,
