@@ -1,5 +1,6 @@
-//! The Techniville demonstration: three schools, forty families, a tariff grid and the current
-//! school year. Generated from a fixed seed, so every demo is the same town.
+//! The Techniville demonstration: three schools, forty families, a tariff grid, the current
+//! school year and one pending absence with its certificate. Generated from a fixed seed, so
+//! every demo is the same town.
 
 use chrono::{Datelike, NaiveDate};
 use rand::rngs::StdRng;
@@ -8,10 +9,11 @@ use rand::{Rng, SeedableRng};
 use sqlx::{PgPool, Postgres, Transaction};
 
 use cantine_domain::calendar::SchoolYear;
-use cantine_domain::ids::{AccountId, EnrollmentId, SchoolId};
+use cantine_domain::ids::{AccountId, ChildId, EnrollmentId, HouseholdId, SchoolId};
 use cantine_domain::roles::Role;
 use cantine_domain::rules::Rules;
 
+use crate::absences::{self, CertificateFiles, Declaration};
 use crate::accounts::{self, password};
 use crate::enrollments::{self, Decision};
 use crate::staff;
@@ -201,6 +203,101 @@ pub async fn seed(
         );
     } else {
         println!("Staff TOTP secret: the one given with --totp-secret.");
+    }
+    Ok(())
+}
+
+/// A minimal valid PDF of one A4 page showing `text` (ASCII letters, digits and spaces; any
+/// other character becomes a space), with its cross-reference table computed: always the same
+/// bytes for the same text, a few hundred of them.
+pub fn minimal_pdf(text: &str) -> Vec<u8> {
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+        .collect();
+    let stream = format!("BT /F1 18 Tf 72 770 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
+}
+
+/// One pending absence for the managers' queue: the Martin family's first child, ill from the
+/// first service day on or after today (the school year's first day in summer) for a week,
+/// with a certificate. Seeded once: nothing happens when any absence exists.
+pub async fn seed_absence(
+    pool: &PgPool,
+    rules: &Rules<'_>,
+    files: &CertificateFiles,
+) -> anyhow::Result<()> {
+    let any = sqlx::query_scalar!(r#"select exists(select 1 from absence) as "exists!""#)
+        .fetch_one(pool)
+        .await?;
+    if any {
+        return Ok(());
+    }
+    let Some(martin) = sqlx::query!(
+        "select a.id, a.household_id as \"household_id!\",
+            (select min(c.id) from child c where c.household_id = a.household_id) as \"child!\"
+         from account a where a.email = $1",
+        format!("famille.martin@{DOMAIN}"),
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(());
+    };
+    let label = rules.current_year()?;
+    let year = rules
+        .holidays
+        .school_year(label)
+        .ok_or_else(|| anyhow::anyhow!("no school year {label} in the holiday calendar"))?;
+    let first = rules.today().max(year.first_day());
+    let last = (first + chrono::Duration::days(6)).min(year.last_day());
+    let declaration = Declaration {
+        children: vec![ChildId(martin.child)],
+        first_day: first,
+        last_day: last,
+        reason: cantine_domain::absence::Reason::Illness,
+        comment: "Varicelle : certificat du médecin joint.".to_owned(),
+    };
+    let declared = absences::declare(
+        pool,
+        files,
+        rules,
+        (HouseholdId(martin.household_id), AccountId(martin.id)),
+        &declaration,
+        Some(minimal_pdf("Certificat medical Techniville")),
+    )
+    .await;
+    match declared {
+        Ok(_) => println!("One pending absence with its certificate, for famille.martin@{DOMAIN}."),
+        // A week without any service day (a holiday week): the demo goes on without it.
+        Err(e) => println!("No demo absence this week: {e}"),
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! which day) and never how to word it: the HTTP edge maps each variant to a status and a
 //! stable [`Code`], and its French presenter (`http::present`) words it for families.
 
+use cantine_domain::absence::{AbsenceError, CertificateProblem};
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::enrollment::EnrollmentError;
@@ -42,10 +43,12 @@ pub enum Code {
     SecondFactorRequired,
     InvalidSecondFactor,
     SecondFactorEnrolled,
+    /// A certificate that is neither PDF, JPEG nor PNG by its content.
+    UnsupportedCertificate,
 }
 
 impl Code {
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -75,6 +78,7 @@ impl Code {
         Code::SecondFactorRequired,
         Code::InvalidSecondFactor,
         Code::SecondFactorEnrolled,
+        Code::UnsupportedCertificate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +112,7 @@ impl Code {
             Code::SecondFactorRequired => "second_factor_required",
             Code::InvalidSecondFactor => "invalid_second_factor",
             Code::SecondFactorEnrolled => "second_factor_enrolled",
+            Code::UnsupportedCertificate => "unsupported_certificate",
         }
     }
 }
@@ -194,6 +199,10 @@ pub enum Invalid {
     Character,
     Enrollment(EnrollmentError),
     Booking(BookingError),
+    /// An absence's days, comment or decision that make no sense.
+    Absence(AbsenceError),
+    /// A certificate file that is empty, too large or of a type not accepted.
+    Certificate(CertificateProblem),
     /// A page's own parameter or form field, judged at the edge.
     Form(FormProblem),
     /// A JSON body or query string that parses but does not fit the schema; the text is the
@@ -235,6 +244,8 @@ pub enum Conflict {
     DayClosed,
     Enrollment(EnrollmentError),
     Booking(BookingError),
+    /// The absence is already decided.
+    Absence(AbsenceError),
 }
 
 /// Input that cannot even be read (400).
@@ -287,6 +298,9 @@ impl Error {
                 Invalid::SecondFactor => Code::InvalidSecondFactor,
                 Invalid::Enrollment(e) => enrollment_code(e),
                 Invalid::Booking(e) => booking_code(e),
+                Invalid::Absence(e) => absence_code(e),
+                Invalid::Certificate(CertificateProblem::TooLarge) => Code::PayloadTooLarge,
+                Invalid::Certificate(CertificateProblem::Type) => Code::UnsupportedCertificate,
                 // A date outside the year is refused like any non-service day.
                 Invalid::OutsideSchoolYear(_) => Code::NotAServiceDay,
                 _ => Code::Validation,
@@ -302,6 +316,7 @@ impl Error {
                 Conflict::DayClosed => Code::NotAServiceDay,
                 Conflict::Enrollment(e) => enrollment_code(e),
                 Conflict::Booking(e) => booking_code(e),
+                Conflict::Absence(e) => absence_code(e),
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,
@@ -323,6 +338,15 @@ impl Error {
         }
     }
 
+    /// An absence refusal: deciding twice is the state's answer (409); the rest is a request
+    /// that could never be satisfied (422).
+    pub fn absence(e: AbsenceError) -> Self {
+        match e {
+            AbsenceError::AlreadyDecided => Self::Conflict(Conflict::Absence(e)),
+            _ => Self::Invalid(Invalid::Absence(e)),
+        }
+    }
+
     pub fn form(problem: FormProblem) -> Self {
         Self::Invalid(Invalid::Form(problem))
     }
@@ -334,6 +358,18 @@ fn enrollment_code(e: &EnrollmentError) -> Code {
         EnrollmentError::RejectionReasonRequired => Code::RejectionReasonRequired,
         EnrollmentError::RejectionReasonTooLong => Code::Validation,
         EnrollmentError::WeekdaysNotServed(_) => Code::WeekdayNotServed,
+    }
+}
+
+fn absence_code(e: &AbsenceError) -> Code {
+    match e {
+        AbsenceError::OutsideSchoolYear | AbsenceError::NoServiceDay => Code::NotAServiceDay,
+        AbsenceError::AlreadyDecided => Code::InvalidTransition,
+        AbsenceError::RefusalReasonRequired => Code::RejectionReasonRequired,
+        AbsenceError::InvalidRange
+        | AbsenceError::TooFarInThePast
+        | AbsenceError::CommentTooLong
+        | AbsenceError::ReasonTooLong => Code::Validation,
     }
 }
 

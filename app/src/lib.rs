@@ -3,11 +3,12 @@
 //! The library holds everything; `main.rs` only calls [`cli::main`]. Tests drive the same
 //! [`http::router`] and [`http::serve`] the binary runs.
 //!
-//! One capability is one folder (`accounts`, `households`, `enrollments`, `reservations`,
+//! One capability is one folder (`absences`, `accounts`, `households`, `enrollments`, `reservations`,
 //! `calendar`, `closures`, `staff`, `audit`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
+pub mod absences;
 pub mod accounts;
 pub mod audit;
 pub mod backup;

@@ -136,6 +136,17 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[Admin],
         ),
         ("GET", "/api/v1/staff/audit", &[Admin]),
+        ("GET", "/api/v1/staff/absences", &[Manager]),
+        (
+            "POST",
+            "/api/v1/staff/absences/{absence_id}/decision",
+            &[Manager],
+        ),
+        (
+            "GET",
+            "/api/v1/staff/absences/{absence_id}/certificate",
+            &[Manager],
+        ),
         // The pages.
         ("GET", "/gestion/double-authentification", ALL),
         ("POST", "/gestion/double-authentification", ALL),
@@ -174,6 +185,13 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
+        ("GET", "/gestion/absences", &[Manager]),
+        ("POST", "/gestion/absences/{absence_id}", &[Manager]),
+        (
+            "GET",
+            "/gestion/absences/{absence_id}/certificat",
+            &[Manager],
+        ),
     ] {
         m.insert((method, path), Some(roles));
     }
@@ -216,7 +234,9 @@ async fn every_back_office_route_admits_exactly_its_roles() {
             .replace("{child_id}", &child.to_string())
             .replace("{enrollment_id}", &enrollment.to_string())
             .replace("{account_id}", &spare.id.to_string())
-            .replace("{date}", "2026-12-03");
+            .replace("{date}", "2026-12-03")
+            // No such absence: the roles admitted get 404, the others 403.
+            .replace("{absence_id}", "999999");
         let page = !route.path.starts_with("/api/");
         let body = (!page && route.method != Method::GET && route.method != Method::DELETE)
             .then(|| json!({}));

@@ -44,6 +44,8 @@ id!(
 id!(ChildId);
 id!(SchoolId);
 id!(EnrollmentId);
+id!(AbsenceId);
+id!(CertificateId);
 
 #[cfg(test)]
 mod tests {

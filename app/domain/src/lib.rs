@@ -6,6 +6,7 @@
 //! Europe/Paris, summer time included, and handed back as UTC instants. This crate depends on
 //! no tokio, sqlx, axum or askama, so `cargo test -p cantine-domain` needs no database.
 
+pub mod absence;
 pub mod activity;
 pub mod booking;
 pub mod calendar;

@@ -40,10 +40,12 @@ pub enum Action {
     ChildAdded,
     ReservationChanged,
     HealthDataRead,
+    AbsenceDecided,
+    CertificateRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -60,6 +62,8 @@ impl Action {
         Action::ChildAdded,
         Action::ReservationChanged,
         Action::HealthDataRead,
+        Action::AbsenceDecided,
+        Action::CertificateRead,
     ];
 
     pub fn code(self) -> &'static str {
@@ -80,6 +84,8 @@ impl Action {
             Action::ChildAdded => "child_added",
             Action::ReservationChanged => "reservation_changed",
             Action::HealthDataRead => "health_data_read",
+            Action::AbsenceDecided => "absence_decided",
+            Action::CertificateRead => "certificate_read",
         }
     }
 

@@ -74,6 +74,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn certificates_go_in_the_snapshot_but_not_a_file_being_written() {
+        let data = tempfile::tempdir().unwrap();
+        assert!(certificate_snapshot_paths(data.path()).is_empty());
+        let dir = data.path().join("certificates");
+        std::fs::create_dir(&dir).unwrap();
+        let key = "0b6f3a52-8c1e-4c5f-9a57-6f0d2f5f1c3e";
+        std::fs::write(dir.join(key), b"%PDF-").unwrap();
+        std::fs::write(dir.join(format!(".{key}.tmp")), b"%PD").unwrap();
+        let paths = certificate_snapshot_paths(data.path());
+        assert_eq!(
+            paths,
+            [(dir.join(key), format!("/cantine/certificates/{key}"))]
+        );
+    }
+
+    #[test]
     fn leftovers_are_recognised_by_the_time_in_their_name() {
         let cutoff = "20261127120000000";
         let prefix = "cantine_drill_";
@@ -270,6 +286,10 @@ impl Backups {
             if file.is_file() {
                 request = request.with_file(file, snapshot_path);
             }
+        }
+        // The absences' certificates are files, not rows: the database names them.
+        for (file, snapshot_path) in certificate_snapshot_paths(&self.data_dir) {
+            request = request.with_file(file, snapshot_path);
         }
         let mut outcomes = Vec::new();
         for target in targets.list() {
@@ -646,6 +666,29 @@ pub fn service_owner(data_dir: &Path) -> Option<(u32, u32)> {
 
 fn owner_if_other(euid: u32, uid: u32, gid: u32) -> Option<(u32, u32)> {
     (euid == 0 && uid != 0).then_some((uid, gid))
+}
+
+/// Where the certificates go in a snapshot, each by its stored name.
+pub const CERTIFICATES_SNAPSHOT_PATH: &str = "/cantine/certificates";
+
+/// The certificate files of `<data_dir>/certificates/` and where each goes in a snapshot. Only
+/// files named as the service names them (a UUID): a temporary file being written is not one.
+pub fn certificate_snapshot_paths(data_dir: &Path) -> Vec<(PathBuf, String)> {
+    let dir = data_dir.join(crate::absences::files::FOLDER);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(PathBuf, String)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_owned();
+            uuid::Uuid::parse_str(&name).ok()?;
+            Some((e.path(), format!("{CERTIFICATES_SNAPSHOT_PATH}/{name}")))
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// Where each configuration file goes in a snapshot: the main file (the first) as

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use cantine_domain::absence::CertificateProblem;
+
 use crate::error::{Code, Invalid, Malformed};
 pub use crate::error::{Error, Result};
 
@@ -40,6 +42,10 @@ pub fn status(error: &Error) -> StatusCode {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Unauthorized => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        // An oversized certificate is what 413 says, with our French detail.
+        Error::Invalid(Invalid::Certificate(CertificateProblem::TooLarge)) => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
         Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Malformed { .. } => StatusCode::BAD_REQUEST,

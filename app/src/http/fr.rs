@@ -4,6 +4,9 @@
 //!
 //! Plain text: the templates escape it.
 
+use cantine_domain::absence::{
+    AbsenceError, CertificateProblem, Notice, Reason as AbsenceReason, Status as AbsenceStatus,
+};
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::NotBookable;
 use cantine_domain::child::{ClassLevel, Diet};
@@ -90,6 +93,8 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::ChildAdded => "Enfant ajouté",
         Action::ReservationChanged => "Réservation modifiée",
         Action::HealthDataRead => "Données de santé consultées",
+        Action::AbsenceDecided => "Absence décidée",
+        Action::CertificateRead => "Certificat d'absence consulté",
     }
 }
 
@@ -111,6 +116,8 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "jour-annule" => "Repas annulé pour la famille.",
         "jour-inchange" => "Rien à changer : le jour était déjà dans cet état.",
         "quotient" => "Quotient familial enregistré.",
+        "absence-acceptee" => "Absence acceptée : la famille est prévenue par e-mail.",
+        "absence-refusee" => "Absence refusée : la famille est prévenue par e-mail avec le motif.",
         "membre-cree" => {
             "Compte créé : la personne reçoit par e-mail un lien pour choisir son mot de passe."
         }
@@ -222,6 +229,73 @@ fn booking(e: &BookingError) -> String {
     }
 }
 
+/// The French name of an absence's reason.
+pub fn absence_reason(reason: AbsenceReason) -> &'static str {
+    match reason {
+        AbsenceReason::Illness => "Maladie",
+        AbsenceReason::Other => "Autre motif",
+    }
+}
+
+pub fn absence_status(status: &AbsenceStatus) -> &'static str {
+    match status {
+        AbsenceStatus::Pending => "En attente de décision",
+        AbsenceStatus::Accepted => "Acceptée",
+        AbsenceStatus::Refused { .. } => "Refusée",
+    }
+}
+
+/// What the notice of a day means for the family or the manager.
+pub fn absence_notice(notice: Notice) -> &'static str {
+    match notice {
+        Notice::BeforeDeadline => "déclarée avant la date limite de réservation",
+        Notice::SameMorningIllness => "maladie déclarée le matin même",
+        Notice::Late => "déclarée après la date limite",
+    }
+}
+
+fn absence(e: &AbsenceError) -> String {
+    use cantine_domain::absence::{MAX_COMMENT_CHARS, MAX_PAST_DAYS, MAX_RANGE_DAYS};
+    match e {
+        AbsenceError::InvalidRange => format!(
+            "La période est invalide : le dernier jour précède le premier, ou elle dépasse {MAX_RANGE_DAYS} jours."
+        ),
+        AbsenceError::TooFarInThePast => {
+            format!("Une absence se déclare au plus {MAX_PAST_DAYS} jours après son premier jour.")
+        }
+        AbsenceError::OutsideSchoolYear => {
+            "La période doit être comprise dans une même année scolaire.".to_owned()
+        }
+        AbsenceError::NoServiceDay => {
+            "Aucun jour de cantine de l'école de l'enfant dans cette période.".to_owned()
+        }
+        AbsenceError::CommentTooLong => {
+            format!("Le commentaire est trop long ({MAX_COMMENT_CHARS} caractères au plus).")
+        }
+        AbsenceError::AlreadyDecided => "Cette absence a déjà été traitée.".to_owned(),
+        AbsenceError::RefusalReasonRequired => {
+            "Un refus doit être motivé pour la famille.".to_owned()
+        }
+        AbsenceError::ReasonTooLong => format!(
+            "Le motif est trop long ({} caractères au plus).",
+            cantine_domain::enrollment::MAX_REASON_CHARS
+        ),
+    }
+}
+
+fn certificate(problem: CertificateProblem) -> String {
+    match problem {
+        CertificateProblem::Empty => "Le fichier du certificat est vide.".to_owned(),
+        CertificateProblem::TooLarge => format!(
+            "Le certificat dépasse {} Mo : envoyez un fichier plus léger (une photo moins grande, un scan en PDF).",
+            cantine_domain::absence::MAX_CERTIFICATE_BYTES / (1024 * 1024)
+        ),
+        CertificateProblem::Type => {
+            "Le certificat doit être un fichier PDF, JPEG ou PNG.".to_owned()
+        }
+    }
+}
+
 fn enrollment(e: &EnrollmentError) -> String {
     match e {
         EnrollmentError::InvalidTransition { .. } => {
@@ -315,6 +389,8 @@ fn invalid(invalid: &Invalid) -> String {
         Invalid::Character => "Le texte contient un caractère non autorisé (U+0000).".to_owned(),
         Invalid::Enrollment(e) => enrollment(e),
         Invalid::Booking(e) => booking(e),
+        Invalid::Absence(e) => absence(e),
+        Invalid::Certificate(problem) => certificate(*problem),
         Invalid::Form(problem) => form(problem),
         Invalid::Request(text) => text.clone(),
     }
@@ -347,6 +423,7 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::DayClosed => "La cantine vient d'être fermée ce jour-là.".to_owned(),
         Conflict::Enrollment(e) => enrollment(e),
         Conflict::Booking(e) => booking(e),
+        Conflict::Absence(e) => absence(e),
     }
 }
 
@@ -485,6 +562,15 @@ pub fn of(name: &str) -> String {
         format!("d'{name}")
     } else {
         format!("de {name}")
+    }
+}
+
+/// "Lina", "Lina et Adam", "Lina, Adam et Zoé".
+pub fn names_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} et {last}", init.join(", ")),
     }
 }
 

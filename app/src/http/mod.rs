@@ -8,6 +8,7 @@
 mod api;
 mod auth;
 pub mod backoffice;
+mod certificates;
 pub mod error;
 pub mod fr;
 mod openapi;

@@ -12,8 +12,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
+use super::api::absences;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
+use super::backoffice::api_absences as staff_absences;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -41,6 +43,9 @@ pub const CSRF: &str = "csrf";
         staff::set_day_at_counter, staff::close_days, staff::reopen_days,
         staff::create_staff_account, staff::set_staff_roles, staff::reset_second_factor,
         staff::audit_log,
+        absences::declare_absence, absences::list_absences, absences::upload_certificate,
+        absences::get_certificate, staff_absences::list_pending_absences,
+        staff_absences::decide_absence, staff_absences::get_absence_certificate,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -49,6 +54,7 @@ pub const CSRF: &str = "csrf";
         (name = "accounts", description = "Sign-up, e-mail confirmation, sessions"),
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
+        (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )
 )]
@@ -125,22 +131,32 @@ fn add_shared_answers(operation: &mut Operation, unsafe_method: bool) {
     };
     let path_parameters = has_parameters_in(ParameterIn::Path);
     let query_parameters = has_parameters_in(ParameterIn::Query);
-    let json_body = operation.request_body.is_some();
+    // A certificate upload's body is the file itself, not JSON: it gets 413 and 422, not the
+    // JSON decoder's 400 and 415.
+    let any_body = operation.request_body.is_some();
+    let json_body = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"));
     let signed_in = operation.security.as_ref().is_some_and(|s| !s.is_empty());
 
     let mut shared: Vec<(u16, &str)> = Vec::new();
     if json_body {
         shared.push((400, "`malformed_json`: the body is not JSON."));
+    }
+    if any_body {
         shared.push((
             413,
             "`payload_too_large`: the body is over the configured limit.",
         ));
+    }
+    if json_body {
         shared.push((
             415,
             "`unsupported_media_type`: the body is not sent as `application/json`.",
         ));
     }
-    if json_body || query_parameters {
+    if any_body || query_parameters {
         shared.push((
             422,
             "`validation`: a field is missing, unknown, of the wrong type or out of range.",

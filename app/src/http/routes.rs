@@ -6,6 +6,7 @@ use url::Url;
 use cantine_domain::calendar::SchoolYearLabel;
 use chrono::NaiveDate;
 
+use crate::absences::AbsenceMails;
 use crate::accounts::AccountMails;
 use crate::closures::ClosureMails;
 use crate::enrollments::EnrollmentMails;
@@ -26,6 +27,8 @@ pub const ENROLLMENT: &str = "/enfants/{child_id}/inscription";
 pub const CALENDAR: &str = "/enfants/{child_id}/calendrier";
 pub const DAY: &str = "/enfants/{child_id}/jours/{date}";
 pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
+pub const ABSENCES: &str = "/absences";
+pub const ABSENCE_CERTIFICATE: &str = "/absences/{absence_id}/certificat";
 
 // The back office.
 pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";
@@ -48,6 +51,9 @@ pub const STAFF_MEMBER_SECOND_FACTOR: &str =
     "/gestion/personnel/{account_id}/double-authentification";
 pub const STAFF_MEMBER_ROLES: &str = "/gestion/personnel/{account_id}/roles";
 pub const STAFF_AUDIT: &str = "/gestion/journal";
+pub const STAFF_ABSENCES: &str = "/gestion/absences";
+pub const STAFF_ABSENCE_DECISION: &str = "/gestion/absences/{absence_id}";
+pub const STAFF_ABSENCE_CERTIFICATE: &str = "/gestion/absences/{absence_id}/certificat";
 /// The staff API's audit export, linked from the journal page.
 pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";
 
@@ -172,6 +178,47 @@ impl ClosureMails for Links {
                 lines.join("\n"),
                 self.public_url.join(HOME).expect("static path")
             ),
+        }
+    }
+}
+
+impl AbsenceMails for Links {
+    fn absence_decided(
+        &self,
+        to: &str,
+        children: &[String],
+        (first, last): (NaiveDate, NaiveDate),
+        refused_for: Option<&str>,
+    ) -> Mail {
+        let who = fr::of(&fr::names_list(children));
+        let days = if first == last {
+            format!("le {}", fr::long_date_year(first))
+        } else {
+            format!(
+                "du {} au {}",
+                fr::long_date_year(first),
+                fr::long_date_year(last)
+            )
+        };
+        let page = self.public_url.join(ABSENCES).expect("static path");
+        let (subject, news) = match refused_for {
+            None => (
+                "Absence acceptée".to_owned(),
+                format!(
+                    "L'absence {who} {days} est acceptée par le service de restauration scolaire."
+                ),
+            ),
+            Some(reason) => (
+                "Absence refusée".to_owned(),
+                format!(
+                    "L'absence {who} {days} n'a pas été acceptée par le service de restauration scolaire.\nMotif : {reason}\n\nPour en parler, contactez le service de restauration scolaire de la mairie."
+                ),
+            ),
+        };
+        Mail {
+            to: to.to_owned(),
+            subject,
+            body: format!("Bonjour,\n\n{news}\n\nVos absences déclarées : {page}\n"),
         }
     }
 }

@@ -166,7 +166,7 @@ pub(crate) fn id_schema() -> ObjectBuilder {
         .minimum(Some(1))
 }
 
-fn children_schema() -> Schema {
+pub(crate) fn children_schema() -> Schema {
     ArrayBuilder::new()
         .items(RefOr::T(id_schema().into()))
         .min_items(Some(1))

@@ -11,6 +11,7 @@
 //! check provides (a handler mounted elsewhere answers 500, never data).
 
 pub mod api;
+pub mod api_absences;
 mod pages;
 
 use std::net::SocketAddr;
@@ -108,7 +109,7 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    pages::declare(api::declare(Table::new(state)))
+    pages::declare(api_absences::declare(api::declare(Table::new(state))))
 }
 
 /// The table's routes, and the one back-office page that needs no session: a new member's

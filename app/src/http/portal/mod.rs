@@ -6,6 +6,7 @@
 //! field, redirect after success (Post/Redirect/Get), and re-render with the service's French
 //! message and a 4xx status on failure. Pages that need a session redirect to `/connexion`.
 
+pub(super) mod absences;
 mod account;
 mod calendar;
 mod family;
@@ -14,13 +15,14 @@ pub(super) mod widgets;
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
 use super::auth::{MaybeSession, Session};
+use super::certificates::CERTIFICATE_BODY_LIMIT;
 use super::fr;
 use super::{AppState, routes};
 use crate::error::{Error, FormProblem, Malformed};
@@ -57,6 +59,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             routes::PATTERN,
             get(calendar::pattern_form).post(calendar::set_pattern),
+        )
+        .route(
+            routes::ABSENCES,
+            get(absences::absences_form)
+                .post(absences::declare)
+                .layer(DefaultBodyLimit::max(CERTIFICATE_BODY_LIMIT)),
+        )
+        .route(
+            routes::ABSENCE_CERTIFICATE,
+            get(absences::certificate)
+                .post(absences::attach_certificate)
+                .layer(DefaultBodyLimit::max(CERTIFICATE_BODY_LIMIT)),
         )
 }
 

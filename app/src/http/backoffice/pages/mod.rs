@@ -5,9 +5,10 @@
 //! the service's French message and a 4xx when refused).
 //!
 //! One module per area: the password link and second factor, the home page, the enrollment
-//! queue, households (search, page, counter forms), closures, staff members and the audit
-//! log. [`declare`] mounts them all through the back office's [`Table`].
+//! queue, households (search, page, counter forms), closures, staff members, the audit
+//! log and the absence queue. [`declare`] mounts them all through the back office's [`Table`].
 
+mod absences;
 mod closures;
 mod home;
 mod households;
@@ -140,6 +141,24 @@ pub(super) fn declare(table: Table) -> Table {
             members::set_roles,
         )
         .add(Method::GET, routes::STAFF_AUDIT, admin, journal::journal)
+        .add(
+            Method::GET,
+            routes::STAFF_ABSENCES,
+            manager,
+            absences::queue,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_ABSENCE_DECISION,
+            manager,
+            absences::decide,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_ABSENCE_CERTIFICATE,
+            manager,
+            absences::certificate,
+        )
 }
 
 /// The page a new member reaches from their mail: it needs no session, so it is not in the
