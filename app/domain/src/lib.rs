@@ -17,4 +17,5 @@ pub mod menu;
 pub mod money;
 pub mod roles;
 pub mod rules;
+pub mod scdl;
 pub mod weekdays;

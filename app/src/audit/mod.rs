@@ -40,10 +40,13 @@ pub enum Action {
     ChildAdded,
     ReservationChanged,
     HealthDataRead,
+    MenuSet,
+    MenuDeleted,
+    MenusImported,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -60,6 +63,9 @@ impl Action {
         Action::ChildAdded,
         Action::ReservationChanged,
         Action::HealthDataRead,
+        Action::MenuSet,
+        Action::MenuDeleted,
+        Action::MenusImported,
     ];
 
     pub fn code(self) -> &'static str {
@@ -80,6 +86,9 @@ impl Action {
             Action::ChildAdded => "child_added",
             Action::ReservationChanged => "reservation_changed",
             Action::HealthDataRead => "health_data_read",
+            Action::MenuSet => "menu_set",
+            Action::MenuDeleted => "menu_deleted",
+            Action::MenusImported => "menus_imported",
         }
     }
 
