@@ -11,6 +11,7 @@ pub mod backoffice;
 pub mod error;
 pub mod fr;
 mod openapi;
+mod opendata;
 mod ops;
 mod portal;
 pub mod routes;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(portal::routes())
         .merge(backoffice::routes(&state))
+        .merge(opendata::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

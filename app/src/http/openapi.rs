@@ -12,8 +12,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
+use super::api::menus;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
+use super::backoffice::api_menus as staff_menus;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -41,6 +43,7 @@ pub const CSRF: &str = "csrf";
         staff::set_day_at_counter, staff::close_days, staff::reopen_days,
         staff::create_staff_account, staff::set_staff_roles, staff::reset_second_factor,
         staff::audit_log,
+        menus::list_menus, staff_menus::set_menu,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -49,6 +52,7 @@ pub const CSRF: &str = "csrf";
         (name = "accounts", description = "Sign-up, e-mail confirmation, sessions"),
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
+        (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )
 )]

@@ -26,6 +26,8 @@ pub const ENROLLMENT: &str = "/enfants/{child_id}/inscription";
 pub const CALENDAR: &str = "/enfants/{child_id}/calendrier";
 pub const DAY: &str = "/enfants/{child_id}/jours/{date}";
 pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
+/// The menus as SCDL `menus-collectifs` open data: public.
+pub const OPEN_DATA_MENUS: &str = "/donnees/menus-collectifs.csv";
 
 // The back office.
 pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";
@@ -48,6 +50,9 @@ pub const STAFF_MEMBER_SECOND_FACTOR: &str =
     "/gestion/personnel/{account_id}/double-authentification";
 pub const STAFF_MEMBER_ROLES: &str = "/gestion/personnel/{account_id}/roles";
 pub const STAFF_AUDIT: &str = "/gestion/journal";
+pub const STAFF_MENUS: &str = "/gestion/menus";
+pub const STAFF_MENU_DAY: &str = "/gestion/menus/{date}";
+pub const STAFF_MENU_IMPORT: &str = "/gestion/menus/import";
 /// The staff API's audit export, linked from the journal page.
 pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";
 

@@ -90,13 +90,7 @@ pub async fn served<'e>(
     Ok(own)
 }
 
-/// Stored codes of a `text[]` column; an unknown one is a broken row.
-pub fn decode_all<T: std::str::FromStr>(column: &str, codes: &[String]) -> Result<Vec<T>>
-where
-    T::Err: std::fmt::Debug,
-{
-    codes.iter().map(|c| decode(column, c)).collect()
-}
+pub use crate::platform::sql::decode_all;
 
 // Entering menus: the managers and the kitchen, for every school or one.
 

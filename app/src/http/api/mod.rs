@@ -1,5 +1,12 @@
-//! The JSON API, one module per version.
+//! The JSON API, one module per version; the menus, public data, in their own.
 
+pub mod menus;
 pub mod v1;
 
-pub use v1::routes;
+use axum::Router;
+
+use super::AppState;
+
+pub fn routes() -> Router<AppState> {
+    v1::routes().merge(menus::routes())
+}

@@ -7,8 +7,8 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
 
 use super::widgets::{
-    ChildLine, Choice, DayChoice, DayRow, child_field, diet_choices, enrollment_text,
-    level_choices, school_choices, weekdays_field,
+    ChildLine, Choice, DayChoice, DayRow, allergen_choices, child_field, diet_choices,
+    enrollment_text, level_choices, school_choices, weekdays_field,
 };
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, refused,
@@ -227,6 +227,7 @@ struct ChildPage {
     levels: Vec<Choice>,
     diets: Vec<Choice>,
     allergies: String,
+    allergens: Vec<Choice>,
     pai: bool,
 }
 
@@ -246,6 +247,10 @@ async fn child_page(
         levels: level_choices(form.map_or("", |f| f.get("classe"))),
         diets: diet_choices(form.map_or(Diet::Standard.code(), |f| f.get("regime"))),
         allergies: value("allergies"),
+        allergens: allergen_choices(
+            form.map(|f| f.all("allergenes").collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
         pai: form.is_some_and(|f| f.checked("pai")),
     })
 }
