@@ -242,6 +242,8 @@ pub enum ImportLine {
     Empty,
     /// A quoted cell never closed.
     Quote,
+    /// Bytes that are not UTF-8 (a file saved in another encoding).
+    Encoding,
     Columns {
         expected: usize,
         found: usize,

@@ -136,6 +136,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[Admin],
         ),
         ("GET", "/api/v1/staff/audit", &[Admin]),
+        ("PUT", "/api/v1/staff/menus/{date}", &[Manager, Kitchen]),
         // The pages.
         ("GET", "/gestion/double-authentification", ALL),
         ("POST", "/gestion/double-authentification", ALL),
@@ -174,6 +175,11 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
+        ("GET", "/gestion/menus", &[Manager, Kitchen]),
+        ("GET", "/gestion/menus/import", &[Manager, Kitchen]),
+        ("POST", "/gestion/menus/import", &[Manager, Kitchen]),
+        ("GET", "/gestion/menus/{date}", &[Manager, Kitchen]),
+        ("POST", "/gestion/menus/{date}", &[Manager, Kitchen]),
     ] {
         m.insert((method, path), Some(roles));
     }

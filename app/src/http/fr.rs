@@ -727,6 +727,15 @@ fn menu_problem(problem: &MenuProblem) -> String {
     }
 }
 
+/// What an import wrote: "Import réussi : 10 menus, 52 plats."
+pub fn menus_imported(days: usize, dishes: usize) -> String {
+    format!(
+        "Import réussi : {}, {}.",
+        plural(days, "menu du jour", "menus du jour"),
+        plural(dishes, "plat", "plats")
+    )
+}
+
 /// Each bad line of a caterer's file, "Ligne 4 : …", in file order.
 pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
     lines
@@ -739,6 +748,9 @@ pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
                 }
                 ImportLine::Empty => "aucun plat après l'en-tête.".to_owned(),
                 ImportLine::Quote => "guillemet ouvert et jamais fermé.".to_owned(),
+                ImportLine::Encoding => {
+                    "le fichier n'est pas en UTF-8 (enregistrez-le en « CSV UTF-8 »).".to_owned()
+                }
                 ImportLine::Columns { expected, found } => {
                     format!("{found} colonnes au lieu de {expected}.")
                 }

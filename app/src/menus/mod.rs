@@ -109,7 +109,9 @@ pub struct NewDish {
     pub quality_signs: Vec<String>,
 }
 
-fn codes<T: std::str::FromStr + PartialEq>(
+/// Codes parsed, each once, in their list's order (so that pages and exports read the same
+/// whatever order a form or a file gave them in).
+fn codes<T: std::str::FromStr + Ord>(
     texts: &[String],
     problem: fn(String) -> MenuProblem,
 ) -> Result<Vec<T>, MenuProblem> {
@@ -123,6 +125,7 @@ fn codes<T: std::str::FromStr + PartialEq>(
             out.push(value);
         }
     }
+    out.sort();
     Ok(out)
 }
 
@@ -140,12 +143,10 @@ pub fn dish(new: &NewDish) -> Result<Dish, MenuProblem> {
             max: MAX_DISH_NAME_CHARS,
         });
     }
-    let mut allergens: Vec<Allergen> = codes(&new.allergens, MenuProblem::Allergen)?;
-    allergens.sort();
     Ok(Dish {
         course,
         name: name.to_owned(),
-        allergens,
+        allergens: codes(&new.allergens, MenuProblem::Allergen)?,
         regimes: codes(&new.regimes, MenuProblem::Regime)?,
         quality_signs: codes(&new.quality_signs, MenuProblem::QualitySign)?,
     })

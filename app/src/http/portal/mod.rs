@@ -9,6 +9,7 @@
 mod account;
 mod calendar;
 mod family;
+pub(super) mod menus;
 pub(super) mod widgets;
 
 use askama::Template;
