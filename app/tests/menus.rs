@@ -813,8 +813,7 @@ async fn a_bad_import_line_is_named_by_its_number_and_nothing_of_the_file_is_wri
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = response.text().await.unwrap();
     assert!(
-        html.contains("Fichier refusé : rien n&#x27;a été importé")
-            || html.contains("Fichier refusé : rien n'a été importé"),
+        html.contains("Fichier refusé : rien n'a été importé"),
         "{html}"
     );
     assert!(
@@ -977,4 +976,68 @@ async fn the_day_form_saves_a_menu_and_a_refused_one_keeps_what_was_typed() {
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
     assert_eq!(count(&town.app, "select count(*) from menu_day").await, 1);
+}
+
+#[tokio::test]
+async fn the_demo_warns_the_martins_of_the_peanut_dish_on_a_booked_day() {
+    let app = TestApp::builder().clock(monday_9am()).spawn().await;
+    let password = "techniville-demo";
+    cantine::demo::seed(&app.pool, &app.rules(), Some(password.into()), None)
+        .await
+        .unwrap();
+    // This week and next, Monday, Tuesday, Thursday, Friday; one school's own Friday.
+    assert_eq!(count(&app, "select count(*) from menu_day").await, 9);
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let login = client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": "famille.martin@techniville.test", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let children: Value = client
+        .get(app.url("/api/v1/children"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let allergic = children
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["allergens"] == json!(["peanuts"]))
+        .expect("a Martin child allergic to peanuts");
+    let html = client
+        .get(app.url(&format!(
+            "/enfants/{}/calendrier?mois=2026-12",
+            allergic["id"]
+        )))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let day = &html[html.find("id=\"j-2026-12-03\"").unwrap()..];
+    let day = &day[..day.find("</li>").unwrap()];
+    assert!(day.contains("Repas réservé"), "{day}");
+    let warning = format!(
+        "⚠ Contient : arachides (allergie {})",
+        cantine::http::fr::of(allergic["first_name"].as_str().unwrap())
+    )
+    .replace('\'', "&#39;");
+    assert!(day.contains(&warning), "{day}");
+    // The export covers the demo's schools.
+    let (_, lines) = export(&app, "?du=2026-11-30&au=2026-12-11").await;
+    assert!(lines.iter().all(|l| scdl_schema::check(l).is_empty()));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["menuRestaurantNom"] == "École Marie-Curie")
+    );
 }

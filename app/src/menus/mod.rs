@@ -200,7 +200,7 @@ pub async fn set_day(
     check_date(rules, date)?;
     let dishes = dishes(new)?;
     let mut tx = pool.begin().await?;
-    let set = write_day(&mut tx, rules.now, actor, date, school, &dishes).await?;
+    let set = write_day(&mut tx, rules.now, Some(actor), date, school, &dishes).await?;
     audit::record(
         &mut tx,
         &Entry::new(
@@ -225,7 +225,7 @@ pub async fn set_day(
 async fn write_day(
     tx: &mut PgConnection,
     now: DateTime<Utc>,
-    actor: &Actor,
+    actor: Option<&Actor>,
     date: NaiveDate,
     school: Option<SchoolId>,
     dishes: &[Dish],
@@ -236,8 +236,15 @@ async fn write_day(
         store::delete_day(&mut *tx, activity, date, school_id).await?;
         return Ok(Set::Removed);
     }
-    let menu_day =
-        store::upsert_day(&mut *tx, activity, date, school_id, now, actor.account).await?;
+    let menu_day = store::upsert_day(
+        &mut *tx,
+        activity,
+        date,
+        school_id,
+        now,
+        actor.map(|a| a.account),
+    )
+    .await?;
     store::delete_dishes(&mut *tx, menu_day).await?;
     for (position, d) in dishes.iter().enumerate() {
         let code_list = |codes: Vec<&'static str>| -> Vec<String> {
@@ -327,7 +334,7 @@ pub async fn import_file(
     let mut dishes = 0;
     for ((date, school), day) in &days {
         dishes += day.len();
-        write_day(&mut tx, rules.now, actor, *date, *school, day).await?;
+        write_day(&mut tx, rules.now, Some(actor), *date, *school, day).await?;
     }
     audit::record(
         &mut tx,
@@ -348,4 +355,14 @@ pub async fn import_file(
 pub struct Imported {
     pub days: usize,
     pub dishes: usize,
+}
+
+/// The demo's menus, written as the console writes them: no staff member, no audit entry.
+pub async fn seed(pool: &PgPool, now: DateTime<Utc>, days: &import::Days) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    for ((date, school), dishes) in days {
+        write_day(&mut tx, now, None, *date, *school, dishes).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -75,7 +75,7 @@ pub async fn upsert_day(
     date: NaiveDate,
     school: Option<i64>,
     now: DateTime<Utc>,
-    by: AccountId,
+    by: Option<AccountId>,
 ) -> Result<i64> {
     sqlx::query_scalar!(
         "insert into menu_day (activity, service_date, school_id, published_at, updated_at, updated_by)
@@ -87,7 +87,7 @@ pub async fn upsert_day(
         date,
         school,
         now,
-        by.get(),
+        by.map(|a| a.get()),
     )
     .fetch_one(&mut *conn)
     .await
