@@ -516,91 +516,6 @@ pub fn capitalized(text: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_read_the_french_way() {
-        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        assert_eq!(long_date(d), "mardi 1er décembre");
-        assert_eq!(short_date(d), "mardi 1er déc.");
-        assert_eq!(month_year(2027, 1), "janvier 2027");
-        let winter = d.and_hms_opt(9, 0, 0).unwrap().and_utc();
-        assert_eq!(deadline(winter), "mardi 1er déc. à 10:00");
-        let summer = NaiveDate::from_ymd_opt(2027, 6, 1)
-            .unwrap()
-            .and_hms_opt(8, 0, 0)
-            .unwrap()
-            .and_utc();
-        assert_eq!(deadline(summer), "mardi 1er juin à 10:00");
-        assert_eq!(capitalized("lundi"), "Lundi");
-        assert_eq!(of("Adam Martin"), "d'Adam Martin");
-        assert_eq!(of("Élodie"), "d'Élodie");
-        assert_eq!(of("Lina"), "de Lina");
-    }
-
-    #[test]
-    fn the_domain_values_read_in_french() {
-        assert_eq!(class_level(ClassLevel::Ce1), "Cours élémentaire 1re année");
-        assert_eq!(diet(Diet::NoPork), "Sans porc");
-        assert_eq!(weekday(Weekday::Wed), "mercredi");
-        assert_eq!(
-            not_bookable(&NotBookable::NotAServiceWeekday {
-                weekday: Weekday::Wed
-            }),
-            "Pas de cantine le mercredi"
-        );
-        assert_eq!(
-            not_bookable(&NotBookable::PublicHoliday(
-                cantine_domain::calendar::PublicHoliday::EasterMonday
-            )),
-            "Jour férié\u{a0}: Lundi de Pâques"
-        );
-        assert_eq!(
-            not_bookable(&NotBookable::SchoolHoliday {
-                name: "Vacances d'hiver".into()
-            }),
-            "Vacances d'hiver"
-        );
-        assert_eq!(
-            not_bookable(&NotBookable::Closure {
-                reason: "grève".into()
-            }),
-            "Cantine fermée\u{a0}: grève"
-        );
-    }
-
-    #[test]
-    fn no_error_reaches_a_family_in_english() {
-        use cantine_domain::weekdays::WeekdaySet;
-        let wednesday = WeekdaySet::from_days([Weekday::Wed]);
-        for error in [
-            Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday))),
-            Error::Invalid(Invalid::Enrollment(EnrollmentError::WeekdaysNotServed(
-                wednesday,
-            ))),
-            Error::Invalid(Invalid::Booking(BookingError::RangeTooLong)),
-            Error::Conflict(Conflict::Enrollment(
-                EnrollmentError::RejectionReasonRequired,
-            )),
-        ] {
-            let text = message(&error);
-            assert!(text.contains("mercredi") || !text.contains("wed"), "{text}");
-            assert!(
-                !text.contains("the canteen") && !text.contains("range"),
-                "{text}"
-            );
-        }
-        assert_eq!(
-            message(&Error::Invalid(Invalid::Booking(
-                BookingError::WeekdaysNotServed(wednesday)
-            ))),
-            "La cantine ne sert pas le mercredi."
-        );
-    }
-}
-
 // Menus: the domain's values and the menu errors, as families and the kitchen read them.
 
 /// An allergen's French name, as the child form and the menus show it (lowercase).
@@ -778,4 +693,89 @@ pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
             format!("Ligne {} : {what}", p.line)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_the_french_way() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(long_date(d), "mardi 1er décembre");
+        assert_eq!(short_date(d), "mardi 1er déc.");
+        assert_eq!(month_year(2027, 1), "janvier 2027");
+        let winter = d.and_hms_opt(9, 0, 0).unwrap().and_utc();
+        assert_eq!(deadline(winter), "mardi 1er déc. à 10:00");
+        let summer = NaiveDate::from_ymd_opt(2027, 6, 1)
+            .unwrap()
+            .and_hms_opt(8, 0, 0)
+            .unwrap()
+            .and_utc();
+        assert_eq!(deadline(summer), "mardi 1er juin à 10:00");
+        assert_eq!(capitalized("lundi"), "Lundi");
+        assert_eq!(of("Adam Martin"), "d'Adam Martin");
+        assert_eq!(of("Élodie"), "d'Élodie");
+        assert_eq!(of("Lina"), "de Lina");
+    }
+
+    #[test]
+    fn the_domain_values_read_in_french() {
+        assert_eq!(class_level(ClassLevel::Ce1), "Cours élémentaire 1re année");
+        assert_eq!(diet(Diet::NoPork), "Sans porc");
+        assert_eq!(weekday(Weekday::Wed), "mercredi");
+        assert_eq!(
+            not_bookable(&NotBookable::NotAServiceWeekday {
+                weekday: Weekday::Wed
+            }),
+            "Pas de cantine le mercredi"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::PublicHoliday(
+                cantine_domain::calendar::PublicHoliday::EasterMonday
+            )),
+            "Jour férié\u{a0}: Lundi de Pâques"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::SchoolHoliday {
+                name: "Vacances d'hiver".into()
+            }),
+            "Vacances d'hiver"
+        );
+        assert_eq!(
+            not_bookable(&NotBookable::Closure {
+                reason: "grève".into()
+            }),
+            "Cantine fermée\u{a0}: grève"
+        );
+    }
+
+    #[test]
+    fn no_error_reaches_a_family_in_english() {
+        use cantine_domain::weekdays::WeekdaySet;
+        let wednesday = WeekdaySet::from_days([Weekday::Wed]);
+        for error in [
+            Error::Invalid(Invalid::Booking(BookingError::WeekdaysNotServed(wednesday))),
+            Error::Invalid(Invalid::Enrollment(EnrollmentError::WeekdaysNotServed(
+                wednesday,
+            ))),
+            Error::Invalid(Invalid::Booking(BookingError::RangeTooLong)),
+            Error::Conflict(Conflict::Enrollment(
+                EnrollmentError::RejectionReasonRequired,
+            )),
+        ] {
+            let text = message(&error);
+            assert!(text.contains("mercredi") || !text.contains("wed"), "{text}");
+            assert!(
+                !text.contains("the canteen") && !text.contains("range"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            message(&Error::Invalid(Invalid::Booking(
+                BookingError::WeekdaysNotServed(wednesday)
+            ))),
+            "La cantine ne sert pas le mercredi."
+        );
+    }
 }
