@@ -30,23 +30,20 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/menus", get(list_menus))
 }
 
-fn codes_schema<'a>(codes: impl IntoIterator<Item = &'a str>, max: usize) -> Schema {
+/// A list of codes. A repeated code counts once, so the list has no length limit to state.
+fn codes_schema<'a>(codes: impl IntoIterator<Item = &'a str>) -> Schema {
     ArrayBuilder::new()
         .items(RefOr::T(code_schema(codes, None)))
-        .max_items(Some(max))
         .description(Some("Codes; a repeated code counts once."))
         .into()
 }
 
 pub(crate) fn regimes_schema() -> Schema {
-    codes_schema(Regime::ALL.iter().map(|r| r.code()), Regime::ALL.len())
+    codes_schema(Regime::ALL.iter().map(|r| r.code()))
 }
 
 pub(crate) fn quality_signs_schema() -> Schema {
-    codes_schema(
-        QualitySign::ALL.iter().map(|q| q.code()),
-        QualitySign::ALL.len(),
-    )
+    codes_schema(QualitySign::ALL.iter().map(|q| q.code()))
 }
 
 pub(crate) fn course_schema() -> Schema {
@@ -191,8 +188,11 @@ pub async fn list_menus(
     };
     // The family's children and the menu each one is served, to tell which menu concerns whom.
     let mut children = Vec::new();
-    if let Some(household) = session.as_ref().and_then(|s| s.account.household_id) {
-        let year = state.rules().current_year()?;
+    // Out of every school year (no current year) there is no enrollment to warn about.
+    if let (Some(household), Ok(year)) = (
+        session.as_ref().and_then(|s| s.account.household_id),
+        state.rules().current_year(),
+    ) {
         children = households::children(&state.pool, household, year).await?;
         children.retain(|c| !c.allergens.is_empty());
     }
