@@ -179,8 +179,10 @@ pub async fn seed(
         .await?;
     }
 
+    let menus = seed_menus(pool, rules).await?;
+
     println!(
-        "Techniville demo seeded: {} schools, {families} families.",
+        "Techniville demo seeded: {} schools, {families} families, {menus} days of menus.",
         SCHOOLS.len()
     );
     println!(
@@ -308,6 +310,7 @@ async fn insert_town(
     year: &SchoolYear,
 ) -> anyhow::Result<(usize, Vec<i64>)> {
     let mut to_validate = Vec::new();
+    let mut martin_allergic = false;
     let mut rng = StdRng::seed_from_u64(2026);
     let mut schools = Vec::new();
     for (name, address) in SCHOOLS {
@@ -391,9 +394,23 @@ async fn insert_town(
                 .choose(&mut rng)
                 .expect("non-empty");
             let allergies = if rng.gen_ratio(1, 8) { "arachides" } else { "" };
+            // The free text stays the details; the Martins' first child is allergic to peanuts
+            // too, so that the demo shows the menus' warnings on a family's own pages.
+            let first_martin = *last_name == "Martin" && !martin_allergic;
+            martin_allergic |= *last_name == "Martin";
+            let allergens: Vec<String> = if !allergies.is_empty() || first_martin {
+                vec![cantine_domain::menu::Allergen::Peanuts.code().to_owned()]
+            } else {
+                Vec::new()
+            };
+            let details = if first_martin && allergies.is_empty() {
+                "arachides, même en traces"
+            } else {
+                allergies
+            };
             let child = sqlx::query_scalar!(
-                "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, pai)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+                "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, allergens, pai)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
                 household,
                 *CHILD_NAMES.choose(&mut rng).expect("non-empty"),
                 *last_name,
@@ -401,7 +418,8 @@ async fn insert_town(
                 school,
                 level,
                 *diet,
-                allergies,
+                details,
+                &allergens,
                 !allergies.is_empty() && rng.gen_bool(0.5),
             )
             .fetch_one(&mut **tx)
@@ -432,4 +450,325 @@ async fn insert_town(
         }
     }
     Ok((FAMILIES, to_validate))
+}
+
+/// The demo's menus, course by course: (course, name, allergens, regimes, quality signs).
+type DemoDish = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// Ten days of menus, served in turn. The third holds peanuts, on a day the Martins' first
+/// child (allergic to them) is booked.
+const DEMO_MENUS: [&[DemoDish]; 10] = [
+    &[
+        (
+            "starter",
+            "Carottes râpées vinaigrette",
+            &["mustard"],
+            &["vegetarian"],
+            &["organic"],
+        ),
+        (
+            "main",
+            "Sauté de dinde au paprika",
+            &[],
+            &[],
+            &["label_rouge"],
+        ),
+        ("side", "Riz pilaf", &[], &["vegetarian"], &[]),
+        ("dairy", "Yaourt nature", &["milk"], &[], &["local"]),
+        (
+            "dessert",
+            "Pomme",
+            &[],
+            &["vegetarian"],
+            &["organic", "local"],
+        ),
+        ("bread", "Pain de campagne", &["gluten"], &[], &["local"]),
+    ],
+    &[
+        (
+            "starter",
+            "Potage de légumes",
+            &["celery"],
+            &["vegetarian"],
+            &["home_made"],
+        ),
+        (
+            "main",
+            "Filet de colin meunière",
+            &["fish", "gluten"],
+            &[],
+            &[],
+        ),
+        (
+            "side",
+            "Purée de pommes de terre",
+            &["milk"],
+            &["vegetarian"],
+            &["home_made"],
+        ),
+        ("dairy", "Comté", &["milk"], &[], &["aop"]),
+        (
+            "dessert",
+            "Compote de poires",
+            &[],
+            &["vegetarian", "no_added_sugar"],
+            &[],
+        ),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Salade de chou",
+            &["mustard"],
+            &["vegetarian"],
+            &[],
+        ),
+        (
+            "main",
+            "Poulet sauce satay (cacahuètes)",
+            &["peanuts", "soybeans"],
+            &[],
+            &["label_rouge"],
+        ),
+        (
+            "side",
+            "Nouilles sautées",
+            &["gluten", "eggs", "sesame"],
+            &[],
+            &[],
+        ),
+        ("dairy", "Fromage blanc", &["milk"], &[], &[]),
+        ("dessert", "Ananas frais", &[], &["vegetarian"], &[]),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Betteraves en salade",
+            &[],
+            &["vegetarian"],
+            &["organic"],
+        ),
+        (
+            "main",
+            "Lasagnes aux légumes",
+            &["gluten", "milk", "eggs"],
+            &["vegetarian"],
+            &["home_made"],
+        ),
+        ("side", "Salade verte", &[], &["vegetarian"], &[]),
+        ("dairy", "Emmental", &["milk"], &[], &[]),
+        (
+            "dessert",
+            "Mousse au chocolat",
+            &["milk", "eggs"],
+            &[],
+            &["home_made"],
+        ),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Concombre à la crème",
+            &["milk"],
+            &["vegetarian"],
+            &[],
+        ),
+        (
+            "main",
+            "Bœuf bourguignon",
+            &["sulphites", "celery"],
+            &[],
+            &["label_rouge", "local"],
+        ),
+        ("side", "Carottes vichy", &[], &["vegetarian"], &["organic"]),
+        ("dairy", "Camembert", &["milk"], &[], &["aop"]),
+        ("dessert", "Clémentines", &[], &["vegetarian"], &[]),
+        (
+            "bread",
+            "Pain aux céréales",
+            &["gluten", "sesame"],
+            &[],
+            &[],
+        ),
+    ],
+    &[
+        (
+            "starter",
+            "Œuf dur mayonnaise",
+            &["eggs", "mustard"],
+            &["vegetarian"],
+            &[],
+        ),
+        (
+            "main",
+            "Dos de cabillaud sauce citron",
+            &["fish", "milk"],
+            &[],
+            &[],
+        ),
+        ("side", "Haricots verts", &[], &["vegetarian"], &["local"]),
+        ("dairy", "Petit-suisse", &["milk"], &[], &[]),
+        (
+            "dessert",
+            "Gâteau aux noisettes",
+            &["gluten", "eggs", "nuts", "milk"],
+            &[],
+            &["home_made"],
+        ),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Velouté de potiron",
+            &["milk"],
+            &["vegetarian"],
+            &["organic"],
+        ),
+        (
+            "main",
+            "Chili sin carne",
+            &[],
+            &["vegetarian"],
+            &["home_made"],
+        ),
+        ("side", "Riz complet", &[], &["vegetarian"], &["organic"]),
+        ("dairy", "Tomme de Savoie", &["milk"], &[], &["igp"]),
+        ("dessert", "Poire", &[], &["vegetarian"], &["local"]),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Taboulé",
+            &["gluten"],
+            &["vegetarian"],
+            &["home_made"],
+        ),
+        ("main", "Rôti de porc à la moutarde", &["mustard"], &[], &[]),
+        ("main", "Omelette (sans porc)", &["eggs"], &["no_pork"], &[]),
+        ("side", "Petits pois", &[], &["vegetarian"], &[]),
+        ("dairy", "Yaourt aux fruits", &["milk"], &[], &["local"]),
+        ("dessert", "Banane", &[], &["vegetarian"], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Salade de lentilles",
+            &["mustard"],
+            &["vegetarian"],
+            &["local"],
+        ),
+        (
+            "main",
+            "Moules marinières",
+            &["molluscs", "sulphites"],
+            &[],
+            &[],
+        ),
+        ("side", "Frites au four", &[], &["vegetarian"], &[]),
+        ("dairy", "Saint-Nectaire", &["milk"], &[], &["aop"]),
+        ("dessert", "Crème vanille", &["milk", "eggs"], &[], &[]),
+        ("bread", "Pain", &["gluten"], &[], &[]),
+    ],
+    &[
+        (
+            "starter",
+            "Radis beurre",
+            &["milk"],
+            &["vegetarian"],
+            &["organic"],
+        ),
+        (
+            "main",
+            "Hachis parmentier",
+            &["milk", "celery"],
+            &[],
+            &["home_made"],
+        ),
+        ("side", "Salade verte", &[], &["vegetarian"], &[]),
+        ("dairy", "Fromage de chèvre", &["milk"], &[], &[]),
+        (
+            "dessert",
+            "Tarte aux pommes",
+            &["gluten", "eggs", "milk"],
+            &[],
+            &["home_made"],
+        ),
+        (
+            "snack",
+            "Pain d'épices et lait",
+            &["gluten", "milk"],
+            &[],
+            &[],
+        ),
+    ],
+];
+
+/// This week's and next week's menus, on the days the schools serve (Monday, Tuesday,
+/// Thursday, Friday) inside the school year, and one school's own menu on this week's Friday.
+/// Answers how many days were written.
+async fn seed_menus(pool: &PgPool, rules: &Rules<'_>) -> anyhow::Result<usize> {
+    use crate::menus::{self, NewDish};
+    let today = rules.today();
+    let monday = today - chrono::Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let to_new = |dishes: &[DemoDish]| -> Vec<NewDish> {
+        dishes
+            .iter()
+            .map(|(course, name, allergens, regimes, signs)| NewDish {
+                course: (*course).to_owned(),
+                name: (*name).to_owned(),
+                allergens: allergens.iter().map(|s| (*s).to_owned()).collect(),
+                regimes: regimes.iter().map(|s| (*s).to_owned()).collect(),
+                quality_signs: signs.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .collect()
+    };
+    let mut days = menus::import::Days::new();
+    let served = (0..14)
+        .map(|i| monday + chrono::Duration::days(i))
+        .filter(|d| USUAL_WEEKDAYS.contains(&(d.weekday().number_from_monday() as i16)))
+        .filter(|d| rules.year_of(*d).is_some());
+    for (i, date) in served.enumerate() {
+        let dishes = menus::dishes(&to_new(DEMO_MENUS[i % DEMO_MENUS.len()]))?;
+        days.insert((date, None), dishes);
+    }
+    let friday = monday + chrono::Duration::days(4);
+    if days.contains_key(&(friday, None)) {
+        let jaures = sqlx::query_scalar!("select id from school where name = $1", SCHOOLS[2].0)
+            .fetch_one(pool)
+            .await?;
+        let own: &[DemoDish] = &[
+            (
+                "starter",
+                "Soupe à l'oignon (classe de découverte)",
+                &["gluten", "milk"],
+                &["vegetarian"],
+                &["home_made"],
+            ),
+            ("main", "Croque-monsieur", &["gluten", "milk"], &[], &[]),
+            (
+                "dessert",
+                "Crêpe au sucre",
+                &["gluten", "eggs", "milk"],
+                &["vegetarian"],
+                &["home_made"],
+            ),
+        ];
+        days.insert(
+            (friday, Some(SchoolId(jaures))),
+            menus::dishes(&to_new(own))?,
+        );
+    }
+    menus::seed(pool, rules.now, &days).await?;
+    Ok(days.len())
 }

@@ -208,6 +208,63 @@ pub enum Invalid {
     /// A JSON body or query string that parses but does not fit the schema; the text is the
     /// decoder's, naming the field.
     Request(String),
+    /// A day's menu that cannot be served as written.
+    Menu(MenuProblem),
+    /// A caterer's menu file with bad lines: every one found, by line number. Nothing of the
+    /// file was written.
+    Import(Vec<ImportProblem>),
+}
+
+/// What a day's menu can get wrong. A value not in its list is given back as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuProblem {
+    Course(String),
+    /// A dish name blank, or longer than `max` characters (the SCDL schema's limit).
+    DishName {
+        max: usize,
+    },
+    Allergen(String),
+    Regime(String),
+    QualitySign(String),
+    TooManyDishes {
+        max: usize,
+    },
+    /// A list of menus over more days than one request lists.
+    RangeTooLong {
+        max_days: i64,
+    },
+}
+
+/// One bad line of a caterer's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportProblem {
+    /// 1-based, as a spreadsheet numbers it; the header is line 1.
+    pub line: usize,
+    pub kind: ImportLine,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportLine {
+    /// The first line is not the documented header.
+    Header,
+    /// No line after the header.
+    Empty,
+    /// A quoted cell never closed.
+    Quote,
+    /// Bytes that are not UTF-8 (a file saved in another encoding).
+    Encoding,
+    Columns {
+        expected: usize,
+        found: usize,
+    },
+    Date(String),
+    OutsideSchoolYear(NaiveDate),
+    School(String),
+    Menu(MenuProblem),
+    /// Lines beyond what one import takes.
+    TooManyLines {
+        max: usize,
+    },
 }
 
 /// What a page form can get wrong before any service sees it.

@@ -147,6 +147,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/api/v1/staff/absences/{absence_id}/certificate",
             &[Manager],
         ),
+        ("PUT", "/api/v1/staff/menus/{date}", &[Manager, Kitchen]),
         // The pages.
         ("GET", "/gestion/double-authentification", ALL),
         ("POST", "/gestion/double-authentification", ALL),
@@ -192,6 +193,11 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/gestion/absences/{absence_id}/certificat",
             &[Manager],
         ),
+        ("GET", "/gestion/menus", &[Manager, Kitchen]),
+        ("GET", "/gestion/menus/import", &[Manager, Kitchen]),
+        ("POST", "/gestion/menus/import", &[Manager, Kitchen]),
+        ("GET", "/gestion/menus/{date}", &[Manager, Kitchen]),
+        ("POST", "/gestion/menus/{date}", &[Manager, Kitchen]),
     ] {
         m.insert((method, path), Some(roles));
     }

@@ -18,4 +18,5 @@ pub mod menu;
 pub mod money;
 pub mod roles;
 pub mod rules;
+pub mod scdl;
 pub mod weekdays;

@@ -42,10 +42,13 @@ pub enum Action {
     HealthDataRead,
     AbsenceDecided,
     CertificateRead,
+    MenuSet,
+    MenuDeleted,
+    MenusImported,
 }
 
 impl Action {
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 21] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -64,6 +67,9 @@ impl Action {
         Action::HealthDataRead,
         Action::AbsenceDecided,
         Action::CertificateRead,
+        Action::MenuSet,
+        Action::MenuDeleted,
+        Action::MenusImported,
     ];
 
     pub fn code(self) -> &'static str {
@@ -86,6 +92,9 @@ impl Action {
             Action::HealthDataRead => "health_data_read",
             Action::AbsenceDecided => "absence_decided",
             Action::CertificateRead => "certificate_read",
+            Action::MenuSet => "menu_set",
+            Action::MenuDeleted => "menu_deleted",
+            Action::MenusImported => "menus_imported",
         }
     }
 

@@ -7,6 +7,7 @@ use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::{ChildId, HouseholdId, SchoolId};
+use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::WeekdaySet;
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
@@ -14,7 +15,7 @@ use sqlx::PgPool;
 use cantine_domain::roles::{Roles, Scope, reads_health_data};
 
 use crate::audit::{self, Action, Actor, Entry};
-use crate::error::{Error, Field, Invalid, Result};
+use crate::error::{Error, Field, Invalid, MenuProblem, Result};
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_ALLERGIES_CHARS: usize = 1000;
@@ -44,7 +45,10 @@ pub struct Child {
     pub school_service_weekdays: WeekdaySet,
     pub class_level: ClassLevel,
     pub diet: Diet,
+    /// The free-text details of the allergies.
     pub allergies: String,
+    /// The allergens ticked among the 14, in `Allergen` order.
+    pub allergens: Vec<Allergen>,
     pub pai: bool,
     pub enrollment: Option<ChildEnrollment>,
 }
@@ -100,6 +104,8 @@ pub struct NewChild {
     pub class_level: String,
     pub diet: String,
     pub allergies: String,
+    /// Allergen codes (`peanuts`), each once.
+    pub allergens: Vec<String>,
     pub pai: bool,
 }
 
@@ -112,6 +118,7 @@ pub(crate) struct ValidChild {
     pub class_level: ClassLevel,
     pub diet: Diet,
     pub allergies: String,
+    pub allergens: Vec<Allergen>,
     pub pai: bool,
 }
 
@@ -147,6 +154,17 @@ fn validate(today: NaiveDate, new: NewChild) -> Result<ValidChild> {
             max: Some(MAX_ALLERGIES_CHARS),
         }));
     }
+    let mut allergens: Vec<Allergen> = Vec::new();
+    for code in &new.allergens {
+        let allergen = code
+            .trim()
+            .parse::<Allergen>()
+            .map_err(|_| Error::Invalid(Invalid::Menu(MenuProblem::Allergen(code.clone()))))?;
+        if !allergens.contains(&allergen) {
+            allergens.push(allergen);
+        }
+    }
+    allergens.sort();
     Ok(ValidChild {
         first_name,
         last_name,
@@ -155,6 +173,7 @@ fn validate(today: NaiveDate, new: NewChild) -> Result<ValidChild> {
         class_level,
         diet,
         allergies: new.allergies.trim().to_owned(),
+        allergens,
         pai: new.pai,
     })
 }
@@ -243,6 +262,7 @@ pub async fn household_view(
     } else {
         for child in &mut children {
             child.allergies.clear();
+            child.allergens.clear();
             child.pai = false;
         }
     }

@@ -37,6 +37,7 @@ struct ChildRow {
     class_level: String,
     diet: String,
     allergies: String,
+    allergens: Vec<String>,
     pai: bool,
     enrollment_status: Option<String>,
     enrollment_weekdays: Option<Vec<i16>>,
@@ -65,6 +66,12 @@ impl TryFrom<ChildRow> for Child {
             class_level: decode("child.class_level", &row.class_level)?,
             diet: decode("child.diet", &row.diet)?,
             allergies: row.allergies,
+            allergens: {
+                let mut list: Vec<cantine_domain::menu::Allergen> =
+                    crate::platform::sql::decode_all("child.allergens", &row.allergens)?;
+                list.sort();
+                list
+            },
             pai: row.pai,
             enrollment,
         })
@@ -82,7 +89,7 @@ async fn select_children(
     sqlx::query_as!(
         ChildRow,
         r#"select c.id, c.first_name, c.last_name, c.birth_date, c.school_id,
-            s.name as school_name, s.service_weekdays as school_service_weekdays, c.class_level, c.diet, c.allergies, c.pai,
+            s.name as school_name, s.service_weekdays as school_service_weekdays, c.class_level, c.diet, c.allergies, c.allergens, c.pai,
             e.status as "enrollment_status?", e.weekdays as "enrollment_weekdays?",
             e.decision_reason as "enrollment_reason?"
         from child c join school s on s.id = c.school_id
@@ -130,8 +137,8 @@ pub async fn insert_child(
     child: &ValidChild,
 ) -> Result<ChildId> {
     sqlx::query_scalar!(
-        "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, pai)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+        "insert into child (household_id, first_name, last_name, birth_date, school_id, class_level, diet, allergies, allergens, pai)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
         household.get(),
         child.first_name,
         child.last_name,
@@ -140,6 +147,7 @@ pub async fn insert_child(
         child.class_level.code(),
         child.diet.code(),
         child.allergies,
+        &child.allergens.iter().map(|a| a.code().to_owned()).collect::<Vec<_>>(),
         child.pai,
     )
     .fetch_one(&mut *conn)

@@ -11,13 +11,17 @@ use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::NotBookable;
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
+use cantine_domain::menu::{Allergen, Course, QualitySign, Regime};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
 use cantine_domain::roles::Role;
 
 use crate::audit::Action;
-use crate::error::{Conflict, Error, Field, FormProblem, Invalid, Malformed, Refusal};
+use crate::error::{
+    Conflict, Error, Field, FormProblem, ImportLine, ImportProblem, Invalid, Malformed,
+    MenuProblem, Refusal,
+};
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
 pub fn weekday(day: Weekday) -> &'static str {
@@ -95,6 +99,9 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::HealthDataRead => "Données de santé consultées",
         Action::AbsenceDecided => "Absence décidée",
         Action::CertificateRead => "Certificat d'absence consulté",
+        Action::MenuSet => "Menu enregistré",
+        Action::MenuDeleted => "Menu supprimé",
+        Action::MenusImported => "Menus importés",
     }
 }
 
@@ -393,6 +400,18 @@ fn invalid(invalid: &Invalid) -> String {
         Invalid::Certificate(problem) => certificate(*problem),
         Invalid::Form(problem) => form(problem),
         Invalid::Request(text) => text.clone(),
+        Invalid::Menu(problem) => menu_problem(problem),
+        Invalid::Import(lines) => {
+            let mut text = format!(
+                "Fichier refusé, rien n'a été importé : {}.",
+                plural(lines.len(), "ligne à corriger", "lignes à corriger")
+            );
+            for line in import_lines(lines) {
+                text.push(' ');
+                text.push_str(&line);
+            }
+            text
+        }
     }
 }
 
@@ -581,6 +600,185 @@ pub fn capitalized(text: &str) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+// Menus: the domain's values and the menu errors, as families and the kitchen read them.
+
+/// An allergen's French name, as the child form and the menus show it (lowercase).
+pub fn allergen(a: Allergen) -> &'static str {
+    match a {
+        Allergen::Gluten => "gluten",
+        Allergen::Crustaceans => "crustacés",
+        Allergen::Eggs => "œufs",
+        Allergen::Fish => "poisson",
+        Allergen::Peanuts => "arachides",
+        Allergen::Soybeans => "soja",
+        Allergen::Milk => "lait",
+        Allergen::Nuts => "fruits à coque",
+        Allergen::Celery => "céleri",
+        Allergen::Mustard => "moutarde",
+        Allergen::Sesame => "sésame",
+        Allergen::Sulphites => "sulfites",
+        Allergen::Lupin => "lupin",
+        Allergen::Molluscs => "mollusques",
+    }
+}
+
+/// What an allergen covers, for the child form's checkboxes (Annex II's wording).
+pub fn allergen_detail(a: Allergen) -> &'static str {
+    match a {
+        Allergen::Gluten => "céréales contenant du gluten : blé, seigle, orge, avoine…",
+        Allergen::Crustaceans => "crevettes, crabes, langoustines…",
+        Allergen::Eggs => "œufs et produits à base d'œufs",
+        Allergen::Fish => "poissons et produits à base de poisson",
+        Allergen::Peanuts => "cacahuètes et produits à base d'arachides",
+        Allergen::Soybeans => "soja et produits à base de soja",
+        Allergen::Milk => "lait et produits laitiers, lactose compris",
+        Allergen::Nuts => "amandes, noisettes, noix, pistaches…",
+        Allergen::Celery => "céleri et produits à base de céleri",
+        Allergen::Mustard => "moutarde et produits à base de moutarde",
+        Allergen::Sesame => "graines de sésame",
+        Allergen::Sulphites => "anhydride sulfureux et sulfites (plus de 10 mg/kg)",
+        Allergen::Lupin => "lupin et produits à base de lupin",
+        Allergen::Molluscs => "moules, huîtres, calamars…",
+    }
+}
+
+/// Allergens in a sentence: "arachides, lait".
+pub fn allergen_list(list: &[Allergen]) -> String {
+    list.iter()
+        .map(|a| allergen(*a))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A course, capitalized as a menu's line starts.
+pub fn course(c: Course) -> &'static str {
+    match c {
+        Course::Starter => "Entrée",
+        Course::Main => "Plat",
+        Course::Side => "Accompagnement",
+        Course::Dairy => "Produit laitier",
+        Course::Dessert => "Dessert",
+        Course::Bread => "Pain",
+        Course::Snack => "Goûter",
+    }
+}
+
+pub fn regime(r: Regime) -> &'static str {
+    match r {
+        Regime::Vegetarian => "végétarien",
+        Regime::NoPork => "sans porc",
+        Regime::NoAddedSugar => "sans sucre ajouté",
+    }
+}
+
+pub fn quality_sign(q: QualitySign) -> &'static str {
+    match q {
+        QualitySign::Organic => "bio",
+        QualitySign::LabelRouge => "Label Rouge",
+        QualitySign::Aop => "AOP",
+        QualitySign::Igp => "IGP",
+        QualitySign::Local => "local",
+        QualitySign::HomeMade => "fait maison",
+    }
+}
+
+/// The warning beside a menu: "⚠ Contient : arachides (allergie de Léa)". The symbol and the
+/// words carry it, not a colour.
+pub fn allergen_warning(found: &[Allergen], first_name: &str) -> String {
+    format!(
+        "⚠ Contient : {} (allergie {})",
+        allergen_list(found),
+        of(first_name)
+    )
+}
+
+fn menu_problem(problem: &MenuProblem) -> String {
+    let codes = |all: &[&str]| all.join(", ");
+    match problem {
+        MenuProblem::Course(v) => format!(
+            "Type de plat inconnu « {v} » (entrée, plat, accompagnement, produit laitier, dessert, pain ou goûter ; codes : {})",
+            codes(&Course::ALL.iter().map(|c| c.code()).collect::<Vec<_>>())
+        ),
+        MenuProblem::DishName { max } => {
+            format!("Le nom du plat est obligatoire ({max} caractères au plus).")
+        }
+        MenuProblem::Allergen(v) => format!(
+            "Allergène inconnu « {v} » (un des 14 : {}).",
+            allergen_list(Allergen::ALL)
+        ),
+        MenuProblem::Regime(v) => format!(
+            "Régime inconnu « {v} » ({}).",
+            codes(&Regime::ALL.iter().map(|r| regime(*r)).collect::<Vec<_>>())
+        ),
+        MenuProblem::QualitySign(v) => format!(
+            "Signe de qualité inconnu « {v} » ({}).",
+            codes(
+                &QualitySign::ALL
+                    .iter()
+                    .map(|q| quality_sign(*q))
+                    .collect::<Vec<_>>()
+            )
+        ),
+        MenuProblem::TooManyDishes { max } => format!("Un menu a {max} plats au plus."),
+        MenuProblem::RangeTooLong { max_days } => {
+            format!("Période trop longue : {max_days} jours au plus.")
+        }
+    }
+}
+
+/// What an import wrote: "Import réussi : 10 menus, 52 plats."
+pub fn menus_imported(days: usize, dishes: usize) -> String {
+    format!(
+        "Import réussi : {}, {}.",
+        plural(days, "menu du jour", "menus du jour"),
+        plural(dishes, "plat", "plats")
+    )
+}
+
+/// Each bad line of a caterer's file, "Ligne 4 : …", in file order.
+pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|p| {
+            let what = match &p.kind {
+                ImportLine::Header => {
+                    "l'en-tête attendu est « date;école;type;plat;allergènes;régimes;qualité »."
+                        .to_owned()
+                }
+                ImportLine::Empty => "aucun plat après l'en-tête.".to_owned(),
+                ImportLine::Quote => "guillemet ouvert et jamais fermé.".to_owned(),
+                ImportLine::Encoding => {
+                    "le fichier n'est pas en UTF-8 (enregistrez-le en « CSV UTF-8 »).".to_owned()
+                }
+                ImportLine::Columns { expected, found } => {
+                    format!("{found} colonnes au lieu de {expected}.")
+                }
+                ImportLine::Date(v) => {
+                    format!("date invalide « {v} » (JJ/MM/AAAA ou AAAA-MM-JJ attendu).")
+                }
+                ImportLine::OutsideSchoolYear(d) => format!(
+                    "le {} est en dehors de l'année scolaire.",
+                    d.format("%d/%m/%Y")
+                ),
+                ImportLine::School(v) => {
+                    format!("école inconnue « {v} » (laissez vide pour toutes les écoles).")
+                }
+                ImportLine::Menu(problem) => {
+                    let mut text = menu_problem(problem);
+                    if let Some(first) = text.get(..1) {
+                        text = format!("{}{}", first.to_lowercase(), &text[1..]);
+                    }
+                    text
+                }
+                ImportLine::TooManyLines { max } => {
+                    format!("un fichier a {max} lignes au plus.")
+                }
+            };
+            format!("Ligne {} : {what}", p.line)
+        })
+        .collect()
 }
 
 #[cfg(test)]

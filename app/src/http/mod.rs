@@ -12,6 +12,7 @@ mod certificates;
 pub mod error;
 pub mod fr;
 mod openapi;
+mod opendata;
 mod ops;
 mod portal;
 pub mod routes;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(portal::routes())
         .merge(backoffice::routes(&state))
+        .merge(opendata::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

@@ -13,9 +13,11 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::api::absences;
+use super::api::menus;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
+use super::backoffice::api_menus as staff_menus;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -46,6 +48,7 @@ pub const CSRF: &str = "csrf";
         absences::declare_absence, absences::list_absences, absences::upload_certificate,
         absences::get_certificate, staff_absences::list_pending_absences,
         staff_absences::decide_absence, staff_absences::get_absence_certificate,
+        menus::list_menus, staff_menus::set_menu,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -55,6 +58,7 @@ pub const CSRF: &str = "csrf";
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
         (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
+        (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )
 )]

@@ -29,6 +29,8 @@ pub const DAY: &str = "/enfants/{child_id}/jours/{date}";
 pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
 pub const ABSENCES: &str = "/absences";
 pub const ABSENCE_CERTIFICATE: &str = "/absences/{absence_id}/certificat";
+/// The menus as SCDL `menus-collectifs` open data: public.
+pub const OPEN_DATA_MENUS: &str = "/donnees/menus-collectifs.csv";
 
 // The back office.
 pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";
@@ -54,6 +56,9 @@ pub const STAFF_AUDIT: &str = "/gestion/journal";
 pub const STAFF_ABSENCES: &str = "/gestion/absences";
 pub const STAFF_ABSENCE_DECISION: &str = "/gestion/absences/{absence_id}";
 pub const STAFF_ABSENCE_CERTIFICATE: &str = "/gestion/absences/{absence_id}/certificat";
+pub const STAFF_MENUS: &str = "/gestion/menus";
+pub const STAFF_MENU_DAY: &str = "/gestion/menus/{date}";
+pub const STAFF_MENU_IMPORT: &str = "/gestion/menus/import";
 /// The staff API's audit export, linked from the journal page.
 pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";
 

@@ -25,6 +25,7 @@ use url::Url;
 
 use cantine_domain::calendar::{HolidayCalendar, Zone};
 use cantine_domain::deadline::{DayCounting, DeadlineRule};
+use cantine_domain::scdl::{self, RestaurantType};
 
 /// Where the configuration file is looked for when neither `--config` nor `CANTINE_CONFIG` says.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/cantine/cantine.toml";
@@ -102,6 +103,57 @@ pub struct Config {
     pub calendar: CalendarConfig,
     pub mail: MailConfig,
     pub backup: BackupConfig,
+    pub open_data: OpenDataConfig,
+}
+
+/// `[open_data]`: who publishes the menus in the SCDL `menus-collectifs` export, and what kind
+/// of restaurant each school is. The defaults describe the Techniville demo (a fake SIRET of
+/// the right shape): a commune sets its own in a drop-in.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenDataConfig {
+    /// `menuCollNom`: the commune's official name.
+    pub commune_name: String,
+    /// `menuCollSiret`: 14 digits.
+    pub commune_siret: String,
+    /// `menuRestaurantInsee`: the commune's INSEE code (5 characters, `2A`/`2B` in Corsica).
+    pub commune_insee: String,
+    /// `menuEtablissementNom`: who cooks (the commune's kitchen, a syndicate, a caterer).
+    pub producer_name: String,
+    /// `menuEtablissementSiret`, when the producer has one.
+    pub producer_siret: Option<String>,
+    /// `menuRestaurantType` of a school not listed in `schools`.
+    pub restaurant_type: RestaurantType,
+    /// `menuRestaurantConvive`: who eats (`tous` by default; several separated by `;`).
+    pub guests: String,
+    /// Schools named as in the database, with their own restaurant type and UAI.
+    pub schools: Vec<OpenDataSchool>,
+}
+
+/// `[[open_data.schools]]`: one school's restaurant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDataSchool {
+    /// The school's name, as in the database.
+    pub name: String,
+    /// `menuRestaurantType`; the section's `restaurant_type` when absent.
+    #[serde(default)]
+    pub restaurant_type: Option<RestaurantType>,
+    /// The Éducation nationale UAI (`menuRestaurantId`, of type `EN`), when known.
+    #[serde(default)]
+    pub uai: Option<String>,
+}
+
+impl OpenDataConfig {
+    /// The restaurant type and UAI of a school.
+    pub fn school(&self, name: &str) -> (RestaurantType, Option<&str>) {
+        match self.schools.iter().find(|s| s.name == name) {
+            Some(s) => (
+                s.restaurant_type.unwrap_or(self.restaurant_type),
+                s.uai.as_deref(),
+            ),
+            None => (self.restaurant_type, None),
+        }
+    }
 }
 
 /// `[backup]`: where snapshots go and what is kept.
@@ -734,6 +786,8 @@ struct FileConfig {
     mail: FileMail,
     #[serde(default)]
     backup: FileBackup,
+    #[serde(default)]
+    open_data: FileOpenData,
 }
 
 impl FileConfig {
@@ -753,6 +807,7 @@ impl FileConfig {
         let calendar = self.calendar.parse(&top, &mut warnings)?;
         let mail = self.mail.parse(&top, &mut warnings)?;
         let backup = self.backup.parse(&top, &mut warnings)?;
+        let open_data = self.open_data.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -767,6 +822,7 @@ impl FileConfig {
             calendar,
             mail,
             backup,
+            open_data,
         })
     }
 }
@@ -1090,6 +1146,134 @@ impl Section for FileBackup {
                 .unwrap_or_else(|| top.data_dir.join("backup-tmp")),
             keep,
             targets: self.targets,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileOpenData {
+    commune_name: Option<String>,
+    commune_siret: Option<String>,
+    commune_insee: Option<String>,
+    producer_name: Option<String>,
+    producer_siret: Option<String>,
+    restaurant_type: Option<String>,
+    guests: Option<String>,
+    #[serde(default)]
+    schools: Vec<FileOpenDataSchool>,
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileOpenDataSchool {
+    name: String,
+    restaurant_type: Option<String>,
+    uai: Option<String>,
+}
+
+fn restaurant_type(key: &str, text: &str) -> Result<RestaurantType, ConfigError> {
+    text.parse().map_err(|e: scdl::UnknownRestaurantType| {
+        let all: Vec<&str> = RestaurantType::ALL.iter().map(|t| t.name()).collect();
+        ConfigError::invalid(key, format!("{e}; one of: {}", all.join(", ")))
+    })
+}
+
+fn required_text(key: &str, text: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let text = text.unwrap_or_else(|| default.to_owned()).trim().to_owned();
+    if text.is_empty() {
+        return Err(ConfigError::invalid(key, "must not be empty"));
+    }
+    Ok(text)
+}
+
+impl Section for FileOpenData {
+    type Typed = OpenDataConfig;
+
+    /// Checked against the schema's patterns now, so that the export never publishes a line
+    /// a portal would refuse.
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<OpenDataConfig, ConfigError> {
+        let siret = |key: &str, text: String| {
+            if scdl::is_siret(&text) {
+                Ok(text)
+            } else {
+                Err(ConfigError::invalid(
+                    key,
+                    format!("{text:?} is not a SIRET (14 digits)"),
+                ))
+            }
+        };
+        let commune_siret = siret(
+            "open_data.commune_siret",
+            self.commune_siret
+                .unwrap_or_else(|| "21990123400019".to_owned()),
+        )?;
+        let commune_insee = self.commune_insee.unwrap_or_else(|| "99123".to_owned());
+        if !scdl::is_insee(&commune_insee) {
+            return Err(ConfigError::invalid(
+                "open_data.commune_insee",
+                format!(
+                    "{commune_insee:?} is not an INSEE commune code (5 characters, like 75056 or 2A004)"
+                ),
+            ));
+        }
+        let producer_siret = self
+            .producer_siret
+            .map(|s| siret("open_data.producer_siret", s))
+            .transpose()?;
+        let mut schools: Vec<OpenDataSchool> = Vec::new();
+        for (i, school) in self.schools.into_iter().enumerate() {
+            let key = format!("open_data.schools[{i}]");
+            let name = school.name.trim().to_owned();
+            if name.is_empty() {
+                return Err(ConfigError::invalid(&key, "name must not be empty"));
+            }
+            if schools.iter().any(|s| s.name == name) {
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!("`{name}` is listed twice"),
+                ));
+            }
+            if let Some(uai) = school.uai.as_deref().filter(|u| !scdl::is_uai(u)) {
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!(
+                        "uai {uai:?} is not a UAI (7 characters and a capital letter, like 0751234A)"
+                    ),
+                ));
+            }
+            schools.push(OpenDataSchool {
+                name,
+                restaurant_type: school
+                    .restaurant_type
+                    .as_deref()
+                    .map(|t| restaurant_type(&format!("{key}.restaurant_type"), t))
+                    .transpose()?,
+                uai: school.uai,
+            });
+        }
+        Ok(OpenDataConfig {
+            commune_name: required_text(
+                "open_data.commune_name",
+                self.commune_name,
+                "Commune de Techniville",
+            )?,
+            commune_siret,
+            commune_insee,
+            producer_name: required_text(
+                "open_data.producer_name",
+                self.producer_name,
+                "Cuisine centrale de Techniville",
+            )?,
+            producer_siret,
+            restaurant_type: restaurant_type(
+                "open_data.restaurant_type",
+                self.restaurant_type.as_deref().unwrap_or("élémentaire"),
+            )?,
+            guests: required_text("open_data.guests", self.guests, "tous")?,
+            schools,
         })
     }
 }
@@ -1419,6 +1603,71 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("mail.from"), "{err}");
+    }
+
+    #[test]
+    fn open_data_defaults_describe_the_demo_and_bad_identifiers_are_refused() {
+        let config = load("", &[]).unwrap();
+        assert_eq!(config.open_data.commune_siret.len(), 14);
+        assert_eq!(
+            config.open_data.restaurant_type,
+            RestaurantType::Elementaire
+        );
+        assert_eq!(config.open_data.guests, "tous");
+        let config = load(
+            "[open_data]\ncommune_name = \"Ville de Lyon\"\ncommune_insee = \"69123\"\n\
+             [[open_data.schools]]\nname = \"École A\"\nrestaurant_type = \"maternelle\"\nuai = \"0691234A\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            config.open_data.school("École A"),
+            (RestaurantType::Maternelle, Some("0691234A"))
+        );
+        assert_eq!(
+            config.open_data.school("École B"),
+            (RestaurantType::Elementaire, None)
+        );
+        assert!(
+            config
+                .describe()
+                .contains("open_data.schools[0].uai = 0691234A")
+        );
+        for (text, key) in [
+            (
+                "[open_data]\ncommune_siret = \"123\"\n",
+                "open_data.commune_siret",
+            ),
+            (
+                "[open_data]\nproducer_siret = \"1234567890123X\"\n",
+                "open_data.producer_siret",
+            ),
+            (
+                "[open_data]\ncommune_insee = \"2C004\"\n",
+                "open_data.commune_insee",
+            ),
+            (
+                "[open_data]\nrestaurant_type = \"cantine\"\n",
+                "open_data.restaurant_type",
+            ),
+            (
+                "[open_data]\ncommune_name = \" \"\n",
+                "open_data.commune_name",
+            ),
+            (
+                "[[open_data.schools]]\nname = \"A\"\nuai = \"12\"\n",
+                "open_data.schools[0]",
+            ),
+            (
+                "[[open_data.schools]]\nname = \"A\"\n[[open_data.schools]]\nname = \"A\"\n",
+                "open_data.schools[1]",
+            ),
+        ] {
+            let err = load(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        let config = load("", &[("CANTINE_OPEN_DATA__COMMUNE_INSEE", "2A004")]).unwrap();
+        assert_eq!(config.open_data.commune_insee, "2A004");
     }
 
     fn secret(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -1783,6 +2032,20 @@ ca_cert = "{s}/ca.pem"
 cache_dir = "/var/cache/cantine/restic"
 append_only = true
 rest_retries = 2
+
+[open_data]
+commune_name = "Ville de Techniville"
+commune_siret = "21990123400019"
+commune_insee = "99123"
+producer_name = "Cuisine centrale"
+producer_siret = "21990123400027"
+restaurant_type = "élémentaire"
+guests = "tous"
+
+[[open_data.schools]]
+name = "École Jules-Ferry"
+restaurant_type = "maternelle"
+uai = "0999001A"
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -1957,6 +2220,38 @@ rest_retries = 2
             ("backup.keep.weekly", "3".into(), "3".into()),
             ("backup.keep.monthly", "4".into(), "4".into()),
             ("backup.targets", target, "local: /srv/restic".into()),
+            (
+                "open_data.commune_name",
+                "Ville de Lyon".into(),
+                "Ville de Lyon".into(),
+            ),
+            (
+                "open_data.commune_siret",
+                "21690123000011".into(),
+                "21690123000011".into(),
+            ),
+            ("open_data.commune_insee", "69123".into(), "69123".into()),
+            (
+                "open_data.producer_name",
+                "Régie de Lyon".into(),
+                "Régie de Lyon".into(),
+            ),
+            (
+                "open_data.producer_siret",
+                "21690123000029".into(),
+                "21690123000029".into(),
+            ),
+            (
+                "open_data.restaurant_type",
+                "maternelle".into(),
+                "maternelle".into(),
+            ),
+            ("open_data.guests", "enfants".into(), "enfants".into()),
+            (
+                "open_data.schools",
+                r#"[{ name = "École A", uai = "0691234A" }]"#.into(),
+                "École A".into(),
+            ),
         ]
     }
 
@@ -1984,6 +2279,8 @@ rest_retries = 2
             let described = config.describe();
             let line = if key == "backup.targets" {
                 format!("backup.targets[0] = {shown}\n")
+            } else if key == "open_data.schools" {
+                format!("open_data.schools[0].name = {shown}\n")
             } else {
                 format!("{key} = {shown}\n")
             };

@@ -40,6 +40,14 @@ where
         .map_err(|e| anyhow::anyhow!("stored {column} {text:?}: {e:?}").into())
 }
 
+/// Stored codes of a `text[]` column; an unknown one is a broken row.
+pub fn decode_all<T: FromStr>(column: &str, codes: &[String]) -> Result<Vec<T>>
+where
+    T::Err: std::fmt::Debug,
+{
+    codes.iter().map(|c| decode(column, c)).collect()
+}
+
 /// Rebuilds a stored enrollment; an unknown status is a broken row.
 pub fn stored_enrollment(
     year: SchoolYearLabel,

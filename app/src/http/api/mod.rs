@@ -1,6 +1,8 @@
-//! The JSON API, one module per version; the families' absences have their own module.
+//! The JSON API, one module per version; the families' absences and the menus (public data)
+//! have their own modules.
 
 pub mod absences;
+pub mod menus;
 pub mod v1;
 
 use axum::Router;
@@ -8,5 +10,7 @@ use axum::Router;
 use super::AppState;
 
 pub fn routes() -> Router<AppState> {
-    v1::routes().merge(absences::routes())
+    v1::routes()
+        .merge(absences::routes())
+        .merge(menus::routes())
 }

@@ -20,6 +20,7 @@ use cantine_domain::booking::{DayView, PatternRequest, Plan};
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::ids::{ChildId, SchoolId};
+use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 
 use crate::accounts::{self, NewAccount};
@@ -65,7 +66,8 @@ pub fn routes() -> Router<AppState> {
 // school, a year not open yet, a weekday the school does not serve) are documented as 422.
 
 /// The characters `str::trim` removes (Unicode `White_Space`), as the body of a regex class.
-const TRIMMED: &str = r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+pub(crate) const TRIMMED: &str =
+    r"\t-\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
 
 pub(crate) fn string() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String)
@@ -134,6 +136,19 @@ pub(crate) fn code_schema<'a>(
     string()
         .enum_values(Some(codes))
         .default(default.map(Into::into))
+        .into()
+}
+
+/// The codes of the 14 allergens (a repeat is ignored, so no length limit).
+pub(crate) fn allergens_schema() -> Schema {
+    ArrayBuilder::new()
+        .items(RefOr::T(code_schema(
+            Allergen::ALL.iter().map(|a| a.code()),
+            None,
+        )))
+        .description(Some(
+            "Codes of the 14 allergens; a repeated code counts once.",
+        ))
         .into()
 }
 
@@ -373,7 +388,11 @@ pub struct ChildOut {
     school_name: String,
     class_level: String,
     diet: String,
+    /// Free-text details of the allergies.
     allergies: String,
+    /// The allergens among the 14 of Annex II (codes, `Allergen` order).
+    #[schema(schema_with = allergens_schema)]
+    allergens: Vec<String>,
     pai: bool,
     /// This school year's enrollment: `pending`, `validated`, `rejected`, `cancelled`, or null.
     enrollment_status: Option<String>,
@@ -404,6 +423,7 @@ impl From<households::Child> for ChildOut {
             class_level: c.class_level.code().to_owned(),
             diet: c.diet.code().to_owned(),
             allergies: c.allergies,
+            allergens: c.allergens.iter().map(|a| a.code().to_owned()).collect(),
             pai: c.pai,
             enrollment_status,
             enrollment_reason,
@@ -459,9 +479,14 @@ pub struct CreateChild {
     #[serde(default = "standard")]
     #[schema(schema_with = diet_schema)]
     diet: String,
+    /// Free-text details (severity, traces…); the allergens themselves go in `allergens`.
     #[serde(default)]
     #[schema(schema_with = allergies_schema)]
     allergies: String,
+    /// Allergen codes among the 14 (`peanuts`, `milk`…), each once.
+    #[serde(default)]
+    #[schema(schema_with = allergens_schema)]
+    allergens: Vec<String>,
     /// Projet d'accueil individualisé: the child brings a packed meal.
     #[serde(default)]
     pai: bool,
@@ -481,6 +506,7 @@ impl From<CreateChild> for NewChild {
             class_level: body.class_level,
             diet: body.diet,
             allergies: body.allergies,
+            allergens: body.allergens,
             pai: body.pai,
         }
     }

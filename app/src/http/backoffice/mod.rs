@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod api_absences;
+pub mod api_menus;
 mod pages;
 
 use std::net::SocketAddr;
@@ -55,6 +56,8 @@ pub const ADMIN: &[Role] = &[Role::Admin];
 /// Those who look families up: the agents (in their schools), the service, the finances.
 pub const HOUSEHOLD_READERS: &[Role] = &[Role::SchoolStaff, Role::Manager, Role::Finance];
 pub const QUOTIENT_WRITERS: &[Role] = &[Role::Manager, Role::Finance];
+/// Those who enter the menus: the service and the kitchen.
+pub const MENU_WRITERS: &[Role] = &[Role::Manager, Role::Kitchen];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]
@@ -109,7 +112,9 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    pages::declare(api_absences::declare(api::declare(Table::new(state))))
+    pages::declare(api_menus::declare(api_absences::declare(api::declare(
+        Table::new(state),
+    ))))
 }
 
 /// The table's routes, and the one back-office page that needs no session: a new member's

@@ -9,6 +9,7 @@ use axum::response::Response;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Deserialize;
 
+use super::menus::MenuView;
 use super::widgets::{
     Choice, DayChoice, DayRow, enrollment_text, month_code, month_field, parse_date, parse_month,
     weekdays_field,
@@ -17,6 +18,7 @@ use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, page,
     refused, see_other,
 };
+use cantine_domain::activity::Activity;
 use cantine_domain::booking::{PatternRequest, Plan};
 use cantine_domain::ids::ChildId;
 
@@ -24,11 +26,17 @@ use crate::error::{Error, FormProblem};
 use crate::households::{self, Child};
 use crate::http::AppState;
 use crate::http::auth::Session;
-use crate::reservations;
+use crate::{menus, reservations};
 
 struct Week {
     title: String,
-    days: Vec<DayRow>,
+    days: Vec<CalendarDay>,
+}
+
+struct CalendarDay {
+    row: DayRow,
+    /// The menu the child's school serves that day, with the child's allergen warnings.
+    menu: Option<MenuView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,12 +102,27 @@ async fn calendar_page(
             )
         })
         .collect();
+    let served = menus::served(
+        &state.pool,
+        Activity::Canteen,
+        &[child.school_id],
+        (first, last),
+    )
+    .await?;
     let mut weeks: Vec<Week> = Vec::new();
     for day in views
         .iter()
         .filter(|d| d.date.weekday().number_from_monday() <= 5)
     {
-        let row = DayRow::new(day, enrolled);
+        let row = CalendarDay {
+            row: DayRow::new(day, enrolled),
+            menu: served
+                .get(&(child.school_id, day.date))
+                .filter(|_| day.reason.is_none())
+                .map(|m| {
+                    MenuView::new(m, [(child.first_name.as_str(), child.allergens.as_slice())])
+                }),
+        };
         if weeks.is_empty() || day.date.weekday() == chrono::Weekday::Mon {
             weeks.push(Week {
                 title: format!("Semaine du {}", fr::long_date(day.date)),

@@ -6,14 +6,16 @@ use axum::response::Response;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::Deserialize;
 
+use super::menus::MenuView;
 use super::widgets::{
-    ChildLine, Choice, DayChoice, DayRow, child_field, diet_choices, enrollment_text,
-    level_choices, school_choices, weekdays_field,
+    ChildLine, Choice, DayChoice, DayRow, allergen_choices, child_field, diet_choices,
+    enrollment_text, level_choices, school_choices, weekdays_field,
 };
 use super::{
     FormData, Layout, PageError, PagePath, PageQuery, Signed, check_csrf, form_page, fr, refused,
     see_other,
 };
+use cantine_domain::activity::Activity;
 use cantine_domain::child::Diet;
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::ChildId;
@@ -24,7 +26,7 @@ use crate::error::{Error, FormProblem};
 use crate::households;
 use crate::http::AppState;
 use crate::http::auth::MaybeSession;
-use crate::reservations;
+use crate::{menus, reservations};
 
 /// The Monday to Friday shown on the home page: this week on a weekday, the next one at the
 /// weekend.
@@ -50,6 +52,9 @@ struct ChildWeek {
     days: Vec<DayRow>,
     /// "repas du jeudi 3 déc. : modifiable jusqu'au mardi 1er déc. à 10:00"
     next_deadline: Option<String>,
+    /// Today's menu at the child's school, or the next service day's: "Menu d'aujourd'hui".
+    menu_title: String,
+    menu: Option<MenuView>,
 }
 
 #[derive(Template)]
@@ -92,6 +97,8 @@ pub(super) async fn home(
                 status: Some(enrollment_text(&child)),
                 days: Vec::new(),
                 next_deadline: None,
+                menu_title: String::new(),
+                menu: None,
             });
             continue;
         }
@@ -121,6 +128,32 @@ pub(super) async fn home(
             .filter(|d| (monday..=friday).contains(&d.date))
             .map(|d| DayRow::new(d, false))
             .collect();
+        // Today's menu while today is a service day, else the next service day's.
+        let next_service = views
+            .iter()
+            .find(|d| d.date >= today && d.reason.is_none())
+            .map(|d| d.date);
+        let (menu_title, menu) = match next_service {
+            Some(date) => {
+                let served = menus::served(
+                    &state.pool,
+                    Activity::Canteen,
+                    &[child.school_id],
+                    (date, date),
+                )
+                .await?;
+                let title = if date == today {
+                    "Menu d'aujourd'hui".to_owned()
+                } else {
+                    format!("Menu du {}", fr::long_date(date))
+                };
+                let view = served.get(&(child.school_id, date)).map(|m| {
+                    MenuView::new(m, [(child.first_name.as_str(), child.allergens.as_slice())])
+                });
+                (title, view)
+            }
+            None => (String::new(), None),
+        };
         children.push(ChildWeek {
             id: child.id.get(),
             of_name: fr::of(&name),
@@ -128,6 +161,8 @@ pub(super) async fn home(
             status: None,
             days,
             next_deadline,
+            menu_title,
+            menu,
         });
     }
     super::ok(&HomePage {
@@ -227,6 +262,7 @@ struct ChildPage {
     levels: Vec<Choice>,
     diets: Vec<Choice>,
     allergies: String,
+    allergens: Vec<Choice>,
     pai: bool,
 }
 
@@ -246,6 +282,10 @@ async fn child_page(
         levels: level_choices(form.map_or("", |f| f.get("classe"))),
         diets: diet_choices(form.map_or(Diet::Standard.code(), |f| f.get("regime"))),
         allergies: value("allergies"),
+        allergens: allergen_choices(
+            form.map(|f| f.all("allergenes").collect::<Vec<_>>())
+                .unwrap_or_default(),
+        ),
         pai: form.is_some_and(|f| f.checked("pai")),
     })
 }

@@ -10,6 +10,7 @@ pub(super) mod absences;
 mod account;
 mod calendar;
 mod family;
+pub(super) mod menus;
 pub(super) mod widgets;
 
 use askama::Template;

@@ -6,6 +6,7 @@ use cantine_domain::booking::DayView;
 use cantine_domain::child::{ClassLevel, Diet};
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::SchoolId;
+use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgPool;
@@ -85,6 +86,8 @@ pub(in crate::http) struct ChildLine {
     pub class_level: String,
     pub diet: String,
     pub allergies: String,
+    /// The allergens ticked, in French ("arachides, lait"); empty when none.
+    pub allergens: String,
     pub pai: bool,
     pub enrollment: String,
     pub enrolled: bool,
@@ -104,6 +107,7 @@ impl ChildLine {
             class_level: c.class_level.code().to_owned(),
             diet: fr::diet(c.diet).to_owned(),
             allergies: c.allergies.clone(),
+            allergens: fr::allergen_list(&c.allergens),
             pai: c.pai,
             enrollment: enrollment_text(c),
             enrolled: c.is_enrolled(),
@@ -169,6 +173,7 @@ pub(in crate::http) fn child_field(form: &FormData) -> Result<NewChild, Error> {
         class_level: form.get("classe").to_owned(),
         diet: form.get("regime").to_owned(),
         allergies: form.get("allergies").to_owned(),
+        allergens: form.all("allergenes").map(str::to_owned).collect(),
         pai: form.checked("pai"),
     })
 }
@@ -204,6 +209,24 @@ pub(in crate::http) fn level_choices(selected: &str) -> Vec<Choice> {
             selected: l.code() == selected,
             value: l.code().to_owned(),
             label: format!("{} – {}", l.code(), fr::class_level(l)),
+        })
+        .collect()
+}
+
+/// The 14 allergens as checkboxes, ticked where `selected` has their code.
+pub(in crate::http) fn allergen_choices<'a>(
+    selected: impl IntoIterator<Item = &'a str> + Clone,
+) -> Vec<Choice> {
+    Allergen::ALL
+        .iter()
+        .map(|&a| Choice {
+            selected: selected.clone().into_iter().any(|s| s == a.code()),
+            value: a.code().to_owned(),
+            label: format!(
+                "{} ({})",
+                fr::capitalized(fr::allergen(a)),
+                fr::allergen_detail(a)
+            ),
         })
         .collect()
 }

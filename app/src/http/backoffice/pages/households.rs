@@ -16,8 +16,8 @@ use crate::error::{Error, FormProblem, Invalid};
 use crate::households::{self, NewGuardian, NewQuotient, Viewer};
 use crate::http::backoffice::{MANAGER, QUOTIENT_WRITERS, Staff};
 use crate::http::portal::widgets::{
-    ChildLine, Choice, DayChoice, DayRow, child_field, diet_choices, level_choices, month_code,
-    month_field, parse_date, school_choices, weekdays_field,
+    ChildLine, Choice, DayChoice, DayRow, allergen_choices, child_field, diet_choices,
+    level_choices, month_code, month_field, parse_date, school_choices, weekdays_field,
 };
 use crate::http::portal::{
     FormData, Layout, PageError, PagePath, PageQuery, check_csrf, form_page, ok, refused, see_other,
@@ -130,6 +130,7 @@ struct HouseholdPage {
     schools: Vec<Choice>,
     levels: Vec<Choice>,
     diets: Vec<Choice>,
+    allergens: Vec<Choice>,
 }
 
 /// The household's page, its calendars showing the month of `first` (the current one when
@@ -223,6 +224,7 @@ async fn household_page(
         },
         levels: level_choices(""),
         diets: diet_choices(Diet::Standard.code()),
+        allergens: allergen_choices(Vec::new()),
     })
 }
 

@@ -14,6 +14,7 @@ mod home;
 mod households;
 mod journal;
 mod members;
+mod menus;
 mod queue;
 mod second_factor;
 
@@ -21,7 +22,9 @@ use axum::Router;
 use axum::http::Method;
 use axum::routing::get;
 
-use super::{ADMIN, ANY_STAFF, Access, HOUSEHOLD_READERS, MANAGER, QUOTIENT_WRITERS, Table};
+use super::{
+    ADMIN, ANY_STAFF, Access, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS, QUOTIENT_WRITERS, Table,
+};
 use cantine_domain::ids::SchoolId;
 
 use crate::error::{Error, FormProblem};
@@ -34,6 +37,7 @@ pub(super) fn declare(table: Table) -> Table {
     let admin = Access::Roles(ADMIN);
     let readers = Access::Roles(HOUSEHOLD_READERS);
     let quotient = Access::Roles(QUOTIENT_WRITERS);
+    let menu_writers = Access::Roles(MENU_WRITERS);
     table
         .add(
             Method::GET,
@@ -158,6 +162,31 @@ pub(super) fn declare(table: Table) -> Table {
             routes::STAFF_ABSENCE_CERTIFICATE,
             manager,
             absences::certificate,
+        )
+        .add(Method::GET, routes::STAFF_MENUS, menu_writers, menus::week)
+        .add(
+            Method::GET,
+            routes::STAFF_MENU_IMPORT,
+            menu_writers,
+            menus::import_form,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_MENU_IMPORT,
+            menu_writers,
+            menus::import,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_MENU_DAY,
+            menu_writers,
+            menus::day_form,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_MENU_DAY,
+            menu_writers,
+            menus::save_day,
         )
 }
 
