@@ -42,10 +42,11 @@ pub enum Code {
     SecondFactorRequired,
     InvalidSecondFactor,
     SecondFactorEnrolled,
+    AttendanceLocked,
 }
 
 impl Code {
-    pub const ALL: [Code; 29] = [
+    pub const ALL: [Code; 30] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -75,6 +76,7 @@ impl Code {
         Code::SecondFactorRequired,
         Code::InvalidSecondFactor,
         Code::SecondFactorEnrolled,
+        Code::AttendanceLocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl Code {
             Code::SecondFactorRequired => "second_factor_required",
             Code::InvalidSecondFactor => "invalid_second_factor",
             Code::SecondFactorEnrolled => "second_factor_enrolled",
+            Code::AttendanceLocked => "attendance_locked",
         }
     }
 }
@@ -192,6 +195,8 @@ pub enum Invalid {
     QuotientFamilial,
     /// Text holding a character the database cannot store (U+0000).
     Character,
+    /// Attendance marked or locked for a day still to come.
+    AttendanceDay(NaiveDate),
     Enrollment(EnrollmentError),
     Booking(BookingError),
     /// A page's own parameter or form field, judged at the edge.
@@ -235,6 +240,8 @@ pub enum Conflict {
     DayClosed,
     Enrollment(EnrollmentError),
     Booking(BookingError),
+    /// The day's attendance is locked: only a manager corrects it.
+    AttendanceLocked,
 }
 
 /// Input that cannot even be read (400).
@@ -302,6 +309,7 @@ impl Error {
                 Conflict::DayClosed => Code::NotAServiceDay,
                 Conflict::Enrollment(e) => enrollment_code(e),
                 Conflict::Booking(e) => booking_code(e),
+                Conflict::AttendanceLocked => Code::AttendanceLocked,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

@@ -9,6 +9,7 @@
 //! `docs/architecture.md`.
 
 pub mod accounts;
+pub mod attendance;
 pub mod audit;
 pub mod backup;
 pub mod calendar;

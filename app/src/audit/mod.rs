@@ -40,10 +40,12 @@ pub enum Action {
     ChildAdded,
     ReservationChanged,
     HealthDataRead,
+    AttendanceCorrected,
+    AttendanceLocked,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -60,6 +62,8 @@ impl Action {
         Action::ChildAdded,
         Action::ReservationChanged,
         Action::HealthDataRead,
+        Action::AttendanceCorrected,
+        Action::AttendanceLocked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -80,6 +84,8 @@ impl Action {
             Action::ChildAdded => "child_added",
             Action::ReservationChanged => "reservation_changed",
             Action::HealthDataRead => "health_data_read",
+            Action::AttendanceCorrected => "attendance_corrected",
+            Action::AttendanceLocked => "attendance_locked",
         }
     }
 

@@ -71,6 +71,27 @@ pub fn role(role: Role) -> &'static str {
     }
 }
 
+/// One of the 14 allergens, as labels and menus name it.
+pub fn allergen(allergen: cantine_domain::menu::Allergen) -> &'static str {
+    use cantine_domain::menu::Allergen as A;
+    match allergen {
+        A::Gluten => "gluten",
+        A::Crustaceans => "crustacés",
+        A::Eggs => "œufs",
+        A::Fish => "poisson",
+        A::Peanuts => "arachides",
+        A::Soybeans => "soja",
+        A::Milk => "lait",
+        A::Nuts => "fruits à coque",
+        A::Celery => "céleri",
+        A::Mustard => "moutarde",
+        A::Sesame => "sésame",
+        A::Sulphites => "sulfites",
+        A::Lupin => "lupin",
+        A::Molluscs => "mollusques",
+    }
+}
+
 /// An audit log action, as the journal page shows it.
 pub fn audit_action(action: Action) -> &'static str {
     match action {
@@ -90,6 +111,8 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::ChildAdded => "Enfant ajouté",
         Action::ReservationChanged => "Réservation modifiée",
         Action::HealthDataRead => "Données de santé consultées",
+        Action::AttendanceCorrected => "Pointage corrigé après verrouillage",
+        Action::AttendanceLocked => "Pointage de la journée verrouillé",
     }
 }
 
@@ -120,6 +143,18 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "roles-modifies" => {
             "Rôles modifiés : les sessions de la personne sont fermées, ses nouveaux rôles valent dès sa prochaine connexion."
         }
+        "pointe" => "Pointage enregistré.",
+        "deja-pointe" => "Ce pointage était déjà enregistré : rien n'a changé.",
+        "plus-recent" => {
+            "Pointage gardé dans l'historique, mais un pointage plus récent d'un autre appareil s'applique."
+        }
+        "sans-reservation" => {
+            "Enfant ajouté sans réservation : il est signalé pour la facturation."
+        }
+        "verrouille" => {
+            "Pointage de la journée verrouillé : seul un gestionnaire peut encore le corriger."
+        }
+        "deja-verrouille" => "Ce pointage était déjà verrouillé.",
         _ => return None,
     })
 }
@@ -313,6 +348,10 @@ fn invalid(invalid: &Invalid) -> String {
             "Quotient familial invalide (un nombre d'euros de 0 à 100 000).".to_owned()
         }
         Invalid::Character => "Le texte contient un caractère non autorisé (U+0000).".to_owned(),
+        Invalid::AttendanceDay(date) => format!(
+            "Le pointage du {} ne peut pas encore être fait : ce jour n'est pas arrivé.",
+            long_date_year(*date)
+        ),
         Invalid::Enrollment(e) => enrollment(e),
         Invalid::Booking(e) => booking(e),
         Invalid::Form(problem) => form(problem),
@@ -347,6 +386,9 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::DayClosed => "La cantine vient d'être fermée ce jour-là.".to_owned(),
         Conflict::Enrollment(e) => enrollment(e),
         Conflict::Booking(e) => booking(e),
+        Conflict::AttendanceLocked => {
+            "Le pointage de ce jour est verrouillé : seul un gestionnaire peut le corriger, avec un motif.".to_owned()
+        }
     }
 }
 
