@@ -174,6 +174,22 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
+        // Attendance: the agents (their schools) and the service; the service locks.
+        ("GET", "/api/v1/staff/attendance", &[SchoolStaff, Manager]),
+        (
+            "POST",
+            "/api/v1/staff/attendance/marks",
+            &[SchoolStaff, Manager],
+        ),
+        ("POST", "/api/v1/staff/attendance/locks", &[Manager]),
+        ("GET", "/gestion/appel", &[SchoolStaff, Manager]),
+        ("POST", "/gestion/appel/pointage", &[SchoolStaff, Manager]),
+        (
+            "POST",
+            "/gestion/appel/sans-reservation",
+            &[SchoolStaff, Manager],
+        ),
+        ("POST", "/gestion/appel/verrouillage", &[Manager]),
     ] {
         m.insert((method, path), Some(roles));
     }
