@@ -190,18 +190,24 @@
       }
       const response = await post(marks);
       if (response.ok) {
+        const answer = await response.json().catch(function () {
+          return { results: [] };
+        });
         await forget(marks.map(function (m) {
           return m.client_id;
         }));
-        settled(marks);
+        settled(marks, answer.results || []);
       } else if (response.status === 401 || response.status === 403) {
         problem = "session expirée : reconnectez-vous, les pointages restent en attente.";
       } else if (response.status >= 400 && response.status < 500) {
         for (const mark of marks) {
           const one = await post([mark]);
           if (one.ok) {
+            const answer = await one.json().catch(function () {
+              return { results: [] };
+            });
             await forget([mark.client_id]);
-            settled([mark]);
+            settled([mark], answer.results);
           } else if (one.status >= 400 && one.status < 500 && one.status !== 401 && one.status !== 403) {
             refused += 1;
             problem = await detail(one);
@@ -217,10 +223,27 @@
     }
   }
 
-  function settled(marks) {
+  // Shows the marks the server answered for. A mark another device made later holds
+  // (`superseded`): the line says so, and the next load shows the state that holds.
+  function settled(marks, results) {
+    const later = new Set(
+      (results || [])
+        .filter(function (r) {
+          return r.outcome === "superseded";
+        })
+        .map(function (r) {
+          return r.client_id;
+        }),
+    );
     marks.forEach(function (m) {
       if (m.school === school && m.date === date) {
         show(m.child_id, m.present, false);
+        if (later.has(m.client_id)) {
+          const text = document.querySelector("#enfant-" + m.child_id + " [data-etat-texte]");
+          if (text) {
+            text.textContent += " – un pointage plus récent d'un autre appareil s'applique";
+          }
+        }
       }
     });
   }

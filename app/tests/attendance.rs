@@ -123,7 +123,7 @@ async fn list(member: &StaffMember, school: i64, day: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn child<'a>(list: &'a Value, id: i64) -> Option<&'a Value> {
+fn child(list: &Value, id: i64) -> Option<&Value> {
     list["children"]
         .as_array()
         .unwrap()
