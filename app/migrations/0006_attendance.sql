@@ -48,6 +48,8 @@ create table attendance (
     constraint attendance_pkey primary key (child_id, activity, service_date)
 );
 create index attendance_school_day on attendance (school_id, activity, service_date);
+-- A school's children, for its day's list (and any other per-school read).
+create index if not exists child_school on child (school_id);
 
 create table attendance_lock (
     school_id bigint not null constraint attendance_lock_school_fk references school (id) on delete restrict,

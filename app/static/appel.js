@@ -184,12 +184,14 @@
     }
     sending = true;
     try {
-      const marks = await queued();
+      // The API takes 100 marks at most per request: the oldest first, the rest next time.
+      const marks = (await queued()).slice(0, 100);
       if (marks.length === 0) {
         return;
       }
       const response = await post(marks);
       if (response.ok) {
+        setTimeout(flush, 0);
         const answer = await response.json().catch(function () {
           return { results: [] };
         });

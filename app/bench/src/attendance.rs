@@ -59,7 +59,8 @@ pub async fn run(base_url: &str, pool: &PgPool, reads: usize) -> anyhow::Result<
     }
     sqlx::query(
         "update child set allergens = '{peanuts}', allergies = 'arachides'
-         where school_id = $1 and id % 10 = 0",
+         where id in (select id from (select id, row_number() over (order by id) as n
+                                      from child where school_id = $1) c where n % 10 = 0)",
     )
     .bind(school)
     .execute(pool)

@@ -32,8 +32,9 @@ use crate::error::{Conflict, Error, Field, Invalid, Result};
 use crate::menus;
 use crate::platform::sql::decode;
 
-/// The longest batch a device sends at once: a whole school's day.
-pub const MAX_BATCH: usize = 1000;
+/// The longest batch a device sends at once (its script sends a longer queue in parts): a
+/// hundred marks stay well under the default request body limit of 64 KiB.
+pub const MAX_BATCH: usize = 100;
 /// The longest correction reason.
 pub const MAX_REASON: usize = 300;
 

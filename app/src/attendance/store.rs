@@ -35,20 +35,29 @@ pub async fn day_list<'e>(
 ) -> Result<Vec<ListRow>> {
     Ok(sqlx::query_as!(
         ListRow,
-        r#"select c.id, c.first_name, c.last_name, c.class_level, c.diet, c.allergens, c.allergies,
-                  c.pai, coalesce(r.booked, false) as "booked!", a.present as "present?",
-                  a.walk_in as "walk_in?", a.marked_at as "marked_at?"
-         from child c
+        // Two selective halves (the school's booked children, the day's marks there) rather
+        // than one OR over every child of the commune: the list of a 500-child school reads
+        // its 500 bookings, not the commune's.
+        r#"with expected as (
+             select r.child_id as id from reservation r join child c on c.id = r.child_id
+             where r.activity = $1 and r.service_date = $3 and r.booked and c.school_id = $2
+               and exists (
+                   select 1 from enrollment e join school_year y on y.id = e.school_year_id
+                   where e.child_id = c.id and e.activity = $1 and e.status = 'validated'
+                     and $3 between y.first_day and y.last_day)
+             union
+             select a.child_id from attendance a
+             where a.school_id = $2 and a.activity = $1 and a.service_date = $3)
+         select c.id, c.first_name, c.last_name, c.class_level, c.diet, c.allergens, c.allergies,
+                c.pai, coalesce(r.booked, false) as "booked!", a.present as "present?",
+                a.walk_in as "walk_in?", a.marked_at as "marked_at?"
+         from expected x
+         join child c on c.id = x.id
          left join reservation r
            on r.child_id = c.id and r.activity = $1 and r.service_date = $3
          left join attendance a
            on a.child_id = c.id and a.activity = $1 and a.service_date = $3
-         where ($4::text is null or c.class_level = $4)
-           and (a.school_id = $2
-                or (c.school_id = $2 and r.booked and exists (
-                    select 1 from enrollment e join school_year y on y.id = e.school_year_id
-                    where e.child_id = c.id and e.activity = $1 and e.status = 'validated'
-                      and $3 between y.first_day and y.last_day)))
+         where $4::text is null or c.class_level = $4
          order by array_position(array['PS','MS','GS','CP','CE1','CE2','CM1','CM2'], c.class_level),
                   c.last_name, c.first_name, c.id"#,
         activity,

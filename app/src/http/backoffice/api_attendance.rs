@@ -209,8 +209,8 @@ pub struct MarkIn {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MarkAttendance {
-    /// 1 to 1000 marks (`MAX_BATCH`).
-    #[schema(min_items = 1, max_items = 1000)]
+    /// 1 to 100 marks (`attendance::MAX_BATCH`).
+    #[schema(min_items = 1, max_items = 100)]
     marks: Vec<MarkIn>,
 }
 
@@ -238,7 +238,7 @@ pub struct MarkedOut {
 /// history. A day locked by a manager is corrected by a manager only, with a reason (audited).
 #[utoipa::path(post, path = "/api/v1/staff/attendance/marks", operation_id = "markAttendance",
     tag = "staff", request_body(content = MarkAttendance, content_type = "application/json",
-        description = "1 to 1000 marks"),
+        description = "1 to 100 marks"),
     security(("session" = [], "csrf" = [])),
     responses((status = 200, body = MarkedOut),
         (status = 404, body = Problem, description = "`not_found`: no such child, or not of the member's schools"),
