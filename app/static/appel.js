@@ -252,7 +252,8 @@
 
   section.addEventListener("submit", function (event) {
     const form = event.target;
-    if (!form.classList.contains("pointage")) {
+    const button = event.submitter;
+    if (!form.classList.contains("pointage") || !button || button.name !== "present") {
       return;
     }
     event.preventDefault();
@@ -261,7 +262,7 @@
       child_id: Number(form.elements.enfant.value),
       school: school,
       date: date,
-      present: form.elements.present.value === "1",
+      present: button.value === "1",
       marked_at: new Date().toISOString(),
     };
     keep(mark)

@@ -56,9 +56,8 @@ struct Row {
     state: &'static str,
     symbol: &'static str,
     state_text: &'static str,
-    /// Fresh mark ids for the two buttons' forms.
-    present_id: Uuid,
-    absent_id: Uuid,
+    /// A fresh mark id for the line's form (both buttons): a double tap counts once.
+    mark_id: Uuid,
 }
 
 #[derive(Template)]
@@ -112,8 +111,7 @@ fn row(c: attendance::Expected) -> Row {
         state,
         symbol,
         state_text,
-        present_id: Uuid::new_v4(),
-        absent_id: Uuid::new_v4(),
+        mark_id: Uuid::new_v4(),
     }
 }
 
