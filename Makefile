@@ -11,7 +11,7 @@ RUN_DATA_DIR ?= $(CURDIR)/var
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
-.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api bench bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api browser-test bench bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -21,8 +21,9 @@ run: deps-run
 
 ## Every test: formatting, lints (Rust, shell, Python, the dependency rule, the queries' offline
 ## data), unit and integration tests against real PostgreSQL, the image scripts' Python tests
-## (image/scripts/*_test.py), and the API fuzzer (every schemathesis check).
-test: deps-test lint unit fuzz-api
+## (image/scripts/*_test.py), the API fuzzer (every schemathesis check) and the offline
+## attendance test in a headless chromium.
+test: deps-test lint unit fuzz-api browser-test
 
 lint: lint-rust lint-ops
 
@@ -48,6 +49,10 @@ unit:
 ## Property-based fuzzing of the JSON API from its OpenAPI file (FUZZ_EXAMPLES per operation).
 fuzz-api: deps-test
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-30} scripts/fuzz-api
+
+## Offline attendance in a real browser: headless chromium driven by Playwright (scripts/browser-test).
+browser-test: deps-test
+	scripts/browser-test
 
 ## Backup and restore timings on a 10,000-child database (figures in docs/benchmarks.md).
 bench-backup: deps-test

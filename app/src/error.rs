@@ -45,10 +45,11 @@ pub enum Code {
     SecondFactorEnrolled,
     /// A certificate that is neither PDF, JPEG nor PNG by its content.
     UnsupportedCertificate,
+    AttendanceLocked,
 }
 
 impl Code {
-    pub const ALL: [Code; 30] = [
+    pub const ALL: [Code; 31] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -79,6 +80,7 @@ impl Code {
         Code::InvalidSecondFactor,
         Code::SecondFactorEnrolled,
         Code::UnsupportedCertificate,
+        Code::AttendanceLocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +115,7 @@ impl Code {
             Code::InvalidSecondFactor => "invalid_second_factor",
             Code::SecondFactorEnrolled => "second_factor_enrolled",
             Code::UnsupportedCertificate => "unsupported_certificate",
+            Code::AttendanceLocked => "attendance_locked",
         }
     }
 }
@@ -197,6 +200,8 @@ pub enum Invalid {
     QuotientFamilial,
     /// Text holding a character the database cannot store (U+0000).
     Character,
+    /// Attendance marked or locked for a day still to come.
+    AttendanceDay(NaiveDate),
     Enrollment(EnrollmentError),
     Booking(BookingError),
     /// An absence's days, comment or decision that make no sense.
@@ -303,6 +308,8 @@ pub enum Conflict {
     Booking(BookingError),
     /// The absence is already decided.
     Absence(AbsenceError),
+    /// The day's attendance is locked: only a manager corrects it.
+    AttendanceLocked,
 }
 
 /// Input that cannot even be read (400).
@@ -374,6 +381,7 @@ impl Error {
                 Conflict::Enrollment(e) => enrollment_code(e),
                 Conflict::Booking(e) => booking_code(e),
                 Conflict::Absence(e) => absence_code(e),
+                Conflict::AttendanceLocked => Code::AttendanceLocked,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

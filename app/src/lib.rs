@@ -10,6 +10,7 @@
 
 pub mod absences;
 pub mod accounts;
+pub mod attendance;
 pub mod audit;
 pub mod backup;
 pub mod calendar;

@@ -198,6 +198,22 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/gestion/menus/import", &[Manager, Kitchen]),
         ("GET", "/gestion/menus/{date}", &[Manager, Kitchen]),
         ("POST", "/gestion/menus/{date}", &[Manager, Kitchen]),
+        // Attendance: the agents (their schools) and the service; the service locks.
+        ("GET", "/api/v1/staff/attendance", &[SchoolStaff, Manager]),
+        (
+            "POST",
+            "/api/v1/staff/attendance/marks",
+            &[SchoolStaff, Manager],
+        ),
+        ("POST", "/api/v1/staff/attendance/locks", &[Manager]),
+        ("GET", "/gestion/appel", &[SchoolStaff, Manager]),
+        ("POST", "/gestion/appel/pointage", &[SchoolStaff, Manager]),
+        (
+            "POST",
+            "/gestion/appel/sans-reservation",
+            &[SchoolStaff, Manager],
+        ),
+        ("POST", "/gestion/appel/verrouillage", &[Manager]),
     ] {
         m.insert((method, path), Some(roles));
     }

@@ -1,4 +1,4 @@
-//! `cantine-bench seed|rush|load|month`: the pieces `scripts/bench` puts together. Each prints
+//! `cantine-bench seed|rush|search|attendance|load`: the pieces `scripts/bench` puts together. Each prints
 //! one JSON object on standard output.
 
 use std::path::PathBuf;
@@ -49,6 +49,16 @@ enum Command {
         /// Queries of each kind.
         #[arg(long, default_value_t = 200)]
         per_kind: usize,
+    },
+    /// The attendance list of the largest school over HTTP as its agent: page and API.
+    Attendance {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        socket: PathBuf,
+        /// Reads of each (page, API).
+        #[arg(long, default_value_t = 100)]
+        reads: usize,
     },
     /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
     Load {
@@ -112,6 +122,18 @@ async fn main() -> anyhow::Result<()> {
                 cantine_bench::search::run(&base_url, &connect(&socket).await?, per_kind).await?;
             if report.wrong > 0 {
                 bail!("{} searches missed their household", report.wrong);
+            }
+            serde_json::to_value(&report)?
+        }
+        Command::Attendance {
+            base_url,
+            socket,
+            reads,
+        } => {
+            let report =
+                cantine_bench::attendance::run(&base_url, &connect(&socket).await?, reads).await?;
+            if report.wrong > 0 {
+                bail!("{} attendance lists missed children", report.wrong);
             }
             serde_json::to_value(&report)?
         }

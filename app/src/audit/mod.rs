@@ -45,10 +45,12 @@ pub enum Action {
     MenuSet,
     MenuDeleted,
     MenusImported,
+    AttendanceCorrected,
+    AttendanceLocked,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -70,6 +72,8 @@ impl Action {
         Action::MenuSet,
         Action::MenuDeleted,
         Action::MenusImported,
+        Action::AttendanceCorrected,
+        Action::AttendanceLocked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -95,6 +99,8 @@ impl Action {
             Action::MenuSet => "menu_set",
             Action::MenuDeleted => "menu_deleted",
             Action::MenusImported => "menus_imported",
+            Action::AttendanceCorrected => "attendance_corrected",
+            Action::AttendanceLocked => "attendance_locked",
         }
     }
 

@@ -102,6 +102,8 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::MenuSet => "Menu enregistré",
         Action::MenuDeleted => "Menu supprimé",
         Action::MenusImported => "Menus importés",
+        Action::AttendanceCorrected => "Pointage corrigé après verrouillage",
+        Action::AttendanceLocked => "Pointage de la journée verrouillé",
     }
 }
 
@@ -134,6 +136,18 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "roles-modifies" => {
             "Rôles modifiés : les sessions de la personne sont fermées, ses nouveaux rôles valent dès sa prochaine connexion."
         }
+        "pointe" => "Pointage enregistré.",
+        "deja-pointe" => "Ce pointage était déjà enregistré : rien n'a changé.",
+        "plus-recent" => {
+            "Pointage gardé dans l'historique, mais un pointage plus récent d'un autre appareil s'applique."
+        }
+        "sans-reservation" => {
+            "Enfant ajouté sans réservation : il est signalé pour la facturation."
+        }
+        "verrouille" => {
+            "Pointage de la journée verrouillé : seul un gestionnaire peut encore le corriger."
+        }
+        "deja-verrouille" => "Ce pointage était déjà verrouillé.",
         _ => return None,
     })
 }
@@ -394,6 +408,10 @@ fn invalid(invalid: &Invalid) -> String {
             "Quotient familial invalide (un nombre d'euros de 0 à 100 000).".to_owned()
         }
         Invalid::Character => "Le texte contient un caractère non autorisé (U+0000).".to_owned(),
+        Invalid::AttendanceDay(date) => format!(
+            "Le pointage du {} ne peut pas encore être fait : ce jour n'est pas arrivé.",
+            long_date_year(*date)
+        ),
         Invalid::Enrollment(e) => enrollment(e),
         Invalid::Booking(e) => booking(e),
         Invalid::Absence(e) => absence(e),
@@ -443,6 +461,9 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::Enrollment(e) => enrollment(e),
         Conflict::Booking(e) => booking(e),
         Conflict::Absence(e) => absence(e),
+        Conflict::AttendanceLocked => {
+            "Le pointage de ce jour est verrouillé : seul un gestionnaire peut le corriger, avec un motif.".to_owned()
+        }
     }
 }
 

@@ -17,6 +17,7 @@ use super::api::menus;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
+use super::backoffice::api_attendance as attendance;
 use super::backoffice::api_menus as staff_menus;
 use super::ops as health;
 use super::{AppState, error::Json};
@@ -49,6 +50,7 @@ pub const CSRF: &str = "csrf";
         absences::get_certificate, staff_absences::list_pending_absences,
         staff_absences::decide_absence, staff_absences::get_absence_certificate,
         menus::list_menus, staff_menus::set_menu,
+        attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

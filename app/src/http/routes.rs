@@ -61,6 +61,15 @@ pub const STAFF_MENU_DAY: &str = "/gestion/menus/{date}";
 pub const STAFF_MENU_IMPORT: &str = "/gestion/menus/import";
 /// The staff API's audit export, linked from the journal page.
 pub const STAFF_AUDIT_API: &str = "/api/v1/staff/audit";
+pub const STAFF_ATTENDANCE: &str = "/gestion/appel";
+pub const STAFF_ATTENDANCE_MARK: &str = "/gestion/appel/pointage";
+pub const STAFF_ATTENDANCE_WALK_IN: &str = "/gestion/appel/sans-reservation";
+pub const STAFF_ATTENDANCE_LOCK: &str = "/gestion/appel/verrouillage";
+/// The attendance page's script, and its service worker, whose scope is the page
+/// ([`STAFF_ATTENDANCE`], allowed by its `Service-Worker-Allowed` header).
+pub const ATTENDANCE_SCRIPT: &str = "/static/appel.js";
+pub const ATTENDANCE_WORKER: &str = "/static/appel-sw.js";
+pub const ATTENDANCE_STYLESHEET: &str = "/static/appel.css";
 
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {

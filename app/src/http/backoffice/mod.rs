@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod api_absences;
+pub mod api_attendance;
 pub mod api_menus;
 mod pages;
 
@@ -58,6 +59,8 @@ pub const HOUSEHOLD_READERS: &[Role] = &[Role::SchoolStaff, Role::Manager, Role:
 pub const QUOTIENT_WRITERS: &[Role] = &[Role::Manager, Role::Finance];
 /// Those who enter the menus: the service and the kitchen.
 pub const MENU_WRITERS: &[Role] = &[Role::Manager, Role::Kitchen];
+/// Those who take attendance: the agents (in their schools) and the service.
+pub const ATTENDANCE: &[Role] = &[Role::SchoolStaff, Role::Manager];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]
@@ -112,9 +115,9 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    pages::declare(api_menus::declare(api_absences::declare(api::declare(
-        Table::new(state),
-    ))))
+    let table = api::declare(Table::new(state));
+    let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
+    pages::declare(table)
 }
 
 /// The table's routes, and the one back-office page that needs no session: a new member's

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::response::Response;
 
-use crate::http::backoffice::{ADMIN, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS, Staff};
+use crate::http::backoffice::{ADMIN, ATTENDANCE, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS, Staff};
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
 
@@ -18,6 +18,7 @@ struct HomePage {
     household_reader: bool,
     admin: bool,
     menus: bool,
+    attendance: bool,
 }
 
 pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
@@ -30,5 +31,6 @@ pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
         household_reader: roles.any_of(HOUSEHOLD_READERS),
         admin: roles.any_of(ADMIN),
         menus: roles.any_of(MENU_WRITERS),
+        attendance: roles.any_of(ATTENDANCE),
     })
 }

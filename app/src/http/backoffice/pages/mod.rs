@@ -9,6 +9,7 @@
 //! log and the absence queue. [`declare`] mounts them all through the back office's [`Table`].
 
 mod absences;
+mod attendance;
 mod closures;
 mod home;
 mod households;
@@ -23,7 +24,8 @@ use axum::http::Method;
 use axum::routing::get;
 
 use super::{
-    ADMIN, ANY_STAFF, Access, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS, QUOTIENT_WRITERS, Table,
+    ADMIN, ANY_STAFF, ATTENDANCE, Access, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS,
+    QUOTIENT_WRITERS, Table,
 };
 use cantine_domain::ids::SchoolId;
 
@@ -188,15 +190,41 @@ pub(super) fn declare(table: Table) -> Table {
             menu_writers,
             menus::save_day,
         )
+        .add(
+            Method::GET,
+            routes::STAFF_ATTENDANCE,
+            Access::Roles(ATTENDANCE),
+            attendance::attendance_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_ATTENDANCE_MARK,
+            Access::Roles(ATTENDANCE),
+            attendance::mark,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_ATTENDANCE_WALK_IN,
+            Access::Roles(ATTENDANCE),
+            attendance::walk_in,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_ATTENDANCE_LOCK,
+            manager,
+            attendance::lock,
+        )
 }
 
 /// The page a new member reaches from their mail: it needs no session, so it is not in the
 /// table.
 pub(super) fn public_routes() -> Router<AppState> {
-    Router::new().route(
-        routes::SET_PASSWORD,
-        get(second_factor::password_form).post(second_factor::set_password),
-    )
+    Router::new()
+        .route(
+            routes::SET_PASSWORD,
+            get(second_factor::password_form).post(second_factor::set_password),
+        )
+        .merge(attendance::static_routes())
 }
 
 /// A field left empty in a filter form means "any".
