@@ -4,7 +4,7 @@
 //! [`http::router`] and [`http::serve`] the binary runs.
 //!
 //! One capability is one folder (`accounts`, `households`, `enrollments`, `reservations`,
-//! `calendar`, `closures`, `staff`, `audit`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! `calendar`, `closures`, `staff`, `audit`, `backup`, `menus`, `kitchen`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
@@ -19,6 +19,7 @@ pub mod enrollments;
 pub mod error;
 pub mod households;
 pub mod http;
+pub mod kitchen;
 pub mod menus;
 pub mod platform;
 pub mod reservations;

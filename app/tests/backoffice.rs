@@ -136,6 +136,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[Admin],
         ),
         ("GET", "/api/v1/staff/audit", &[Admin]),
+        ("GET", "/api/v1/staff/kitchen/counts", &[Kitchen, Manager]),
         // The pages.
         ("GET", "/gestion/double-authentification", ALL),
         ("POST", "/gestion/double-authentification", ALL),
@@ -174,6 +175,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
+        ("GET", "/gestion/cuisine", &[Kitchen, Manager]),
     ] {
         m.insert((method, path), Some(roles));
     }

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::api::v1 as api;
 use super::backoffice::api as staff;
+use super::backoffice::kitchen;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -41,6 +42,7 @@ pub const CSRF: &str = "csrf";
         staff::set_day_at_counter, staff::close_days, staff::reopen_days,
         staff::create_staff_account, staff::set_staff_roles, staff::reset_second_factor,
         staff::audit_log,
+        kitchen::kitchen_counts,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

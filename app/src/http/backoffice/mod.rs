@@ -11,6 +11,7 @@
 //! check provides (a handler mounted elsewhere answers 500, never data).
 
 pub mod api;
+pub mod kitchen;
 mod pages;
 
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub const ADMIN: &[Role] = &[Role::Admin];
 /// Those who look families up: the agents (in their schools), the service, the finances.
 pub const HOUSEHOLD_READERS: &[Role] = &[Role::SchoolStaff, Role::Manager, Role::Finance];
 pub const QUOTIENT_WRITERS: &[Role] = &[Role::Manager, Role::Finance];
+/// Those who read the kitchen's counts: the kitchen, the service.
+pub const KITCHEN_READERS: &[Role] = &[Role::Kitchen, Role::Manager];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]
@@ -108,7 +111,7 @@ impl Table {
 }
 
 fn declare(state: &AppState) -> Table {
-    pages::declare(api::declare(Table::new(state)))
+    kitchen::declare(pages::declare(api::declare(Table::new(state))))
 }
 
 /// The table's routes, and the one back-office page that needs no session: a new member's

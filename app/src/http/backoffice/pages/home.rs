@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::response::Response;
 
-use crate::http::backoffice::{ADMIN, HOUSEHOLD_READERS, MANAGER, Staff};
+use crate::http::backoffice::{ADMIN, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, Staff};
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
 
@@ -17,6 +17,7 @@ struct HomePage {
     manager: bool,
     household_reader: bool,
     admin: bool,
+    kitchen: bool,
 }
 
 pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
@@ -28,5 +29,6 @@ pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
         manager: roles.any_of(MANAGER),
         household_reader: roles.any_of(HOUSEHOLD_READERS),
         admin: roles.any_of(ADMIN),
+        kitchen: roles.any_of(KITCHEN_READERS),
     })
 }
