@@ -4,9 +4,10 @@
 //! check that every acknowledged change is in the database with its history ([`verify`]).
 //!
 //! It talks to a running `cantine serve` over HTTP only, as families and staff do
-//! ([`search`]: household search as a manager), and to its database only to seed it and to
+//! ([`search`]: household search as a manager; [`kitchen`]: the kitchen's counts), and to its database only to seed it and to
 //! check it afterwards.
 
+pub mod kitchen;
 pub mod load;
 pub mod rush;
 pub mod search;

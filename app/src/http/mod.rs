@@ -226,7 +226,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The worker stops at the shutdown signal, not after the last connection closes.
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(());
+    let shutdown = async move {
+        shutdown.await;
+        drop(stop_worker);
+    };
     let worker = state
         .config
         .kitchen
@@ -238,7 +243,6 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await;
-    drop(stop_worker);
     if let Some(worker) = worker
         && let Err(e) = worker.await
     {

@@ -488,6 +488,14 @@ impl Config {
                 t.redacted_location()
             ));
         }
+        let school = key
+            .strip_prefix("kitchen.schools[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.kitchen.schools.get(i));
+        if let Some(s) = school {
+            return Some(s.school.clone());
+        }
         match key {
             "database.url" => Some(format!(
                 "embedded PostgreSQL in {}",
@@ -2101,6 +2109,19 @@ adult_meals = 4
             ("backup.keep.weekly", "3".into(), "3".into()),
             ("backup.keep.monthly", "4".into(), "4".into()),
             ("backup.targets", target, "local: /srv/restic".into()),
+            ("kitchen.worker", "false".into(), "false".into()),
+            ("kitchen.tick_secs", "30".into(), "30".into()),
+            ("kitchen.catch_up_days", "14".into(), "14".into()),
+            (
+                "kitchen.caterer_email",
+                "commandes@traiteur.fr".into(),
+                "commandes@traiteur.fr".into(),
+            ),
+            (
+                "kitchen.schools",
+                "[{ school = \"École A\", adult_meals = 2 }]".into(),
+                "École A".into(),
+            ),
         ]
     }
 
@@ -2126,8 +2147,8 @@ adult_meals = 4
             let config = load("", &[(&variable, &value)])
                 .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
             let described = config.describe();
-            let line = if key == "backup.targets" {
-                format!("backup.targets[0] = {shown}\n")
+            let line = if key == "backup.targets" || key == "kitchen.schools" {
+                format!("{key}[0] = {shown}\n")
             } else {
                 format!("{key} = {shown}\n")
             };
