@@ -287,8 +287,10 @@ async fn assemble(
     let range = (first, last);
     let code = ACTIVITY.code();
     let mut live: BTreeMap<(i64, NaiveDate), Meals> = BTreeMap::new();
+    let mut declared: BTreeMap<(i64, NaiveDate), BTreeMap<Allergen, i64>> = BTreeMap::new();
     for row in store::meals(pool, code, &schools, range).await? {
-        let meals = live.entry((row.school_id, row.service_date)).or_default();
+        let key = (row.school_id, row.service_date);
+        let meals = live.entry(key).or_default();
         if row.pai {
             meals.pai += row.meals;
         } else {
@@ -298,13 +300,13 @@ async fn assemble(
                 Diet::NoPork => meals.no_pork += row.meals,
             }
         }
-    }
-    let mut declared: BTreeMap<(i64, NaiveDate), Vec<(Allergen, i64)>> = BTreeMap::new();
-    for row in store::child_allergens(pool, code, &schools, range).await? {
-        declared
-            .entry((row.school_id, row.service_date))
-            .or_default()
-            .push((decode("child.allergens", &row.allergen)?, row.children));
+        for code in &row.allergens {
+            *declared
+                .entry(key)
+                .or_default()
+                .entry(decode("child.allergens", code)?)
+                .or_default() += row.meals;
+        }
     }
     let mut frozen = BTreeMap::new();
     for row in store::frozen(pool, code, &schools, range).await? {
@@ -329,8 +331,11 @@ async fn assemble(
         if served {
             meals.adults = i64::from(config.kitchen.adult_meals(&name));
         }
-        let mut child_allergens = declared.remove(&(school.get(), date)).unwrap_or_default();
-        child_allergens.sort();
+        let child_allergens: Vec<(Allergen, i64)> = declared
+            .remove(&(school.get(), date))
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
         out.push(SchoolDay {
             school,
             date,

@@ -37,17 +37,20 @@ pub async fn closures<'e>(db: impl PgExecutor<'e>) -> Result<Vec<ClosureRow>> {
     .await?)
 }
 
-/// Booked children of one school, day, diet and PAI flag.
+/// Booked children of one school and day with the same diet, PAI flag and allergens.
 pub struct MealRow {
     pub school_id: i64,
     pub service_date: NaiveDate,
     pub diet: String,
     pub pai: bool,
+    pub allergens: Vec<String>,
     pub meals: i64,
 }
 
 /// The meals booked from..=to by children with a validated enrollment for the school year
-/// of the day, grouped by school, day, diet and PAI.
+/// of the day, grouped by school, day, diet, PAI and declared allergens: one pass over the
+/// days' bookings gives both the kinds and the allergens (a child has one live enrollment
+/// per activity and year, so the join counts each booking once).
 pub async fn meals<'e>(
     db: impl PgExecutor<'e>,
     activity: &str,
@@ -56,52 +59,16 @@ pub async fn meals<'e>(
 ) -> Result<Vec<MealRow>> {
     Ok(sqlx::query_as!(
         MealRow,
-        r#"select c.school_id, r.service_date, c.diet, c.pai, count(*) as "meals!"
-         from reservation r join child c on c.id = r.child_id
+        r#"select c.school_id, r.service_date, c.diet, c.pai, c.allergens, count(*) as "meals!"
+         from reservation r
+              join child c on c.id = r.child_id
+              join enrollment e on e.child_id = r.child_id and e.activity = r.activity
+                   and e.status = 'validated'
+              join school_year y on y.id = e.school_year_id
+                   and r.service_date between y.first_day and y.last_day
          where r.activity = $1 and r.booked and r.service_date between $3 and $4
            and c.school_id = any($2)
-           and exists (
-               select 1 from enrollment e join school_year y on y.id = e.school_year_id
-               where e.child_id = r.child_id and e.activity = r.activity
-                 and e.status = 'validated'
-                 and r.service_date between y.first_day and y.last_day)
-         group by c.school_id, r.service_date, c.diet, c.pai"#,
-        activity,
-        schools,
-        from,
-        to,
-    )
-    .fetch_all(db)
-    .await?)
-}
-
-/// How many of those booked children declared each allergen.
-pub struct AllergenRow {
-    pub school_id: i64,
-    pub service_date: NaiveDate,
-    pub allergen: String,
-    pub children: i64,
-}
-
-pub async fn child_allergens<'e>(
-    db: impl PgExecutor<'e>,
-    activity: &str,
-    schools: &[i64],
-    (from, to): (NaiveDate, NaiveDate),
-) -> Result<Vec<AllergenRow>> {
-    Ok(sqlx::query_as!(
-        AllergenRow,
-        r#"select c.school_id, r.service_date, a.code as "allergen!", count(*) as "children!"
-         from reservation r join child c on c.id = r.child_id
-              cross join lateral unnest(c.allergens) as a(code)
-         where r.activity = $1 and r.booked and r.service_date between $3 and $4
-           and c.school_id = any($2)
-           and exists (
-               select 1 from enrollment e join school_year y on y.id = e.school_year_id
-               where e.child_id = r.child_id and e.activity = r.activity
-                 and e.status = 'validated'
-                 and r.service_date between y.first_day and y.last_day)
-         group by c.school_id, r.service_date, a.code"#,
+         group by c.school_id, r.service_date, c.diet, c.pai, c.allergens"#,
         activity,
         schools,
         from,

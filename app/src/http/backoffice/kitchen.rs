@@ -562,3 +562,63 @@ impl KitchenMails for Links {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kitchen::Frozen;
+
+    fn day(frozen: bool) -> SchoolDay {
+        let at = "2026-11-16T09:00:00Z".parse().unwrap();
+        let meals = Meals {
+            standard: 10,
+            vegetarian: 2,
+            no_pork: 3,
+            pai: 1,
+            adults: 4,
+        };
+        SchoolDay {
+            school: SchoolId(7),
+            school_name: "École \"Les Pins\"; annexe".to_owned(),
+            date: "2026-11-19".parse().unwrap(),
+            deadline: at,
+            served: true,
+            live: Meals {
+                standard: 9,
+                ..meals
+            },
+            frozen: frozen.then(|| Frozen {
+                at,
+                deadline: at,
+                meals,
+                menu_allergens: vec![Allergen::Gluten, Allergen::Peanuts],
+                child_allergens: vec![(Allergen::Peanuts, 2)],
+            }),
+            menu_allergens: vec![Allergen::Gluten],
+            child_allergens: vec![],
+        }
+    }
+
+    #[test]
+    fn the_csv_is_french_spreadsheet_csv() {
+        let text = csv(&[day(true), day(false)]);
+        assert!(text.starts_with("\u{feff}Date;École;Statut;"));
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(lines.len(), 4, "header, two days, and the last line end");
+        assert_eq!(
+            lines[1],
+            "19/11/2026;\"École \"\"Les Pins\"\"; annexe\";Figé;16/11/2026 10:00;16/11/2026 10:00;\
+             10;2;3;1;4;20;-1;0;0;0;0;-1;Gluten, Arachides;Arachides (2)"
+        );
+        assert!(lines[2].contains(";Provisoire;16/11/2026 10:00;;9;2;3;1;4;19;;;;;;;Gluten;"));
+    }
+
+    #[test]
+    fn formulas_are_defused_and_separators_quoted() {
+        assert_eq!(text_cell("=1+1"), "'=1+1");
+        assert_eq!(text_cell("a;b"), "\"a;b\"");
+        assert_eq!(text_cell("École, annexe"), "École, annexe");
+        assert_eq!(signed(2), "+2");
+        assert_eq!(signed(-3), "\u{2212}3");
+    }
+}
