@@ -288,7 +288,11 @@ async fn assemble(
     let code = ACTIVITY.code();
     let mut live: BTreeMap<(i64, NaiveDate), Meals> = BTreeMap::new();
     let mut declared: BTreeMap<(i64, NaiveDate), BTreeMap<Allergen, i64>> = BTreeMap::new();
-    for row in store::meals(pool, code, &schools, range).await? {
+    let mut tx = pool.begin().await?;
+    store::plan_with_parameters(&mut tx).await?;
+    let rows = store::meals(&mut *tx, code, &schools, range).await?;
+    tx.commit().await?;
+    for row in rows {
         let key = (row.school_id, row.service_date);
         let meals = live.entry(key).or_default();
         if row.pai {
