@@ -497,6 +497,39 @@ pub fn capitalized(text: &str) -> String {
     }
 }
 
+/// The allergen's name as French menus and labels write it (Annex II of 1169/2011).
+pub fn allergen(allergen: cantine_domain::menu::Allergen) -> &'static str {
+    use cantine_domain::menu::Allergen::*;
+    match allergen {
+        Gluten => "Gluten",
+        Crustaceans => "Crustacés",
+        Eggs => "Œufs",
+        Fish => "Poissons",
+        Peanuts => "Arachides",
+        Soybeans => "Soja",
+        Milk => "Lait",
+        Nuts => "Fruits à coque",
+        Celery => "Céleri",
+        Mustard => "Moutarde",
+        Sesame => "Sésame",
+        Sulphites => "Sulfites",
+        Lupin => "Lupin",
+        Molluscs => "Mollusques",
+    }
+}
+
+/// "02/12/2026": the date as French spreadsheets read it.
+pub fn numeric_date(date: NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+/// "02/12/2026 10:05", in Paris time, for a spreadsheet cell.
+pub fn numeric_date_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,37 +613,4 @@ mod tests {
             "La cantine ne sert pas le mercredi."
         );
     }
-}
-
-/// The allergen's name as French menus and labels write it (Annex II of 1169/2011).
-pub fn allergen(allergen: cantine_domain::menu::Allergen) -> &'static str {
-    use cantine_domain::menu::Allergen::*;
-    match allergen {
-        Gluten => "Gluten",
-        Crustaceans => "Crustacés",
-        Eggs => "Œufs",
-        Fish => "Poissons",
-        Peanuts => "Arachides",
-        Soybeans => "Soja",
-        Milk => "Lait",
-        Nuts => "Fruits à coque",
-        Celery => "Céleri",
-        Mustard => "Moutarde",
-        Sesame => "Sésame",
-        Sulphites => "Sulfites",
-        Lupin => "Lupin",
-        Molluscs => "Mollusques",
-    }
-}
-
-/// "02/12/2026": the date as French spreadsheets read it.
-pub fn numeric_date(date: NaiveDate) -> String {
-    date.format("%d/%m/%Y").to_string()
-}
-
-/// "02/12/2026 10:05", in Paris time, for a spreadsheet cell.
-pub fn numeric_date_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Paris)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
 }
