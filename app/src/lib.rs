@@ -3,8 +3,9 @@
 //! The library holds everything; `main.rs` only calls [`cli::main`]. Tests drive the same
 //! [`http::router`] and [`http::serve`] the binary runs.
 //!
-//! One capability is one folder (`absences`, `accounts`, `households`, `enrollments`, `reservations`,
-//! `calendar`, `closures`, `staff`, `audit`, `backup`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! One capability is one folder (`absences`, `accounts`, `households`, `enrollments`,
+//! `reservations`, `calendar`, `closures`, `staff`, `audit`, `backup`, `menus`, `attendance`,
+//! `kitchen`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
@@ -21,6 +22,7 @@ pub mod enrollments;
 pub mod error;
 pub mod households;
 pub mod http;
+pub mod kitchen;
 pub mod menus;
 pub mod platform;
 pub mod reservations;

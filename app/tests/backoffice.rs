@@ -148,6 +148,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[Manager],
         ),
         ("PUT", "/api/v1/staff/menus/{date}", &[Manager, Kitchen]),
+        ("GET", "/api/v1/staff/kitchen/counts", &[Kitchen, Manager]),
         // The pages.
         ("GET", "/gestion/double-authentification", ALL),
         ("POST", "/gestion/double-authentification", ALL),
@@ -214,6 +215,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             &[SchoolStaff, Manager],
         ),
         ("POST", "/gestion/appel/verrouillage", &[Manager]),
+        ("GET", "/gestion/cuisine", &[Kitchen, Manager]),
     ] {
         m.insert((method, path), Some(roles));
     }

@@ -4,10 +4,12 @@
 //! check that every acknowledged change is in the database with its history ([`verify`]).
 //!
 //! It talks to a running `cantine serve` over HTTP only, as families and staff do
-//! ([`search`]: household search as a manager; [`attendance`]: the day's list as an agent), and to its database only to seed it and to
+//! ([`search`]: household search as a manager; [`attendance`]: the day's list as an agent;
+//! [`kitchen`]: the kitchen's counts), and to its database only to seed it and to
 //! check it afterwards.
 
 pub mod attendance;
+pub mod kitchen;
 pub mod load;
 pub mod rush;
 pub mod search;

@@ -1,4 +1,4 @@
-//! `cantine-bench seed|rush|search|attendance|load`: the pieces `scripts/bench` puts together. Each prints
+//! `cantine-bench seed|rush|search|attendance|kitchen|load`: the pieces `scripts/bench` puts together. Each prints
 //! one JSON object on standard output.
 
 use std::path::PathBuf;
@@ -59,6 +59,15 @@ enum Command {
         /// Reads of each (page, API).
         #[arg(long, default_value_t = 100)]
         reads: usize,
+    },
+    /// Kitchen counts for the next 5 service days over HTTP, as a kitchen member.
+    Kitchen {
+        #[arg(long)]
+        base_url: String,
+        #[arg(long)]
+        socket: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
     },
     /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
     Load {
@@ -134,6 +143,18 @@ async fn main() -> anyhow::Result<()> {
                 cantine_bench::attendance::run(&base_url, &connect(&socket).await?, reads).await?;
             if report.wrong > 0 {
                 bail!("{} attendance lists missed children", report.wrong);
+            }
+            serde_json::to_value(&report)?
+        }
+        Command::Kitchen {
+            base_url,
+            socket,
+            requests,
+        } => {
+            let report =
+                cantine_bench::kitchen::run(&base_url, &connect(&socket).await?, requests).await?;
+            if report.wrong > 0 {
+                bail!("{} answers missed a school or a day", report.wrong);
             }
             serde_json::to_value(&report)?
         }

@@ -802,6 +802,18 @@ pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
         .collect()
 }
 
+/// "02/12/2026": the date as French spreadsheets read it.
+pub fn numeric_date(date: NaiveDate) -> String {
+    date.format("%d/%m/%Y").to_string()
+}
+
+/// "02/12/2026 10:05", in Paris time, for a spreadsheet cell.
+pub fn numeric_date_time(at: DateTime<Utc>) -> String {
+    at.with_timezone(&Paris)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

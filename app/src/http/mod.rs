@@ -80,6 +80,17 @@ impl AppState {
         crate::platform::rules(&self.config, self.clock.now())
     }
 
+    /// What the kitchen's freeze worker needs (`kitchen::catch_up`, `kitchen::run`).
+    pub fn kitchen(&self) -> crate::kitchen::Kitchen {
+        crate::kitchen::Kitchen {
+            pool: self.pool.clone(),
+            config: self.config.clone(),
+            mailer: self.mailer.clone(),
+            mails: self.links.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// What the account services need, judged now.
     pub fn accounts(&self) -> crate::accounts::Ctx<'_> {
         crate::accounts::Ctx {
@@ -210,16 +221,35 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serves until `shutdown` completes, then lets requests in flight finish.
+/// Serves until `shutdown` completes, then lets requests in flight finish. The kitchen's
+/// freeze worker (`kitchen.worker`) runs beside the server and stops with it, after the run
+/// in progress.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    // The worker stops at the shutdown signal, not after the last connection closes.
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(());
+    let shutdown = async move {
+        shutdown.await;
+        drop(stop_worker);
+    };
+    let worker = state
+        .config
+        .kitchen
+        .worker
+        .then(|| tokio::spawn(crate::kitchen::run(state.kitchen(), worker_stopped)));
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    if let Some(worker) = worker
+        && let Err(e) = worker.await
+    {
+        tracing::warn!(error = %e, "the kitchen worker ended abnormally");
+    }
+    served
 }

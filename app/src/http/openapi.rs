@@ -19,6 +19,7 @@ use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
 use super::backoffice::api_attendance as attendance;
 use super::backoffice::api_menus as staff_menus;
+use super::backoffice::kitchen;
 use super::ops as health;
 use super::{AppState, error::Json};
 
@@ -51,6 +52,7 @@ pub const CSRF: &str = "csrf";
         staff_absences::decide_absence, staff_absences::get_absence_certificate,
         menus::list_menus, staff_menus::set_menu,
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
+        kitchen::kitchen_counts,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

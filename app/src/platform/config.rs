@@ -104,6 +104,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub backup: BackupConfig,
     pub open_data: OpenDataConfig,
+    pub kitchen: KitchenConfig,
 }
 
 /// `[open_data]`: who publishes the menus in the SCDL `menus-collectifs` export, and what kind
@@ -153,6 +154,55 @@ impl OpenDataConfig {
             ),
             None => (self.restaurant_type, None),
         }
+    }
+}
+
+/// `[kitchen]`: the counts' freeze worker and the caterer's mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct KitchenConfig {
+    /// Whether `serve` runs the worker that freezes each day's counts at its deadline and
+    /// mails the caterer (one instance or several: they share the work through the database).
+    pub worker: bool,
+    /// Seconds between two runs of the worker (it also runs at start).
+    pub tick_secs: u64,
+    /// How many days back a start catches up with freezes missed while the service was down.
+    pub catch_up_days: u32,
+    /// The caterer's address for every school without its own; `None`: no mail.
+    pub caterer_email: Option<String>,
+    /// Per-school settings, by the school's name as the back office shows it.
+    pub schools: Vec<KitchenSchool>,
+}
+
+/// `[[kitchen.schools]]`: one school's caterer and its staff meals.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct KitchenSchool {
+    /// The school's name, exactly as stored (`École Jules-Ferry`).
+    pub school: String,
+    /// This school's caterer, instead of `kitchen.caterer_email`.
+    #[serde(default)]
+    pub caterer_email: Option<String>,
+    /// Adult meals (staff eating at the canteen) every service day; 0: none shown.
+    #[serde(default)]
+    pub adult_meals: u32,
+}
+
+impl KitchenConfig {
+    /// The settings of the school named so, if any.
+    pub fn school(&self, name: &str) -> Option<&KitchenSchool> {
+        self.schools.iter().find(|s| s.school == name)
+    }
+
+    /// Where the caterer's mail for this school goes, if anywhere.
+    pub fn caterer_for(&self, school: &str) -> Option<&str> {
+        self.school(school)
+            .and_then(|s| s.caterer_email.as_deref())
+            .or(self.caterer_email.as_deref())
+    }
+
+    /// The adult meals this school serves each service day.
+    pub fn adult_meals(&self, school: &str) -> u32 {
+        self.school(school).map_or(0, |s| s.adult_meals)
     }
 }
 
@@ -490,6 +540,14 @@ impl Config {
                 t.redacted_location()
             ));
         }
+        let school = key
+            .strip_prefix("kitchen.schools[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.kitchen.schools.get(i));
+        if let Some(s) = school {
+            return Some(s.school.clone());
+        }
         match key {
             "database.url" => Some(format!(
                 "embedded PostgreSQL in {}",
@@ -500,6 +558,9 @@ impl Config {
                 self.data_dir.join("mail").display()
             )),
             "calendar.file" => Some("the bundled official calendar".to_owned()),
+            "kitchen.caterer_email" => {
+                Some("no caterer mail (unless a school has its own)".to_owned())
+            }
             _ => None,
         }
     }
@@ -788,6 +849,7 @@ struct FileConfig {
     backup: FileBackup,
     #[serde(default)]
     open_data: FileOpenData,
+    kitchen: FileKitchen,
 }
 
 impl FileConfig {
@@ -808,6 +870,7 @@ impl FileConfig {
         let mail = self.mail.parse(&top, &mut warnings)?;
         let backup = self.backup.parse(&top, &mut warnings)?;
         let open_data = self.open_data.parse(&top, &mut warnings)?;
+        let kitchen = self.kitchen.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -823,6 +886,7 @@ impl FileConfig {
             mail,
             backup,
             open_data,
+            kitchen,
         })
     }
 }
@@ -1274,6 +1338,82 @@ impl Section for FileOpenData {
             )?,
             guests: required_text("open_data.guests", self.guests, "tous")?,
             schools,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileKitchen {
+    worker: Option<bool>,
+    tick_secs: Option<u64>,
+    catch_up_days: Option<u32>,
+    caterer_email: Option<String>,
+    #[serde(default)]
+    schools: Vec<KitchenSchool>,
+}
+
+/// The longest catch-up: a school year's worth of days.
+const MAX_CATCH_UP_DAYS: u32 = 366;
+
+impl Section for FileKitchen {
+    type Typed = KitchenConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<KitchenConfig, ConfigError> {
+        let tick_secs = self.tick_secs.unwrap_or(60);
+        if !(1..=86_400).contains(&tick_secs) {
+            return Err(ConfigError::invalid(
+                "kitchen.tick_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        let catch_up_days = self.catch_up_days.unwrap_or(7);
+        if catch_up_days > MAX_CATCH_UP_DAYS {
+            return Err(ConfigError::invalid(
+                "kitchen.catch_up_days",
+                format!("must be {MAX_CATCH_UP_DAYS} at most"),
+            ));
+        }
+        let address = |key: &str, text: &str| {
+            text.parse::<lettre::message::Mailboxes>()
+                .ok()
+                .filter(|m| m.iter().next().is_some())
+                .map(|_| ())
+                .ok_or_else(|| {
+                    ConfigError::invalid(key, format!("{text:?} is not an e-mail address"))
+                })
+        };
+        if let Some(text) = &self.caterer_email {
+            address("kitchen.caterer_email", text)?;
+        }
+        for (i, school) in self.schools.iter().enumerate() {
+            let key = format!("kitchen.schools[{i}]");
+            if school.school.trim().is_empty() {
+                return Err(ConfigError::invalid(&key, "`school` must name a school"));
+            }
+            if self.schools[..i].iter().any(|s| s.school == school.school) {
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!("a second entry for `{}`", school.school),
+                ));
+            }
+            if let Some(text) = &school.caterer_email {
+                address(&format!("{key}.caterer_email"), text)?;
+            }
+            if school.adult_meals > 10_000 {
+                return Err(ConfigError::invalid(
+                    &format!("{key}.adult_meals"),
+                    "must be 10000 at most",
+                ));
+            }
+        }
+        Ok(KitchenConfig {
+            worker: self.worker.unwrap_or(true),
+            tick_secs,
+            catch_up_days,
+            caterer_email: self.caterer_email,
+            schools: self.schools,
         })
     }
 }
@@ -2046,6 +2186,17 @@ guests = "tous"
 name = "École Jules-Ferry"
 restaurant_type = "maternelle"
 uai = "0999001A"
+
+[kitchen]
+worker = false
+tick_secs = 30
+catch_up_days = 14
+caterer_email = "commandes@traiteur.fr"
+
+[[kitchen.schools]]
+school = "École Jules-Ferry"
+caterer_email = "ferry@traiteur.fr"
+adult_meals = 4
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2252,6 +2403,19 @@ uai = "0999001A"
                 r#"[{ name = "École A", uai = "0691234A" }]"#.into(),
                 "École A".into(),
             ),
+            ("kitchen.worker", "false".into(), "false".into()),
+            ("kitchen.tick_secs", "30".into(), "30".into()),
+            ("kitchen.catch_up_days", "14".into(), "14".into()),
+            (
+                "kitchen.caterer_email",
+                "commandes@traiteur.fr".into(),
+                "commandes@traiteur.fr".into(),
+            ),
+            (
+                "kitchen.schools",
+                "[{ school = \"École A\", adult_meals = 2 }]".into(),
+                "École A".into(),
+            ),
         ]
     }
 
@@ -2277,8 +2441,8 @@ uai = "0999001A"
             let config = load("", &[(&variable, &value)])
                 .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
             let described = config.describe();
-            let line = if key == "backup.targets" {
-                format!("backup.targets[0] = {shown}\n")
+            let line = if key == "backup.targets" || key == "kitchen.schools" {
+                format!("{key}[0] = {shown}\n")
             } else if key == "open_data.schools" {
                 format!("open_data.schools[0].name = {shown}\n")
             } else {
@@ -2541,6 +2705,30 @@ uai = "0999001A"
         assert!(config.secrets.health_data_key.is_none());
         assert!(!config.describe().contains("session_key"));
         assert!(load("", &[]).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn kitchen_addresses_and_schools_are_checked_at_load() {
+        let config = load(
+            "[kitchen]\ncaterer_email = \"a@traiteur.fr\"\n[[kitchen.schools]]\nschool = \"École A\"\nadult_meals = 3\n[[kitchen.schools]]\nschool = \"École B\"\ncaterer_email = \"b@traiteur.fr\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(config.kitchen.caterer_for("École A"), Some("a@traiteur.fr"));
+        assert_eq!(config.kitchen.caterer_for("École B"), Some("b@traiteur.fr"));
+        assert_eq!(config.kitchen.adult_meals("École A"), 3);
+        assert_eq!(config.kitchen.adult_meals("École C"), 0);
+        assert!(config.kitchen.worker);
+        for bad in [
+            "[kitchen]\ncaterer_email = \"pas une adresse\"\n",
+            "[kitchen]\ntick_secs = 0\n",
+            "[[kitchen.schools]]\nschool = \"\"\n",
+            "[[kitchen.schools]]\nschool = \"A\"\n[[kitchen.schools]]\nschool = \"A\"\n",
+            "[[kitchen.schools]]\nschool = \"A\"\ncaterer_email = \"x\"\n",
+        ] {
+            let error = load(bad, &[]).unwrap_err().to_string();
+            assert!(error.contains("kitchen"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::platform::config::Config;
@@ -23,6 +23,15 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// A file sent with a mail (the kitchen's CSV to the caterer).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub filename: String,
+    /// A MIME type, `text/csv; charset=utf-8`.
+    pub content_type: String,
+    pub content: Vec<u8>,
 }
 
 impl Mailer {
@@ -58,13 +67,31 @@ impl Mailer {
 
     /// `mail.to` may name several addresses, comma-separated: one mail for a whole family.
     pub async fn send(&self, mail: Mail) -> anyhow::Result<()> {
+        self.send_with(mail, &[]).await
+    }
+
+    /// Sends the text with files attached (a `multipart/mixed` message); without any, the
+    /// same plain-text message as [`Mailer::send`].
+    pub async fn send_with(&self, mail: Mail, attachments: &[Attachment]) -> anyhow::Result<()> {
         let to: lettre::message::Mailboxes = mail.to.parse()?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .mailbox(lettre::message::header::To::from(to))
-            .subject(mail.subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.body)?;
+            .subject(mail.subject);
+        let message = if attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(mail.body)?
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body));
+            for file in attachments {
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(file.filename.clone()).body(
+                        file.content.clone(),
+                        ContentType::parse(&file.content_type)?,
+                    ),
+                );
+            }
+            builder.multipart(parts)?
+        };
         match &self.transport {
             Transport::Smtp(transport) => {
                 transport.send(message).await?;

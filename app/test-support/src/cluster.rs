@@ -112,5 +112,9 @@ pub fn config() -> Config {
         file: None,
         skip_default_file: true,
     };
-    Config::load_from(&source, |_| None).expect("default configuration is valid")
+    let mut config = Config::load_from(&source, |_| None).expect("default configuration is valid");
+    // The kitchen's freeze worker would write counts into every test's database at start;
+    // the tests that need it turn it on (`app/tests/kitchen.rs`).
+    config.kitchen.worker = false;
+    config
 }

@@ -14,6 +14,7 @@ pub mod api;
 pub mod api_absences;
 pub mod api_attendance;
 pub mod api_menus;
+pub mod kitchen;
 mod pages;
 
 use std::net::SocketAddr;
@@ -61,6 +62,8 @@ pub const QUOTIENT_WRITERS: &[Role] = &[Role::Manager, Role::Finance];
 pub const MENU_WRITERS: &[Role] = &[Role::Manager, Role::Kitchen];
 /// Those who take attendance: the agents (in their schools) and the service.
 pub const ATTENDANCE: &[Role] = &[Role::SchoolStaff, Role::Manager];
+/// Those who read the kitchen's counts: the kitchen, the service.
+pub const KITCHEN_READERS: &[Role] = &[Role::Kitchen, Role::Manager];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]
@@ -117,7 +120,7 @@ impl Table {
 fn declare(state: &AppState) -> Table {
     let table = api::declare(Table::new(state));
     let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
-    pages::declare(table)
+    kitchen::declare(pages::declare(table))
 }
 
 /// The table's routes, and the one back-office page that needs no session: a new member's

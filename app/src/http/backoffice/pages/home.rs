@@ -3,7 +3,9 @@
 use askama::Template;
 use axum::response::Response;
 
-use crate::http::backoffice::{ADMIN, ATTENDANCE, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS, Staff};
+use crate::http::backoffice::{
+    ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, Staff,
+};
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
 
@@ -19,6 +21,7 @@ struct HomePage {
     admin: bool,
     menus: bool,
     attendance: bool,
+    kitchen: bool,
 }
 
 pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
@@ -32,5 +35,6 @@ pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
         admin: roles.any_of(ADMIN),
         menus: roles.any_of(MENU_WRITERS),
         attendance: roles.any_of(ATTENDANCE),
+        kitchen: roles.any_of(KITCHEN_READERS),
     })
 }
