@@ -364,6 +364,49 @@ async fn counts_freeze_at_the_deadline_and_later_changes_show_as_a_difference() 
     assert_eq!(kinds(&day["difference"]), [-1, 1, 0, 0, 0]);
     assert_eq!(day["difference"]["total"], 0);
 
+    // On the day, an unbooked child eats anyway: the attendance list records a walk-in, which
+    // counts in the live numbers and so in the difference, the frozen ones still unchanged.
+    let walk_in = town
+        .children
+        .iter()
+        .find(|c| c.school == town.school_a && c.enrolled && !c.booked && c.id != added.id)
+        .unwrap();
+    app.clock().set(paris("2026-11-19 12:30:00"));
+    // (the day's agent marks: three days later, the manager's session has expired)
+    let agent = fixtures::staff(
+        &app,
+        "agent",
+        Role::SchoolStaff,
+        &[town.school_a],
+        &fixtures::staff_password_hash(),
+    )
+    .await;
+    let response = agent
+        .call(
+            Method::POST,
+            "/api/v1/staff/attendance/marks",
+            Some(json!({"marks": [{
+                "client_id": "7f1c1a52-3c1e-4a57-9d2e-0c6b1f0e5a11",
+                "child_id": walk_in.id,
+                "date": DAY,
+                "present": true,
+            }]})),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    // (the manager's session, idle since 11:00 on Monday, reads the counts at that hour)
+    app.clock().set(paris("2026-11-16 11:00:00"));
+    let day = counts_of(&manager, town.school_a).await;
+    assert_eq!(
+        kinds(&day["frozen"]),
+        expected,
+        "the frozen counts never change"
+    );
+    let mut difference = [-1, 1, 0, 0, 0];
+    difference[walk_in.kind] += 1;
+    assert_eq!(kinds(&day["difference"]), difference, "{day}");
+    assert_eq!(day["difference"]["total"], 1);
+
     // The freeze is append-only, in the database itself.
     let refused = sqlx::query("update kitchen_count set standard = standard + 1")
         .execute(&app.pool)
@@ -386,7 +429,7 @@ async fn counts_freeze_at_the_deadline_and_later_changes_show_as_a_difference() 
     assert_eq!(mails.get(CATERER_ALL).map(Vec::len), Some(1), "the others'");
     let m = &mails[CATERER_A][0];
     assert!(m.body.contains(SCHOOL_A), "{}", m.body);
-    assert!(m.body.contains("Arachides"), "{}", m.body);
+    assert!(m.body.contains("arachides"), "{}", m.body);
     assert_eq!(m.attachments.len(), 1);
     let (name, bytes) = &m.attachments[0];
     assert!(name.ends_with(".csv"), "{name}");
@@ -482,7 +525,7 @@ async fn the_csv_export_is_what_french_spreadsheets_expect() {
         "Vendredi 20 novembre 2026",
         "Figé le 16/11/2026 à 10:00",
         "Provisoire",
-        "Arachides",
+        "arachides",
         "format=csv",
         SCHOOL_A,
     ] {

@@ -21,9 +21,8 @@
 //!   sends, and marks it sent in the same transaction; a failure is logged and retried with
 //!   a doubling delay. A crash between the SMTP relay's acceptance and the commit is the one
 //!   case that sends twice.
-//!
-//! TODO(attendance): walk-ins recorded by the attendance list (migration 0006) belong in the
-//! live count's difference too, once that table is merged.
+//! - Walk-ins (unbooked children the attendance list records present) count in the live
+//!   numbers, so they show in the difference from what the kitchen was told.
 
 mod store;
 

@@ -59,9 +59,11 @@ pub struct MealRow {
 }
 
 /// The meals booked from..=to by children with a validated enrollment for the school year
-/// of the day, grouped by school, day, diet, PAI and declared allergens: one pass over the
-/// days' bookings gives both the kinds and the allergens (a child has one live enrollment
-/// per activity and year, so the join counts each booking once).
+/// of the day, plus the walk-ins the attendance list recorded present (unbooked children who
+/// ate anyway: only on past days and today, so never in a freeze), grouped by school, day,
+/// diet, PAI and declared allergens: one pass over the days' meals gives both the kinds and
+/// the allergens (a child has one live enrollment per activity and year, so the join counts
+/// each meal once).
 pub async fn meals<'e>(
     db: impl PgExecutor<'e>,
     activity: &str,
@@ -70,15 +72,19 @@ pub async fn meals<'e>(
 ) -> Result<Vec<MealRow>> {
     Ok(sqlx::query_as!(
         MealRow,
-        r#"select c.school_id, r.service_date, c.diet, c.pai, c.allergens, count(*) as "meals!"
-         from reservation r
+        r#"select c.school_id, r.service_date as "service_date!", c.diet, c.pai, c.allergens,
+                count(*) as "meals!"
+         from (select child_id, service_date from reservation
+               where activity = $1 and booked and service_date between $3 and $4
+               union all
+               select child_id, service_date from attendance
+               where activity = $1 and walk_in and present and service_date between $3 and $4) r
               join child c on c.id = r.child_id
-              join enrollment e on e.child_id = r.child_id and e.activity = r.activity
+              join enrollment e on e.child_id = r.child_id and e.activity = $1
                    and e.status = 'validated'
               join school_year y on y.id = e.school_year_id
                    and r.service_date between y.first_day and y.last_day
-         where r.activity = $1 and r.booked and r.service_date between $3 and $4
-           and c.school_id = any($2)
+         where c.school_id = any($2)
          group by c.school_id, r.service_date, c.diet, c.pai, c.allergens"#,
         activity,
         schools,

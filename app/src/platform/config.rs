@@ -849,6 +849,7 @@ struct FileConfig {
     backup: FileBackup,
     #[serde(default)]
     open_data: FileOpenData,
+    #[serde(default)]
     kitchen: FileKitchen,
 }
 
