@@ -608,9 +608,9 @@ mod tests {
         assert_eq!(
             lines[1],
             "19/11/2026;\"École \"\"Les Pins\"\"; annexe\";Figé;16/11/2026 10:00;16/11/2026 10:00;\
-             10;2;3;1;4;20;-1;0;0;0;0;-1;Gluten, Arachides;Arachides (2)"
+             10;2;3;1;4;20;-1;0;0;0;0;-1;gluten, arachides;arachides (2)"
         );
-        assert!(lines[2].contains(";Provisoire;16/11/2026 10:00;;9;2;3;1;4;19;;;;;;;Gluten;"));
+        assert!(lines[2].contains(";Provisoire;16/11/2026 10:00;;9;2;3;1;4;19;;;;;;;gluten;"));
     }
 
     #[test]
