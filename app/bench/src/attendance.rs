@@ -8,7 +8,6 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cantine::accounts::totp;
 use cantine_domain::ids::SchoolId;
 use cantine_domain::roles::Role;
 use chrono::NaiveDate;
@@ -79,31 +78,16 @@ pub async fn run(base_url: &str, pool: &PgPool, reads: usize) -> anyhow::Result<
     .execute(pool)
     .await?;
 
-    let now = chrono::Utc::now();
-    cantine::staff::seed_member(
+    let client = seed::signed_in_staff(
         pool,
+        base_url,
         AGENT,
         ("Appel", "Bench"),
         Role::SchoolStaff,
         &[SchoolId(school)],
-        (&seed::password_hash()?, SECRET),
-        now,
+        SECRET,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("the bench's agent: {e}"))?;
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let code = format!(
-        "{:06}",
-        totp::code(SECRET, totp::step_at(chrono::Utc::now()))
-    );
-    let login = client
-        .post(format!("{base_url}/api/v1/session"))
-        .json(&serde_json::json!({"email": AGENT, "password": seed::PASSWORD, "totp": code}))
-        .send()
-        .await?;
-    if !login.status().is_success() {
-        bail!("the bench's agent cannot log in: {}", login.text().await?);
-    }
+    .await?;
 
     let page_url = format!("{base_url}/gestion/appel?ecole={school}&date={date}");
     let api_url = format!("{base_url}/api/v1/staff/attendance?school={school}&date={date}");

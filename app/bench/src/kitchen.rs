@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cantine::accounts::totp;
 use cantine_domain::roles::Role;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -40,33 +39,16 @@ pub async fn run(base_url: &str, pool: &PgPool, requests: usize) -> anyhow::Resu
         bail!("seed the commune first");
     }
     // The search's sign-in, as a kitchen member (a second account: its TOTP step is its own).
-    cantine::staff::seed_member(
+    let client = seed::signed_in_staff(
         pool,
+        base_url,
         KITCHEN,
         ("Cuisine", "Bench"),
         Role::Kitchen,
         &[],
-        (&seed::password_hash()?, SECRET),
-        chrono::Utc::now(),
+        SECRET,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("the bench's kitchen member: {e}"))?;
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let code = format!(
-        "{:06}",
-        totp::code(SECRET, totp::step_at(chrono::Utc::now()))
-    );
-    let login = client
-        .post(format!("{base_url}/api/v1/session"))
-        .json(&serde_json::json!({"email": KITCHEN, "password": seed::PASSWORD, "totp": code}))
-        .send()
-        .await?;
-    if !login.status().is_success() {
-        bail!(
-            "the bench's kitchen member cannot log in: {}",
-            login.text().await?
-        );
-    }
+    .await?;
     const DAYS: usize = 5;
     let mut latencies = Latencies::default();
     let (mut wrong, mut rows, mut meals) = (0, 0, 0);

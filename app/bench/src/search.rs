@@ -5,7 +5,6 @@
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use cantine::accounts::totp;
 use cantine_domain::roles::Role;
 use serde::Serialize;
 use sqlx::PgPool;
@@ -52,31 +51,16 @@ pub async fn run(base_url: &str, pool: &PgPool, per_kind: usize) -> anyhow::Resu
     if households.is_empty() {
         bail!("seed the commune first");
     }
-    let now = chrono::Utc::now();
-    cantine::staff::seed_member(
+    let client = seed::signed_in_staff(
         pool,
+        base_url,
         MANAGER,
         ("Gestion", "Bench"),
         Role::Manager,
         &[],
-        (&seed::password_hash()?, SECRET),
-        now,
+        SECRET,
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("the bench's manager: {e}"))?;
-    let client = reqwest::Client::builder().cookie_store(true).build()?;
-    let code = format!(
-        "{:06}",
-        totp::code(SECRET, totp::step_at(chrono::Utc::now()))
-    );
-    let login = client
-        .post(format!("{base_url}/api/v1/session"))
-        .json(&serde_json::json!({"email": MANAGER, "password": seed::PASSWORD, "totp": code}))
-        .send()
-        .await?;
-    if !login.status().is_success() {
-        bail!("the bench's manager cannot log in: {}", login.text().await?);
-    }
+    .await?;
 
     let n = households.len();
     let k = children as usize;

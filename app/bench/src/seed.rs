@@ -214,3 +214,44 @@ join bench_school s on s.n = (h.n - 1) % {schools};
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// A staff member seeded for the bench and signed in over HTTP with password and TOTP code, as
+/// the town hall signs in: the client holds the session cookie. Each member has a secret of its
+/// own, so that two sign-ins in the same 30-second step never present the same code twice.
+pub async fn signed_in_staff(
+    pool: &PgPool,
+    base_url: &str,
+    email: &str,
+    name: (&str, &str),
+    role: cantine_domain::roles::Role,
+    schools: &[cantine_domain::ids::SchoolId],
+    secret: &[u8; 20],
+) -> anyhow::Result<reqwest::Client> {
+    use cantine::accounts::totp;
+    let now = chrono::Utc::now();
+    cantine::staff::seed_member(
+        pool,
+        email,
+        name,
+        role,
+        schools,
+        (&password_hash()?, secret),
+        now,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("the bench's {email}: {e}"))?;
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let code = format!(
+        "{:06}",
+        totp::code(secret, totp::step_at(chrono::Utc::now()))
+    );
+    let login = client
+        .post(format!("{base_url}/api/v1/session"))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD, "totp": code}))
+        .send()
+        .await?;
+    if !login.status().is_success() {
+        anyhow::bail!("the bench's {email} cannot log in: {}", login.text().await?);
+    }
+    Ok(client)
+}
