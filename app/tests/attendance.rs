@@ -32,6 +32,7 @@ struct Canteen {
     jade: i64,
     ines: i64,
     hash: String,
+    martin: Family,
 }
 
 async fn canteen() -> Canteen {
@@ -84,6 +85,7 @@ async fn canteen() -> Canteen {
         jade,
         ines,
         hash: fixtures::staff_password_hash(),
+        martin,
     }
 }
 
@@ -217,6 +219,7 @@ async fn the_list_is_the_booked_and_enrolled_children_with_health_data_and_menu_
     assert_eq!(lea["walk_in"], false);
     // The satay's soybeans concern nobody here; its peanuts concern Léa.
     assert_eq!(lea["menu_warnings"], json!(["peanuts"]));
+    assert_eq!(lea["declared_absence"], "none");
     assert_eq!(day["menu_known"], true);
     assert_eq!(day["locked"], false);
     // A class with nobody of it: an empty list, not an error.
@@ -339,6 +342,55 @@ async fn the_later_mark_wins_and_both_stay_in_the_history() {
         .clone();
     assert_eq!(lea["present"], false);
     assert_eq!(lea["marked_at"], "2026-11-30T11:00:00Z");
+}
+
+#[tokio::test]
+async fn an_absence_the_family_declared_shows_on_the_list_until_refused() {
+    let c = canteen().await;
+    let agent = c.agent("agent").await;
+    // 11:00 on the day: Léa's parents say she is ill (accepted after the booking deadline).
+    let response = c
+        .martin
+        .call(
+            Method::POST,
+            "/api/v1/absences",
+            Some(
+                json!({"children": [c.lea], "first_day": DAY, "last_day": DAY,
+                        "reason": "illness", "comment": "Fièvre"}),
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let absence: Value = response.json().await.unwrap();
+    let day = list(&agent, c.school_a, DAY).await;
+    assert_eq!(child(&day, c.lea).unwrap()["declared_absence"], "pending");
+    let page = format!("/gestion/appel?ecole={}&date={DAY}", c.school_a);
+    let html = agent
+        .call(Method::GET, &page, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Absence signalée par la famille (pas encore examinée)"));
+
+    // Accepted: still on the list (the agent marks her), said so.
+    let manager = c.manager().await;
+    let path = format!("/api/v1/staff/absences/{}/decision", absence["id"]);
+    let decided = manager
+        .call(Method::POST, &path, Some(json!({"decision": "accept"})))
+        .await;
+    assert_eq!(decided.status(), StatusCode::OK);
+    let day = list(&agent, c.school_a, DAY).await;
+    let lea = child(&day, c.lea).unwrap();
+    assert_eq!(lea["declared_absence"], "accepted");
+    assert_eq!(lea["booked"], true, "an absence does not touch the booking");
+    let html = agent
+        .call(Method::GET, &page, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Absence signalée par la famille, acceptée"));
 }
 
 #[tokio::test]

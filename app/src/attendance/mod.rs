@@ -71,6 +71,34 @@ pub struct Expected {
     pub marked_at: Option<DateTime<Utc>>,
     /// The allergens of the day's menu the child must not eat.
     pub menu_warnings: Vec<Allergen>,
+    /// An absence the family declared for the day, pending or accepted: the agent knows
+    /// whom not to wait for (the mark is still the agent's to make).
+    pub absence: Option<DeclaredAbsence>,
+}
+
+/// Where a family's absence for the day stands (a refused one is not shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeclaredAbsence {
+    Pending,
+    Accepted,
+}
+
+impl DeclaredAbsence {
+    pub fn code(self) -> &'static str {
+        match self {
+            DeclaredAbsence::Pending => "pending",
+            DeclaredAbsence::Accepted => "accepted",
+        }
+    }
+
+    fn from_stored(code: Option<&str>) -> Result<Option<Self>> {
+        match code {
+            None => Ok(None),
+            Some("pending") => Ok(Some(DeclaredAbsence::Pending)),
+            Some("accepted") => Ok(Some(DeclaredAbsence::Accepted)),
+            Some(other) => Err(anyhow::anyhow!("stored absence status {other:?} on a list").into()),
+        }
+    }
 }
 
 /// A manager's lock on a school's day.
@@ -159,6 +187,7 @@ pub async fn day_list(
             present: row.present,
             walk_in: row.walk_in.unwrap_or(false),
             marked_at: row.marked_at,
+            absence: DeclaredAbsence::from_stored(row.absence.as_deref())?,
         });
     }
     // One entry per list read, naming the children shown: the data protection officer sees who

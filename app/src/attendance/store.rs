@@ -21,6 +21,8 @@ pub struct ListRow {
     pub present: Option<bool>,
     pub walk_in: Option<bool>,
     pub marked_at: Option<DateTime<Utc>>,
+    /// The status of an absence the family declared for the day, unless refused.
+    pub absence: Option<String>,
 }
 
 /// The expected children of a school's day: booked and enrolled (a validated enrollment for
@@ -50,7 +52,11 @@ pub async fn day_list<'e>(
              where a.school_id = $2 and a.activity = $1 and a.service_date = $3)
          select c.id, c.first_name, c.last_name, c.class_level, c.diet, c.allergens, c.allergies,
                 c.pai, coalesce(r.booked, false) as "booked!", a.present as "present?",
-                a.walk_in as "walk_in?", a.marked_at as "marked_at?"
+                a.walk_in as "walk_in?", a.marked_at as "marked_at?",
+                (select ab.status from absence_day d join absence ab on ab.id = d.absence_id
+                 where d.child_id = c.id and d.service_date = $3 and ab.activity = $1
+                   and ab.status <> 'refused'
+                 order by ab.status = 'accepted' desc, ab.id desc limit 1) as "absence?"
          from expected x
          join child c on c.id = x.id
          left join reservation r

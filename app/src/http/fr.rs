@@ -802,6 +802,16 @@ pub fn import_lines(lines: &[ImportProblem]) -> Vec<String> {
         .collect()
 }
 
+/// An absence a family declared for the day, as the attendance list shows it.
+pub fn declared_absence(absence: crate::attendance::DeclaredAbsence) -> &'static str {
+    match absence {
+        crate::attendance::DeclaredAbsence::Pending => {
+            "Absence signalée par la famille (pas encore examinée)"
+        }
+        crate::attendance::DeclaredAbsence::Accepted => "Absence signalée par la famille, acceptée",
+    }
+}
+
 /// "02/12/2026": the date as French spreadsheets read it.
 pub fn numeric_date(date: NaiveDate) -> String {
     date.format("%d/%m/%Y").to_string()

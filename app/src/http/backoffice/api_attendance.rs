@@ -102,6 +102,14 @@ pub struct AttendanceChildOut {
     /// The allergens of the day's menu that the child must not eat.
     #[schema(schema_with = allergens_schema)]
     menu_warnings: Vec<String>,
+    /// An absence the family declared for the day: `pending` (not decided yet), `accepted`, or
+    /// `none` (none declared, or refused).
+    #[schema(schema_with = declared_absence_schema)]
+    declared_absence: &'static str,
+}
+
+fn declared_absence_schema() -> Schema {
+    code_schema(["none", "pending", "accepted"], None)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,6 +160,7 @@ impl From<DayList> for AttendanceListOut {
                     walk_in: c.walk_in,
                     marked_at: c.marked_at,
                     menu_warnings: codes(&c.menu_warnings),
+                    declared_absence: c.absence.map_or("none", |a| a.code()),
                 })
                 .collect(),
         }

@@ -52,6 +52,8 @@ struct Row {
     pai: bool,
     warnings: Vec<&'static str>,
     walk_in: bool,
+    /// An absence the family declared for the day, in words.
+    absence: Option<&'static str>,
     /// CSS class and the state in symbol and words.
     state: &'static str,
     symbol: &'static str,
@@ -108,6 +110,7 @@ fn row(c: attendance::Expected) -> Row {
         pai: c.pai,
         warnings: c.menu_warnings.iter().map(|a| fr::allergen(*a)).collect(),
         walk_in: c.walk_in,
+        absence: c.absence.map(fr::declared_absence),
         state,
         symbol,
         state_text,
