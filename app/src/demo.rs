@@ -115,6 +115,14 @@ pub async fn seed(
             tx.commit().await?;
             println!("Second factor of the staff accounts set to the secret given.");
         }
+        // A demo seeded before menus existed gets its weeks of menus once.
+        let menus = sqlx::query_scalar!(r#"select exists(select 1 from menu_day) as "exists!""#)
+            .fetch_one(pool)
+            .await?;
+        if !menus {
+            let days = seed_menus(pool, rules).await?;
+            println!("Menus of {days} days added to the demo.");
+        }
         return Ok(());
     }
     let (pw, generated) = match password {

@@ -987,6 +987,17 @@ async fn the_demo_warns_the_martins_of_the_peanut_dish_on_a_booked_day() {
         .unwrap();
     // This week and next, Monday, Tuesday, Thursday, Friday; one school's own Friday.
     assert_eq!(count(&app, "select count(*) from menu_day").await, 9);
+    // A demo seeded before menus existed gets them at its next `cantine demo`, once.
+    sqlx::query("delete from menu_day")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        cantine::demo::seed(&app.pool, &app.rules(), Some(password.into()), None)
+            .await
+            .unwrap();
+        assert_eq!(count(&app, "select count(*) from menu_day").await, 9);
+    }
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
