@@ -54,12 +54,17 @@ const LEVELS: [(&str, i32); 8] = [
     ("CM2", 10),
 ];
 /// Quotient familial bands in euros and meal prices in cents.
-const TARIFFS: [(i32, Option<i32>, i32, i32); 4] = [
-    (0, Some(500), 150, 60),
-    (500, Some(900), 290, 90),
-    (900, Some(1400), 380, 110),
-    (1400, None, 450, 130),
+const TARIFFS: [(i32, Option<i32>, i32); 4] = [
+    (0, Some(500), 150),
+    (500, Some(900), 290),
+    (900, Some(1400), 380),
+    (1400, None, 450),
 ];
+/// PAI packed meal, non-resident, adult and the surcharge of an unbooked meal, in cents.
+const PAI_CENTS: i32 = 110;
+const NON_RESIDENT_CENTS: i32 = 520;
+const ADULT_CENTS: i32 = 600;
+const UNBOOKED_SURCHARGE_CENTS: i32 = 100;
 /// Monday, Tuesday, Thursday, Friday.
 const USUAL_WEEKDAYS: [i16; 4] = [1, 2, 4, 5];
 
@@ -340,15 +345,27 @@ async fn insert_town(
     )
     .fetch_one(&mut **tx)
     .await?;
-    for (qf_min, qf_max, meal, pai) in TARIFFS {
+    let tariff_id = sqlx::query_scalar!(
+        "insert into tariff (school_year_id, applies_from, mode, pai_cents, non_resident_cents,
+                             adult_cents, unbooked_surcharge_cents, carence_days)
+         values ($1, $2, 'brackets', $3, $4, $5, $6, 1) returning id",
+        year_id,
+        first_day,
+        PAI_CENTS,
+        NON_RESIDENT_CENTS,
+        ADULT_CENTS,
+        UNBOOKED_SURCHARGE_CENTS,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    for (qf_min, qf_max, meal) in TARIFFS {
         sqlx::query!(
-            "insert into tariff_band (school_year_id, qf_min, qf_max, meal_price_cents, pai_price_cents)
-             values ($1, $2, $3, $4, $5)",
-            year_id,
+            "insert into tariff_band (tariff_id, qf_min, qf_max, meal_price_cents)
+             values ($1, $2, $3, $4)",
+            tariff_id,
             qf_min,
             qf_max,
             meal,
-            pai,
         )
         .execute(&mut **tx)
         .await?;

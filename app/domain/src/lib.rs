@@ -8,9 +8,11 @@
 
 pub mod absence;
 pub mod activity;
+pub mod billing;
 pub mod booking;
 pub mod calendar;
 pub mod child;
+pub mod custody;
 pub mod deadline;
 pub mod enrollment;
 pub mod ids;
@@ -19,4 +21,5 @@ pub mod money;
 pub mod roles;
 pub mod rules;
 pub mod scdl;
+pub mod tariff;
 pub mod weekdays;
