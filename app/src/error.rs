@@ -5,7 +5,9 @@
 use cantine_domain::absence::{AbsenceError, CertificateProblem};
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::custody::CustodyError;
 use cantine_domain::enrollment::EnrollmentError;
+use cantine_domain::tariff::TariffError;
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -46,10 +48,14 @@ pub enum Code {
     /// A certificate that is neither PDF, JPEG nor PNG by its content.
     UnsupportedCertificate,
     AttendanceLocked,
+    AlreadyIssued,
+    ContestOpen,
+    AmountExceeded,
+    NoTariff,
 }
 
 impl Code {
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 35] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -81,6 +87,10 @@ impl Code {
         Code::SecondFactorEnrolled,
         Code::UnsupportedCertificate,
         Code::AttendanceLocked,
+        Code::AlreadyIssued,
+        Code::ContestOpen,
+        Code::AmountExceeded,
+        Code::NoTariff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +126,10 @@ impl Code {
             Code::SecondFactorEnrolled => "second_factor_enrolled",
             Code::UnsupportedCertificate => "unsupported_certificate",
             Code::AttendanceLocked => "attendance_locked",
+            Code::AlreadyIssued => "already_issued",
+            Code::ContestOpen => "contest_open",
+            Code::AmountExceeded => "amount_exceeded",
+            Code::NoTariff => "no_tariff",
         }
     }
 }
@@ -218,6 +232,13 @@ pub enum Invalid {
     /// A caterer's menu file with bad lines: every one found, by line number. Nothing of the
     /// file was written.
     Import(Vec<ImportProblem>),
+    /// A tariff that does not price every QF exactly once, or out-of-range prices.
+    Tariff(TariffError),
+    Custody(CustodyError),
+    /// A month written otherwise than `2026-11`.
+    Month,
+    /// An amount that is zero, negative or above what the action allows.
+    Amount,
 }
 
 /// What a day's menu can get wrong. A value not in its list is given back as received.
@@ -310,6 +331,26 @@ pub enum Conflict {
     Absence(AbsenceError),
     /// The day's attendance is locked: only a manager corrects it.
     AttendanceLocked,
+    Billing(BillingConflict),
+}
+
+/// What the state of billing refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillingConflict {
+    /// The month's run is already issued: changes go into the next month's run.
+    RunIssued,
+    /// Nothing drafted to issue for that month.
+    NoDraft,
+    /// An issued invoice is never edited: a correction is a credit note.
+    InvoiceIssued,
+    /// The line already has an open contest.
+    ContestOpen,
+    /// The contest is already answered.
+    ContestAnswered,
+    /// A credit note above what is left of the invoice, or a refund above the credit.
+    AmountExceeded { max: cantine_domain::money::Cents },
+    /// No tariff applies to this day: finance has not set the year's prices.
+    NoTariff(NaiveDate),
 }
 
 /// Input that cannot even be read (400).
@@ -382,6 +423,15 @@ impl Error {
                 Conflict::Booking(e) => booking_code(e),
                 Conflict::Absence(e) => absence_code(e),
                 Conflict::AttendanceLocked => Code::AttendanceLocked,
+                Conflict::Billing(BillingConflict::RunIssued | BillingConflict::InvoiceIssued) => {
+                    Code::AlreadyIssued
+                }
+                Conflict::Billing(BillingConflict::NoDraft | BillingConflict::ContestAnswered) => {
+                    Code::InvalidTransition
+                }
+                Conflict::Billing(BillingConflict::ContestOpen) => Code::ContestOpen,
+                Conflict::Billing(BillingConflict::AmountExceeded { .. }) => Code::AmountExceeded,
+                Conflict::Billing(BillingConflict::NoTariff(_)) => Code::NoTariff,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

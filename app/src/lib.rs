@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod attendance;
 pub mod audit;
 pub mod backup;
+pub mod billing;
 pub mod calendar;
 pub mod cli;
 pub mod closures;

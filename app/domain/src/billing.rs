@@ -152,19 +152,17 @@ pub fn kind_of(facts: DayFacts, carence_days: u32) -> Option<LineKind> {
         return facts.booked.then_some(LineKind::Closure);
     }
     if facts.booked {
-        if let Some(absence) = facts.absence {
-            if facts.attendance != Attendance::Present {
-                return Some(match absence.reason {
-                    Reason::Illness if absence.day_number <= carence_days => {
-                        LineKind::IllnessCarence
-                    }
-                    Reason::Illness => LineKind::IllnessFree,
-                    Reason::Other if absence.notice == Notice::BeforeDeadline => {
-                        LineKind::ExcusedAbsence
-                    }
-                    Reason::Other => LineKind::LateAbsence,
-                });
-            }
+        if let Some(absence) = facts.absence
+            && facts.attendance != Attendance::Present
+        {
+            return Some(match absence.reason {
+                Reason::Illness if absence.day_number <= carence_days => LineKind::IllnessCarence,
+                Reason::Illness => LineKind::IllnessFree,
+                Reason::Other if absence.notice == Notice::BeforeDeadline => {
+                    LineKind::ExcusedAbsence
+                }
+                Reason::Other => LineKind::LateAbsence,
+            });
         }
         return Some(match facts.attendance {
             Attendance::Present => LineKind::Meal,

@@ -96,7 +96,7 @@ impl Arrangement {
             Arrangement::AlternateWeeks {
                 first_has_even_weeks,
             } => {
-                let even = date.iso_week().week() % 2 == 0;
+                let even = date.iso_week().week().is_multiple_of(2);
                 Payers::One(if even == *first_has_even_weeks {
                     Side::First
                 } else {

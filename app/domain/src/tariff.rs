@@ -186,14 +186,13 @@ impl Tariff {
                         _ => {}
                     }
                     if let (Some(expected), Some(next)) = (bracket.qf_max, brackets.get(index + 1))
+                        && next.qf_min != expected
                     {
-                        if next.qf_min != expected {
-                            return Err(TariffError::Gap {
-                                index: index + 1,
-                                expected,
-                                found: next.qf_min,
-                            });
-                        }
+                        return Err(TariffError::Gap {
+                            index: index + 1,
+                            expected,
+                            found: next.qf_min,
+                        });
                     }
                 }
             }

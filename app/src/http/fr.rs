@@ -10,8 +10,11 @@ use cantine_domain::absence::{
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::NotBookable;
 use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::custody::CustodyError;
 use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
 use cantine_domain::menu::{Allergen, Course, QualitySign, Regime};
+use cantine_domain::money::Cents;
+use cantine_domain::tariff::{MAX_CARENCE_DAYS, MAX_MEAL_CENTS, TariffError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc, Weekday};
 use chrono_tz::Europe::Paris;
 
@@ -19,8 +22,8 @@ use cantine_domain::roles::Role;
 
 use crate::audit::Action;
 use crate::error::{
-    Conflict, Error, Field, FormProblem, ImportLine, ImportProblem, Invalid, Malformed,
-    MenuProblem, Refusal,
+    BillingConflict, Conflict, Error, Field, FormProblem, ImportLine, ImportProblem, Invalid,
+    Malformed, MenuProblem, Refusal,
 };
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
@@ -418,6 +421,10 @@ fn invalid(invalid: &Invalid) -> String {
         Invalid::Certificate(problem) => certificate(*problem),
         Invalid::Form(problem) => form(problem),
         Invalid::Request(text) => text.clone(),
+        Invalid::Tariff(e) => tariff(e),
+        Invalid::Custody(e) => custody(e),
+        Invalid::Month => "Mois invalide (ex. 2026-11).".to_owned(),
+        Invalid::Amount => "Montant invalide.".to_owned(),
         Invalid::Menu(problem) => menu_problem(problem),
         Invalid::Import(lines) => {
             let mut text = format!(
@@ -464,7 +471,83 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::AttendanceLocked => {
             "Le pointage de ce jour est verrouillé : seul un gestionnaire peut le corriger, avec un motif.".to_owned()
         }
+        Conflict::Billing(e) => billing(e),
     }
+}
+
+fn billing(e: &BillingConflict) -> String {
+    match e {
+        BillingConflict::RunIssued => "La facturation de ce mois est déjà émise : les changements iront en régularisation sur le mois suivant.".to_owned(),
+        BillingConflict::NoDraft => "Aucun brouillon de facturation à émettre pour ce mois : lancez d'abord le calcul.".to_owned(),
+        BillingConflict::InvoiceIssued => "Une facture émise ne se modifie pas : faites un avoir.".to_owned(),
+        BillingConflict::ContestOpen => "Cette ligne est déjà contestée ; la réponse vous sera envoyée par e-mail.".to_owned(),
+        BillingConflict::ContestAnswered => "Cette contestation a déjà reçu une réponse.".to_owned(),
+        BillingConflict::AmountExceeded { max } => format!("Le montant dépasse ce qui est possible ({} au plus).", euros(*max)),
+        BillingConflict::NoTariff(date) => format!("Aucun tarif ne s'applique au {} : saisissez les tarifs de l'année.", long_date(*date)),
+    }
+}
+
+fn tariff(e: &TariffError) -> String {
+    match e {
+        TariffError::NoBracket => "Saisissez au moins une tranche.".to_owned(),
+        TariffError::FirstBracketNotAtZero(qf) => {
+            format!("La première tranche doit commencer à un QF de 0 (elle commence à {qf}).")
+        }
+        TariffError::Gap {
+            index,
+            expected,
+            found,
+        } => format!(
+            "La tranche {} commence à {found} alors que la précédente s'arrête à {expected} : les tranches doivent se suivre sans trou ni chevauchement.",
+            index + 1
+        ),
+        TariffError::EmptyBracket { index } => {
+            format!("La tranche {} est vide ou inversée.", index + 1)
+        }
+        TariffError::OpenBracketNotLast { index } => format!(
+            "Seule la dernière tranche peut être sans plafond (la tranche {} ne l'est pas).",
+            index + 1
+        ),
+        TariffError::LastBracketClosed => "La dernière tranche doit être sans plafond.".to_owned(),
+        TariffError::ZeroRate => "Le taux d'effort doit être positif.".to_owned(),
+        TariffError::MinAboveMax => "Le prix minimum dépasse le prix maximum.".to_owned(),
+        TariffError::PriceOutOfRange => format!(
+            "Un prix doit être compris entre 0 et {}.",
+            euros(Cents(MAX_MEAL_CENTS))
+        ),
+        TariffError::MultiplierOutOfRange => {
+            "Le coefficient doit être compris entre 100 % et 1000 %.".to_owned()
+        }
+        TariffError::CarenceTooLong => {
+            format!("Le délai de carence est de {MAX_CARENCE_DAYS} jours au plus.")
+        }
+    }
+}
+
+fn custody(e: &CustodyError) -> String {
+    match e {
+        CustodyError::ShareOutOfRange => {
+            "La part doit être comprise entre 0,01 % et 99,99 %.".to_owned()
+        }
+        CustodyError::RangeReversed => "Une période se termine avant de commencer.".to_owned(),
+        CustodyError::RangesOverlap => "Deux périodes se chevauchent.".to_owned(),
+    }
+}
+
+/// French money: `1 234,56 €`, a narrow no-break space between thousands and a no-break space
+/// before the sign, as French typography writes it and as no line break can split it.
+pub fn euros(amount: Cents) -> String {
+    let sign = if amount.get() < 0 { "-" } else { "" };
+    let abs = amount.get().unsigned_abs();
+    let units = (abs / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in units.chars().enumerate() {
+        if i > 0 && (units.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(digit);
+    }
+    format!("{sign}{grouped},{:02}\u{a0}€", abs % 100)
 }
 
 /// Why an action is refused, in a sentence.
@@ -905,6 +988,17 @@ mod tests {
                 BookingError::WeekdaysNotServed(wednesday)
             ))),
             "La cantine ne sert pas le mercredi."
+        );
+    }
+
+    #[test]
+    fn euros_group_thousands_with_narrow_spaces_and_keep_the_sign() {
+        assert_eq!(euros(Cents(123_456)), "1\u{202f}234,56\u{a0}€");
+        assert_eq!(euros(Cents(-360)), "-3,60\u{a0}€");
+        assert_eq!(euros(Cents(0)), "0,00\u{a0}€");
+        assert_eq!(
+            euros(Cents(100_000_000)),
+            "1\u{202f}000\u{202f}000,00\u{a0}€"
         );
     }
 }

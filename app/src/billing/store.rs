@@ -1,0 +1,1 @@
+//! The billing tables' SQL (migration 0009).
