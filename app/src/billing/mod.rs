@@ -9,6 +9,9 @@
 //! SKELETON: the public interface the HTTP edge builds on. Bodies marked `todo!` are being
 //! written on the `billing-core` branch and must all be gone before this lands.
 
+pub(crate) mod documents;
+pub(crate) mod ledger;
+mod ledger_store;
 pub mod store;
 
 use cantine_domain::billing::LineKind;
