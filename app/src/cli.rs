@@ -1,4 +1,4 @@
-//! The command line: `cantine serve|migrate|demo|check-config|backup …`.
+//! The command line: `cantine serve|migrate|demo|admin|billing|check-config|backup …`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,11 @@ enum Command {
     },
     /// Print the effective configuration, secrets masked; exit non-zero if it is invalid.
     CheckConfig,
+    /// Monthly invoicing: compute the draft, review it, issue it.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Backups: now, list, check, restore, drill, confirm-restore.
     Backup {
         #[command(subcommand)]
@@ -72,6 +77,34 @@ enum AdminCommand {
         #[arg(long, default_value = "Mairie")]
         last_name: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum BillingCommand {
+    /// Compute (or recompute) the month's draft and print its review.
+    Run {
+        /// The month billed, as 2026-11.
+        #[arg(long, value_parser = parse_month)]
+        month: crate::billing::Month,
+        /// The régie's code.
+        #[arg(long, default_value = "CANT")]
+        regie: String,
+        /// Issue the draft straight after computing it.
+        #[arg(long)]
+        issue: bool,
+    },
+    /// Issue the month's draft (numbers, ledger, mails); an issued month is left as it is.
+    Issue {
+        #[arg(long, value_parser = parse_month)]
+        month: crate::billing::Month,
+        #[arg(long, default_value = "CANT")]
+        regie: String,
+    },
+}
+
+fn parse_month(text: &str) -> Result<crate::billing::Month, String> {
+    text.parse()
+        .map_err(|_| "a month written as 2026-11".to_owned())
 }
 
 /// A TOTP secret typed in base32 (a newtype: clap would read `Vec<u8>` as many arguments).
@@ -148,6 +181,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             migrate(&pool).await?;
             admin(&config, &pool, command).await
         }
+        Command::Billing { command } => {
+            migrate(&pool).await?;
+            billing(&pool, command).await
+        }
         Command::CheckConfig | Command::Backup { .. } => {
             unreachable!("handled before connecting")
         }
@@ -206,6 +243,98 @@ async fn admin(config: &Config, pool: &PgPool, command: AdminCommand) -> anyhow:
     );
     println!("Single-use link to set the password (valid 7 days, also mailed): {link}");
     Ok(())
+}
+
+async fn billing(pool: &PgPool, command: BillingCommand) -> anyhow::Result<()> {
+    use crate::billing;
+    let words = |e: crate::error::Error| anyhow::anyhow!("{}", http::fr::message(&e));
+    let review = match command {
+        BillingCommand::Run {
+            month,
+            regie,
+            issue,
+        } => {
+            let review = billing::run(pool, None, &regie, month)
+                .await
+                .map_err(words)?;
+            if issue {
+                billing::issue(pool, None, &regie, month)
+                    .await
+                    .map_err(words)?
+            } else {
+                review
+            }
+        }
+        BillingCommand::Issue { month, regie } => billing::issue(pool, None, &regie, month)
+            .await
+            .map_err(words)?,
+    };
+    print!("{}", describe_review(&review));
+    Ok(())
+}
+
+/// The review as the console prints it: plain lines, amounts in euros.
+fn describe_review(review: &crate::billing::RunReview) -> String {
+    use crate::billing::{DocumentKind, RunStatus};
+    use std::fmt::Write;
+    let mut out = String::new();
+    let status = match review.status {
+        RunStatus::Draft => "draft",
+        RunStatus::Issued => "issued",
+    };
+    let credit_notes = review
+        .invoices
+        .iter()
+        .filter(|i| i.kind == DocumentKind::CreditNote)
+        .count();
+    let _ = writeln!(
+        out,
+        "Billing run {} for régie {} ({}): {status}",
+        review.month, review.regie.code, review.regie.name
+    );
+    let _ = writeln!(
+        out,
+        "Invoices: {}, credit notes: {credit_notes}",
+        review.invoices.len() - credit_notes
+    );
+    let _ = writeln!(
+        out,
+        "Total: {} EUR (previous month: {} EUR)",
+        review.total, review.previous_total
+    );
+    let _ = writeln!(
+        out,
+        "Households whose total changed: {}",
+        review.differences.len()
+    );
+    for d in review.differences.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  {} (household {}): {} EUR, previous {} EUR",
+            d.household_name, d.household, d.this_month, d.previous_month
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Booked days not recorded (billed as booked): {}",
+        review.unrecorded_days
+    );
+    let _ = writeln!(out, "Regularisation lines: {}", review.regularisation_lines);
+    if let (Some(first), Some(last)) = (
+        review
+            .invoices
+            .iter()
+            .filter_map(|i| i.number.as_deref())
+            .min(),
+        review
+            .invoices
+            .iter()
+            .filter_map(|i| i.number.as_deref())
+            .max(),
+    ) {
+        let _ = writeln!(out, "Numbers: {first} to {last}");
+    }
+    out
 }
 
 async fn connect(config: &Config) -> anyhow::Result<(Option<db::Embedded>, PgPool)> {

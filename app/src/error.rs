@@ -351,6 +351,8 @@ pub enum BillingConflict {
     AmountExceeded { max: cantine_domain::money::Cents },
     /// No tariff applies to this day: finance has not set the year's prices.
     NoTariff(NaiveDate),
+    /// The year already has a tariff version from that day; versions are never edited.
+    TariffVersionExists(NaiveDate),
 }
 
 /// Input that cannot even be read (400).
@@ -426,9 +428,11 @@ impl Error {
                 Conflict::Billing(BillingConflict::RunIssued | BillingConflict::InvoiceIssued) => {
                     Code::AlreadyIssued
                 }
-                Conflict::Billing(BillingConflict::NoDraft | BillingConflict::ContestAnswered) => {
-                    Code::InvalidTransition
-                }
+                Conflict::Billing(
+                    BillingConflict::NoDraft
+                    | BillingConflict::ContestAnswered
+                    | BillingConflict::TariffVersionExists(_),
+                ) => Code::InvalidTransition,
                 Conflict::Billing(BillingConflict::ContestOpen) => Code::ContestOpen,
                 Conflict::Billing(BillingConflict::AmountExceeded { .. }) => Code::AmountExceeded,
                 Conflict::Billing(BillingConflict::NoTariff(_)) => Code::NoTariff,

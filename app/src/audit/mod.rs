@@ -47,10 +47,13 @@ pub enum Action {
     MenusImported,
     AttendanceCorrected,
     AttendanceLocked,
+    TariffSaved,
+    BillingRun,
+    InvoicesIssued,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 26] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -74,6 +77,9 @@ impl Action {
         Action::MenusImported,
         Action::AttendanceCorrected,
         Action::AttendanceLocked,
+        Action::TariffSaved,
+        Action::BillingRun,
+        Action::InvoicesIssued,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +107,9 @@ impl Action {
             Action::MenusImported => "menus_imported",
             Action::AttendanceCorrected => "attendance_corrected",
             Action::AttendanceLocked => "attendance_locked",
+            Action::TariffSaved => "tariff_saved",
+            Action::BillingRun => "billing_run",
+            Action::InvoicesIssued => "invoices_issued",
         }
     }
 

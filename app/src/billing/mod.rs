@@ -10,9 +10,15 @@
 //! written on the `billing-core` branch and must all be gone before this lands.
 
 pub(crate) mod documents;
+mod issue;
 pub(crate) mod ledger;
 mod ledger_store;
+mod month;
+mod review;
+mod run;
+mod run_store;
 pub mod store;
+mod tariffs;
 
 use cantine_domain::billing::LineKind;
 use cantine_domain::calendar::SchoolYearLabel;
@@ -328,49 +334,50 @@ pub trait BillingMails {
     ) -> anyhow::Result<()>;
 }
 
-pub async fn regies(_pool: &PgPool) -> Result<Vec<Regie>> {
-    todo!("billing-core")
+pub async fn regies(pool: &PgPool) -> Result<Vec<Regie>> {
+    let mut conn = pool.acquire().await?;
+    run_store::regies(&mut conn).await
 }
 
-pub async fn tariffs(_pool: &PgPool, _year: SchoolYearLabel) -> Result<Vec<TariffVersion>> {
-    todo!("billing-core")
+pub async fn tariffs(pool: &PgPool, year: SchoolYearLabel) -> Result<Vec<TariffVersion>> {
+    tariffs::tariffs(pool, year).await
 }
 
 /// Saves a new version of the year's tariff from `applies_from`, validated first.
 pub async fn save_tariff(
-    _pool: &PgPool,
-    _actor: &Actor,
-    _year: SchoolYearLabel,
-    _applies_from: NaiveDate,
-    _tariff: Tariff,
+    pool: &PgPool,
+    actor: &Actor,
+    year: SchoolYearLabel,
+    applies_from: NaiveDate,
+    tariff: Tariff,
 ) -> Result<TariffVersion> {
-    todo!("billing-core")
+    tariffs::save_tariff(pool, actor, year, applies_from, tariff).await
 }
 
 /// Computes (or recomputes) the month's draft for a régie. Refused with
 /// `BillingConflict::RunIssued` once the month is issued.
 pub async fn run(
-    _pool: &PgPool,
-    _actor: Option<&Actor>,
-    _regie: &str,
-    _month: Month,
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    regie: &str,
+    month: Month,
 ) -> Result<RunReview> {
-    todo!("billing-core")
+    run::run(pool, actor, regie, month).await
 }
 
-pub async fn review(_pool: &PgPool, _regie: &str, _month: Month) -> Result<Option<RunReview>> {
-    todo!("billing-core")
+pub async fn review(pool: &PgPool, regie: &str, month: Month) -> Result<Option<RunReview>> {
+    review::review(pool, regie, month).await
 }
 
 /// Issues the month's draft: numbers, ledger entries, credit used, mails queued. Issuing an
 /// issued month again changes nothing and answers its review.
 pub async fn issue(
-    _pool: &PgPool,
-    _actor: Option<&Actor>,
-    _regie: &str,
-    _month: Month,
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    regie: &str,
+    month: Month,
 ) -> Result<RunReview> {
-    todo!("billing-core")
+    issue::issue(pool, actor, regie, month).await
 }
 
 pub async fn invoices(_pool: &PgPool, _household: HouseholdId) -> Result<Vec<InvoiceSummary>> {
@@ -485,10 +492,10 @@ pub async fn issued_invoices(_pool: &PgPool, _regie: &str, _month: Month) -> Res
 /// family's pages show an unusual cost (a walk-in's surcharge, a late absence that stays
 /// charged, carence days) before it is due.
 pub async fn meal_price(
-    _pool: &PgPool,
-    _household: HouseholdId,
-    _child: ChildId,
-    _date: NaiveDate,
+    pool: &PgPool,
+    household: HouseholdId,
+    child: ChildId,
+    date: NaiveDate,
 ) -> Result<(Price, Tariff)> {
-    todo!("billing-core")
+    tariffs::meal_price(pool, household, child, date).await
 }

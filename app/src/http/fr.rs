@@ -107,6 +107,9 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::MenusImported => "Menus importés",
         Action::AttendanceCorrected => "Pointage corrigé après verrouillage",
         Action::AttendanceLocked => "Pointage de la journée verrouillé",
+        Action::TariffSaved => "Tarif enregistré",
+        Action::BillingRun => "Facturation du mois calculée (brouillon)",
+        Action::InvoicesIssued => "Factures du mois émises",
     }
 }
 
@@ -483,6 +486,7 @@ fn billing(e: &BillingConflict) -> String {
         BillingConflict::ContestOpen => "Cette ligne est déjà contestée ; la réponse vous sera envoyée par e-mail.".to_owned(),
         BillingConflict::ContestAnswered => "Cette contestation a déjà reçu une réponse.".to_owned(),
         BillingConflict::AmountExceeded { max } => format!("Le montant dépasse ce qui est possible ({} au plus).", euros(*max)),
+        BillingConflict::TariffVersionExists(date) => format!("Une version du tarif s'applique déjà à partir du {} : une version enregistrée ne se modifie pas, saisissez-en une nouvelle à partir d'un autre jour.", long_date(*date)),
         BillingConflict::NoTariff(date) => format!("Aucun tarif ne s'applique au {} : saisissez les tarifs de l'année.", long_date(*date)),
     }
 }
