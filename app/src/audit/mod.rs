@@ -47,10 +47,14 @@ pub enum Action {
     MenusImported,
     AttendanceCorrected,
     AttendanceLocked,
+    CreditNoteIssued,
+    ContestAnswered,
+    PaymentRecorded,
+    RefundIssued,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 27] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -74,6 +78,10 @@ impl Action {
         Action::MenusImported,
         Action::AttendanceCorrected,
         Action::AttendanceLocked,
+        Action::CreditNoteIssued,
+        Action::ContestAnswered,
+        Action::PaymentRecorded,
+        Action::RefundIssued,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +109,10 @@ impl Action {
             Action::MenusImported => "menus_imported",
             Action::AttendanceCorrected => "attendance_corrected",
             Action::AttendanceLocked => "attendance_locked",
+            Action::CreditNoteIssued => "credit_note_issued",
+            Action::ContestAnswered => "contest_answered",
+            Action::PaymentRecorded => "payment_recorded",
+            Action::RefundIssued => "refund_issued",
         }
     }
 

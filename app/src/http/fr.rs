@@ -107,6 +107,10 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::MenusImported => "Menus importés",
         Action::AttendanceCorrected => "Pointage corrigé après verrouillage",
         Action::AttendanceLocked => "Pointage de la journée verrouillé",
+        Action::CreditNoteIssued => "Avoir émis",
+        Action::ContestAnswered => "Contestation répondue",
+        Action::PaymentRecorded => "Paiement enregistré",
+        Action::RefundIssued => "Remboursement effectué",
     }
 }
 
