@@ -50,10 +50,14 @@ pub enum Action {
     TariffSaved,
     BillingRun,
     InvoicesIssued,
+    CreditNoteIssued,
+    ContestAnswered,
+    PaymentRecorded,
+    RefundIssued,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 30] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -80,6 +84,10 @@ impl Action {
         Action::TariffSaved,
         Action::BillingRun,
         Action::InvoicesIssued,
+        Action::CreditNoteIssued,
+        Action::ContestAnswered,
+        Action::PaymentRecorded,
+        Action::RefundIssued,
     ];
 
     pub fn code(self) -> &'static str {
@@ -110,6 +118,10 @@ impl Action {
             Action::TariffSaved => "tariff_saved",
             Action::BillingRun => "billing_run",
             Action::InvoicesIssued => "invoices_issued",
+            Action::CreditNoteIssued => "credit_note_issued",
+            Action::ContestAnswered => "contest_answered",
+            Action::PaymentRecorded => "payment_recorded",
+            Action::RefundIssued => "refund_issued",
         }
     }
 

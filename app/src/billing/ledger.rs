@@ -6,11 +6,18 @@
 //! Every change takes the household's row lock first, so two payments, or a payment and an
 //! issue, never allocate the same credit twice.
 
+use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
-use sqlx::PgConnection;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
 
 use super::ledger_store as store;
-use crate::error::Result;
+use super::{Balance, EntryKind, LedgerEntry, Means, PaymentInput, PaymentOutcome};
+use crate::audit::{self, Action, Actor};
+use crate::error::{BillingConflict, Error, Invalid, Result};
+
+/// The longest payment reference or refund memo kept.
+const MAX_REFERENCE: usize = 200;
 
 /// Posts an invoice or credit note just issued in `tx`: its ledger entry, then its
 /// allocations. A new invoice uses the household's unused credit, oldest first; a credit note
@@ -99,10 +106,248 @@ pub(crate) fn pair(sources: &[(i64, i64)], targets: &[(i64, i64)]) -> Vec<(i64, 
     out
 }
 
-/// The sum of what `pairs` allocates, for callers that report it.
-#[allow(dead_code)]
+/// A refusal of the billing state, as the one error type carries it.
+pub(crate) fn conflict(c: BillingConflict) -> Error {
+    Error::Conflict(crate::error::Conflict::Billing(c))
+}
+
+/// The sum of what `pairs` allocates.
 pub(crate) fn allocated(pairs: &[(i64, i64, i64)]) -> Cents {
     Cents(pairs.iter().map(|p| p.2).sum())
+}
+
+impl Means {
+    pub fn code(self) -> &'static str {
+        match self {
+            Means::Card => "card",
+            Means::SepaDebit => "sepa_debit",
+            Means::Cash => "cash",
+            Means::Cheque => "cheque",
+            Means::Transfer => "transfer",
+            Means::Cesu => "cesu",
+            Means::Payfip => "payfip",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [
+            Means::Card,
+            Means::SepaDebit,
+            Means::Cash,
+            Means::Cheque,
+            Means::Transfer,
+            Means::Cesu,
+            Means::Payfip,
+        ]
+        .into_iter()
+        .find(|m| m.code() == code)
+    }
+}
+
+impl EntryKind {
+    pub(crate) fn from_code(code: &str) -> Result<Self> {
+        match code {
+            "invoice" => Ok(EntryKind::Invoice),
+            "credit_note" => Ok(EntryKind::CreditNote),
+            "payment" => Ok(EntryKind::Payment),
+            "refund" => Ok(EntryKind::Refund),
+            _ => Err(anyhow::anyhow!("stored ledger_entry.kind {code:?}").into()),
+        }
+    }
+}
+
+fn short_text(text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.chars().count() > MAX_REFERENCE {
+        return Err(Error::Invalid(Invalid::Request(format!(
+            "reference: at most {MAX_REFERENCE} characters"
+        ))));
+    }
+    if text.contains('\0') {
+        return Err(Error::Invalid(Invalid::Character));
+    }
+    Ok(text.to_owned())
+}
+
+/// Records a payment once per idempotency key, and allocates it: the invoice it names first,
+/// then the oldest invoices still due; what is left stays as credit for the next invoice.
+pub(crate) async fn record_payment(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    p: PaymentInput,
+) -> Result<PaymentOutcome> {
+    if p.amount <= Cents::ZERO {
+        return Err(Error::Invalid(Invalid::Amount));
+    }
+    let key = p.idempotency_key.trim();
+    if key.is_empty() || key.len() > MAX_REFERENCE {
+        return Err(Error::Invalid(Invalid::Request(
+            "idempotency_key: 1 to 200 characters".into(),
+        )));
+    }
+    let reference = short_text(&p.reference)?;
+    let mut tx = pool.begin().await?;
+    let regie = store::regie_id(&mut tx, &p.regie)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !store::lock_household_if_any(&mut tx, p.household.get()).await? {
+        return Err(Error::NotFound);
+    }
+    if let Some(invoice) = p.invoice
+        && !store::payable_invoice(&mut tx, p.household.get(), regie, invoice).await?
+    {
+        return Err(Error::NotFound);
+    }
+    let recorded_by = actor.map(|a| a.account.get());
+    let inserted = store::insert_payment(
+        &mut tx,
+        store::NewPayment {
+            household_id: p.household.get(),
+            regie_id: regie,
+            amount: p.amount.get(),
+            means: p.means.code(),
+            reference: &reference,
+            received_on: p.received_on,
+            idempotency_key: key,
+            recorded_by,
+        },
+    )
+    .await?;
+    let Some(payment_id) = inserted else {
+        // A retried call or a repeated notification: the first one stands, unchanged.
+        let payment_id = store::payment_by_key(&mut tx, key).await?;
+        tx.rollback().await?;
+        return Ok(PaymentOutcome {
+            payment_id,
+            new: false,
+        });
+    };
+    let entry = store::insert_entry(
+        &mut tx,
+        store::NewEntry {
+            household_id: p.household.get(),
+            regie_id: regie,
+            kind: "payment",
+            amount: -p.amount.get(),
+            invoice_id: None,
+            payment_id: Some(payment_id),
+            memo: &reference,
+            recorded_by,
+        },
+    )
+    .await?;
+    let due = store::open_dues(&mut tx, p.household.get(), regie, p.invoice).await?;
+    allocate(&mut tx, &[(entry, p.amount.get())], &due).await?;
+    if let Some(actor) = actor {
+        audit::record(
+            &mut tx,
+            &audit::Entry::new(actor, Action::PaymentRecorded)
+                .household(p.household)
+                .detail(json!({
+                    "payment": payment_id,
+                    "amount_cents": p.amount.get(),
+                    "means": p.means.code(),
+                    "reference": reference,
+                    "invoice": p.invoice,
+                })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(PaymentOutcome {
+        payment_id,
+        new: true,
+    })
+}
+
+/// Pays back part of the household's unused credit in the régie: a `refund` entry that the
+/// oldest credit settles. More than the credit is refused with the most it could be.
+pub(crate) async fn refund(
+    pool: &PgPool,
+    actor: &Actor,
+    household: HouseholdId,
+    regie: &str,
+    amount: Cents,
+    memo: String,
+) -> Result<()> {
+    if amount <= Cents::ZERO {
+        return Err(Error::Invalid(Invalid::Amount));
+    }
+    let memo = short_text(&memo)?;
+    let mut tx = pool.begin().await?;
+    let regie_id = store::regie_id(&mut tx, regie)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !store::lock_household_if_any(&mut tx, household.get()).await? {
+        return Err(Error::NotFound);
+    }
+    let credits = store::open_credits(&mut tx, household.get(), regie_id).await?;
+    let credit: i64 = credits.iter().map(|c| c.1).sum();
+    if amount.get() > credit {
+        return Err(conflict(BillingConflict::AmountExceeded {
+            max: Cents(credit),
+        }));
+    }
+    let entry = store::insert_entry(
+        &mut tx,
+        store::NewEntry {
+            household_id: household.get(),
+            regie_id,
+            kind: "refund",
+            amount: amount.get(),
+            invoice_id: None,
+            payment_id: None,
+            memo: &memo,
+            recorded_by: Some(actor.account.get()),
+        },
+    )
+    .await?;
+    let pairs = pair(&credits, &[(entry, amount.get())]);
+    debug_assert_eq!(allocated(&pairs), amount);
+    store::insert_allocations(&mut tx, &pairs).await?;
+    audit::record(
+        &mut tx,
+        &audit::Entry::new(actor, Action::RefundIssued)
+            .household(household)
+            .detail(json!({
+                "regie": regie,
+                "amount_cents": amount.get(),
+                "memo": memo,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn balance(pool: &PgPool, household: HouseholdId) -> Result<Balance> {
+    let mut conn = pool.acquire().await?;
+    let row = store::balance(&mut conn, household.get()).await?;
+    Ok(Balance {
+        balance: Cents(row.balance),
+        due: Cents(row.due),
+        credit: Cents(row.credit),
+    })
+}
+
+/// The household's entries, oldest first, each with the balance after it.
+pub(crate) async fn entries(pool: &PgPool, household: HouseholdId) -> Result<Vec<LedgerEntry>> {
+    let mut conn = pool.acquire().await?;
+    store::entries(&mut conn, household.get())
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(LedgerEntry {
+                id: r.id,
+                at: r.at,
+                kind: EntryKind::from_code(&r.kind)?,
+                amount: Cents(r.amount_cents),
+                document: r.invoice_id.zip(r.number),
+                memo: r.memo,
+                balance_after: Cents(r.balance_after),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,10 +5,8 @@
 //! The rules of a day's charge are `cantine_domain::billing`, the prices
 //! `cantine_domain::tariff`, the shared-custody split `cantine_domain::custody`: this module
 //! gathers the facts, applies them in one transaction, and stores the outcome.
-//!
-//! SKELETON: the public interface the HTTP edge builds on. Bodies marked `todo!` are being
-//! written on the `billing-core` branch and must all be gone before this lands.
 
+mod contests;
 pub(crate) mod documents;
 mod issue;
 pub(crate) mod ledger;
@@ -17,6 +15,8 @@ mod month;
 mod review;
 mod run;
 mod run_store;
+pub mod outbox;
+mod reports;
 pub mod store;
 mod tariffs;
 
@@ -380,88 +380,88 @@ pub async fn issue(
     issue::issue(pool, actor, regie, month).await
 }
 
-pub async fn invoices(_pool: &PgPool, _household: HouseholdId) -> Result<Vec<InvoiceSummary>> {
-    todo!("billing-core")
+pub async fn invoices(pool: &PgPool, household: HouseholdId) -> Result<Vec<InvoiceSummary>> {
+    documents::invoices(pool, household).await
 }
 
-pub async fn invoice(_pool: &PgPool, _reader: Reader, _id: i64) -> Result<Invoice> {
-    todo!("billing-core")
+pub async fn invoice(pool: &PgPool, reader: Reader, id: i64) -> Result<Invoice> {
+    documents::invoice(pool, reader, id).await
 }
 
 pub async fn create_credit_note(
-    _pool: &PgPool,
-    _actor: &Actor,
-    _invoice: i64,
-    _lines: Vec<CreditLine>,
-    _reason: String,
+    pool: &PgPool,
+    actor: &Actor,
+    invoice: i64,
+    lines: Vec<CreditLine>,
+    reason: String,
 ) -> Result<InvoiceSummary> {
-    todo!("billing-core")
+    documents::create_credit_note(pool, actor, invoice, lines, reason).await
 }
 
 pub async fn contest_line(
-    _pool: &PgPool,
-    _household: HouseholdId,
-    _account: AccountId,
-    _line: i64,
-    _message: String,
+    pool: &PgPool,
+    household: HouseholdId,
+    account: AccountId,
+    line: i64,
+    message: String,
 ) -> Result<ContestSummary> {
-    todo!("billing-core")
+    contests::contest_line(pool, household, account, line, message).await
 }
 
 /// Answers a contest, with a credit note of `credit` on the contested line when given.
 pub async fn answer_contest(
-    _pool: &PgPool,
-    _actor: &Actor,
-    _contest: i64,
-    _answer: String,
-    _credit: Option<Cents>,
+    pool: &PgPool,
+    actor: &Actor,
+    contest: i64,
+    answer: String,
+    credit: Option<Cents>,
 ) -> Result<Contest> {
-    todo!("billing-core")
+    contests::answer_contest(pool, actor, contest, answer, credit).await
 }
 
-pub async fn contests(_pool: &PgPool, _open_only: bool) -> Result<Vec<Contest>> {
-    todo!("billing-core")
+pub async fn contests(pool: &PgPool, open_only: bool) -> Result<Vec<Contest>> {
+    contests::contests(pool, open_only).await
 }
 
-pub async fn balance(_pool: &PgPool, _household: HouseholdId) -> Result<Balance> {
-    todo!("billing-core")
+pub async fn balance(pool: &PgPool, household: HouseholdId) -> Result<Balance> {
+    ledger::balance(pool, household).await
 }
 
-pub async fn ledger(_pool: &PgPool, _household: HouseholdId) -> Result<Vec<LedgerEntry>> {
-    todo!("billing-core")
+pub async fn ledger(pool: &PgPool, household: HouseholdId) -> Result<Vec<LedgerEntry>> {
+    ledger::entries(pool, household).await
 }
 
 pub async fn record_payment(
-    _pool: &PgPool,
-    _actor: Option<&Actor>,
-    _payment: PaymentInput,
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    payment: PaymentInput,
 ) -> Result<PaymentOutcome> {
-    todo!("billing-core")
+    ledger::record_payment(pool, actor, payment).await
 }
 
 /// Pays back part of a household's credit: an explicit finance action.
 pub async fn refund(
-    _pool: &PgPool,
-    _actor: &Actor,
-    _household: HouseholdId,
-    _regie: &str,
-    _amount: Cents,
-    _memo: String,
+    pool: &PgPool,
+    actor: &Actor,
+    household: HouseholdId,
+    regie: &str,
+    amount: Cents,
+    memo: String,
 ) -> Result<()> {
-    todo!("billing-core")
+    ledger::refund(pool, actor, household, regie, amount, memo).await
 }
 
 pub async fn yearly_statement(
-    _pool: &PgPool,
-    _household: HouseholdId,
-    _year: i32,
+    pool: &PgPool,
+    household: HouseholdId,
+    year: i32,
 ) -> Result<YearlyStatement> {
-    todo!("billing-core")
+    reports::yearly_statement(pool, household, year).await
 }
 
 /// Sends the due billing mails (`billing_mail` outbox), retrying failures with backoff.
-pub async fn send_due_mails(_pool: &PgPool, _mails: &impl BillingMails) -> Result<usize> {
-    todo!("billing-core")
+pub async fn send_due_mails(pool: &PgPool, mails: &impl BillingMails) -> Result<usize> {
+    outbox::send_due_mails(pool, mails).await
 }
 
 /// A row of the monthly accounting export: an issued invoice or credit note, or a payment.
@@ -479,13 +479,13 @@ pub struct AccountingRow {
 }
 
 /// The month's invoices, credit notes and payments of a régie, in date order.
-pub async fn accounting(_pool: &PgPool, _regie: &str, _month: Month) -> Result<Vec<AccountingRow>> {
-    todo!("billing-core")
+pub async fn accounting(pool: &PgPool, regie: &str, month: Month) -> Result<Vec<AccountingRow>> {
+    reports::accounting(pool, regie, month).await
 }
 
 /// The month's issued invoices with their lines and recipients, for the PES V2 export.
-pub async fn issued_invoices(_pool: &PgPool, _regie: &str, _month: Month) -> Result<Vec<Invoice>> {
-    todo!("billing-core")
+pub async fn issued_invoices(pool: &PgPool, regie: &str, month: Month) -> Result<Vec<Invoice>> {
+    documents::issued_invoices(pool, regie, month).await
 }
 
 /// What a child's meal costs this household on that day, with the tariff of the day: the

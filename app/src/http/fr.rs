@@ -110,6 +110,10 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::TariffSaved => "Tarif enregistré",
         Action::BillingRun => "Facturation du mois calculée (brouillon)",
         Action::InvoicesIssued => "Factures du mois émises",
+        Action::CreditNoteIssued => "Avoir émis",
+        Action::ContestAnswered => "Contestation répondue",
+        Action::PaymentRecorded => "Paiement enregistré",
+        Action::RefundIssued => "Remboursement effectué",
     }
 }
 
