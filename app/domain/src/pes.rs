@@ -1627,4 +1627,32 @@ mod tests {
             })
         );
     }
+
+    /// `tests/pes/ormc-sample.xml` is this writer's output for [`january`], validated with
+    /// `xmllint --schema PES_V2/Rev0/PES_Aller.xsd` against DGFiP's schemas v5.17 (see
+    /// `docs/pes.md`); the schemas are not in this repository, so CI checks the next best
+    /// thing: that the output has not moved from that file. When it must move, the test leaves
+    /// the new output in `target/`: validate it again, then copy it over the sample.
+    #[test]
+    fn the_output_is_the_sample_validated_against_dgfips_schema() {
+        let sample_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pes/ormc-sample.xml");
+        let sample = std::fs::read(sample_path).unwrap_or_default();
+        // The emitter's version changes with every release; the sample says VERSION.
+        let actual = latin1(&write(&commune(), &january()).unwrap()).replace(
+            &format!("{EMITTER_SIGLE} {}\"", env!("CARGO_PKG_VERSION")),
+            &format!("{EMITTER_SIGLE} VERSION\""),
+        );
+        let actual: Vec<u8> = actual.chars().map(|c| u8::try_from(c).unwrap()).collect();
+        if actual != sample {
+            let out = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../target/pes-ormc-sample.actual.xml"
+            );
+            std::fs::write(out, &actual).unwrap();
+            panic!(
+                "the PES output differs from {sample_path}; the new output is in {out}: \
+                 validate it against the schemas (docs/pes.md) before replacing the sample"
+            );
+        }
+    }
 }
