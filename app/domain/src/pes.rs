@@ -11,9 +11,10 @@
 //! data first. `docs/pes.md` says field by field where each value comes from and what is and is
 //! not checked here.
 //!
-//! What the rules rest on. The element order and value types follow DGFiP's PES V2 schemas as
-//! public projects carry them (Libriciel's s2low keeps copies of several releases; Noethysweb's
-//! `utils_export_pes.py` writes the same flow); the schemas themselves are not vendored here (no
+//! What the rules rest on. The element order and value types follow DGFiP's PES V2 schemas
+//! (release 5.17, as public projects carry them; Noethysweb's `utils_export_pes.py` writes the
+//! same flow). The output was validated against that release's `PES_Aller.xsd` with `xmllint`,
+//! and a test pins it to the validated sample; the schemas are not in this repository (no
 //! licence says they may be). `Cle1` and `Cle2` are computed as Noethys and Noethysweb compute
 //! them ([`cle1`], [`cle2`]); DGFiP's own description of the keys (its "annexe technique PES
 //! SEPA ORMC") was not found.
@@ -1644,11 +1645,10 @@ mod tests {
         );
         let actual: Vec<u8> = actual.chars().map(|c| u8::try_from(c).unwrap()).collect();
         if actual != sample {
-            let out = concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../target/pes-ormc-sample.actual.xml"
-            );
-            std::fs::write(out, &actual).unwrap();
+            let target = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
+            let out = format!("{target}/pes-ormc-sample.actual.xml");
+            std::fs::create_dir_all(target).unwrap();
+            std::fs::write(&out, &actual).unwrap();
             panic!(
                 "the PES output differs from {sample_path}; the new output is in {out}: \
                  validate it against the schemas (docs/pes.md) before replacing the sample"
