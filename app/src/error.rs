@@ -5,6 +5,7 @@
 use cantine_domain::absence::{AbsenceError, CertificateProblem};
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::custody::CustodyError;
 use cantine_domain::enrollment::EnrollmentError;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -46,10 +47,12 @@ pub enum Code {
     /// A certificate that is neither PDF, JPEG nor PNG by its content.
     UnsupportedCertificate,
     AttendanceLocked,
+    /// Shared custody: the day is the other household's, which books it.
+    OtherHouseholdsDay,
 }
 
 impl Code {
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -81,6 +84,7 @@ impl Code {
         Code::SecondFactorEnrolled,
         Code::UnsupportedCertificate,
         Code::AttendanceLocked,
+        Code::OtherHouseholdsDay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,7 @@ impl Code {
             Code::SecondFactorEnrolled => "second_factor_enrolled",
             Code::UnsupportedCertificate => "unsupported_certificate",
             Code::AttendanceLocked => "attendance_locked",
+            Code::OtherHouseholdsDay => "other_households_day",
         }
     }
 }
@@ -139,6 +144,8 @@ pub enum Refusal {
     Role,
     /// A staff login needs the second factor; a session opened without it may only enrol one.
     SecondFactorRequired,
+    /// Shared custody: only the child's own household changes its record and enrollment.
+    FirstHouseholdOnly,
 }
 
 /// A text field a person typed.
@@ -218,6 +225,13 @@ pub enum Invalid {
     /// A caterer's menu file with bad lines: every one found, by line number. Nothing of the
     /// file was written.
     Import(Vec<ImportProblem>),
+    Custody(CustodyError),
+    /// A shared custody's other household that does not exist, or is the child's own.
+    OtherHousehold,
+    /// A custody given by ranges with none, or more than `max`.
+    RangeCount {
+        max: usize,
+    },
 }
 
 /// What a day's menu can get wrong. A value not in its list is given back as received.
@@ -290,6 +304,8 @@ pub enum FormProblem {
     Number {
         what: &'static str,
     },
+    /// A shared custody's form without its kind of arrangement.
+    CustodyKind,
 }
 
 /// Well-formed input that the current state refuses (409).
@@ -310,6 +326,15 @@ pub enum Conflict {
     Absence(AbsenceError),
     /// The day's attendance is locked: only a manager corrects it.
     AttendanceLocked,
+    /// Shared custody: on that day the child is with the other household, which books it.
+    OtherHouseholdsDay {
+        child: String,
+        date: NaiveDate,
+    },
+    /// Shared custody: every day of an absence is the other household's, which declares it.
+    OtherHouseholdsDays {
+        child: String,
+    },
 }
 
 /// Input that cannot even be read (400).
@@ -355,7 +380,7 @@ impl Error {
             Self::Forbidden(Refusal::Csrf) => Code::Csrf,
             Self::Forbidden(Refusal::NotAGuardian) => Code::NotAGuardian,
             Self::Forbidden(Refusal::EmailNotConfirmed) => Code::EmailNotConfirmed,
-            Self::Forbidden(Refusal::Role) => Code::Forbidden,
+            Self::Forbidden(Refusal::Role | Refusal::FirstHouseholdOnly) => Code::Forbidden,
             Self::Forbidden(Refusal::SecondFactorRequired) => Code::SecondFactorRequired,
             Self::Invalid(invalid) => match invalid {
                 Invalid::Credentials => Code::InvalidCredentials,
@@ -382,6 +407,9 @@ impl Error {
                 Conflict::Booking(e) => booking_code(e),
                 Conflict::Absence(e) => absence_code(e),
                 Conflict::AttendanceLocked => Code::AttendanceLocked,
+                Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
+                    Code::OtherHouseholdsDay
+                }
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

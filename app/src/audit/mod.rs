@@ -47,10 +47,12 @@ pub enum Action {
     MenusImported,
     AttendanceCorrected,
     AttendanceLocked,
+    CustodySet,
+    CustodyRemoved,
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -74,6 +76,8 @@ impl Action {
         Action::MenusImported,
         Action::AttendanceCorrected,
         Action::AttendanceLocked,
+        Action::CustodySet,
+        Action::CustodyRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -101,6 +105,8 @@ impl Action {
             Action::MenusImported => "menus_imported",
             Action::AttendanceCorrected => "attendance_corrected",
             Action::AttendanceLocked => "attendance_locked",
+            Action::CustodySet => "custody_set",
+            Action::CustodyRemoved => "custody_removed",
         }
     }
 
