@@ -552,6 +552,20 @@ async fn staff_set_replace_and_remove_a_custody_with_audit_entries() {
         json!({"kind": "shares", "first_basis_points": 6000})
     );
     assert_eq!(stored["updated_by"], "gestion@mairie.test");
+    let page = town
+        .manager
+        .call(
+            Method::GET,
+            &format!("/gestion/foyers/{}", town.first.household),
+            None,
+        )
+        .await;
+    let page = page_text(page).await;
+    assert!(
+        page.contains("60\u{a0}% pour ce foyer, 40\u{a0}% pour l'autre"),
+        "{page}"
+    );
+    assert!(page.contains("name=\"part\" type=\"text\" inputmode=\"decimal\" value=\"60\""));
     town.set_ok(json!({"kind": "ranges", "second": [
         {"first_day": "2026-12-01", "last_day": "2026-12-04"}]}))
         .await;
