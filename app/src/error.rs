@@ -52,10 +52,12 @@ pub enum Code {
     ContestOpen,
     AmountExceeded,
     NoTariff,
+    /// Shared custody: the day is the other household's, which books it.
+    OtherHouseholdsDay,
 }
 
 impl Code {
-    pub const ALL: [Code; 35] = [
+    pub const ALL: [Code; 36] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -91,6 +93,7 @@ impl Code {
         Code::ContestOpen,
         Code::AmountExceeded,
         Code::NoTariff,
+        Code::OtherHouseholdsDay,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +133,7 @@ impl Code {
             Code::ContestOpen => "contest_open",
             Code::AmountExceeded => "amount_exceeded",
             Code::NoTariff => "no_tariff",
+            Code::OtherHouseholdsDay => "other_households_day",
         }
     }
 }
@@ -153,6 +157,8 @@ pub enum Refusal {
     Role,
     /// A staff login needs the second factor; a session opened without it may only enrol one.
     SecondFactorRequired,
+    /// Shared custody: only the child's own household changes its record and enrollment.
+    FirstHouseholdOnly,
 }
 
 /// A text field a person typed.
@@ -234,11 +240,17 @@ pub enum Invalid {
     Import(Vec<ImportProblem>),
     /// A tariff that does not price every QF exactly once, or out-of-range prices.
     Tariff(TariffError),
-    Custody(CustodyError),
     /// A month written otherwise than `2026-11`.
     Month,
     /// An amount that is zero, negative or above what the action allows.
     Amount,
+    Custody(CustodyError),
+    /// A shared custody's other household that does not exist, or is the child's own.
+    OtherHousehold,
+    /// A custody given by ranges with none, or more than `max`.
+    RangeCount {
+        max: usize,
+    },
 }
 
 /// What a day's menu can get wrong. A value not in its list is given back as received.
@@ -311,6 +323,8 @@ pub enum FormProblem {
     Number {
         what: &'static str,
     },
+    /// A shared custody's form without its kind of arrangement.
+    CustodyKind,
 }
 
 /// Well-formed input that the current state refuses (409).
@@ -331,6 +345,15 @@ pub enum Conflict {
     Absence(AbsenceError),
     /// The day's attendance is locked: only a manager corrects it.
     AttendanceLocked,
+    /// Shared custody: on that day the child is with the other household, which books it.
+    OtherHouseholdsDay {
+        child: String,
+        date: NaiveDate,
+    },
+    /// Shared custody: every day of an absence is the other household's, which declares it.
+    OtherHouseholdsDays {
+        child: String,
+    },
     Billing(BillingConflict),
 }
 
@@ -398,7 +421,7 @@ impl Error {
             Self::Forbidden(Refusal::Csrf) => Code::Csrf,
             Self::Forbidden(Refusal::NotAGuardian) => Code::NotAGuardian,
             Self::Forbidden(Refusal::EmailNotConfirmed) => Code::EmailNotConfirmed,
-            Self::Forbidden(Refusal::Role) => Code::Forbidden,
+            Self::Forbidden(Refusal::Role | Refusal::FirstHouseholdOnly) => Code::Forbidden,
             Self::Forbidden(Refusal::SecondFactorRequired) => Code::SecondFactorRequired,
             Self::Invalid(invalid) => match invalid {
                 Invalid::Credentials => Code::InvalidCredentials,
@@ -436,6 +459,9 @@ impl Error {
                 Conflict::Billing(BillingConflict::ContestOpen) => Code::ContestOpen,
                 Conflict::Billing(BillingConflict::AmountExceeded { .. }) => Code::AmountExceeded,
                 Conflict::Billing(BillingConflict::NoTariff(_)) => Code::NoTariff,
+                Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
+                    Code::OtherHouseholdsDay
+                }
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

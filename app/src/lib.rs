@@ -4,8 +4,8 @@
 //! [`http::router`] and [`http::serve`] the binary runs.
 //!
 //! One capability is one folder (`absences`, `accounts`, `households`, `enrollments`,
-//! `reservations`, `calendar`, `closures`, `staff`, `audit`, `backup`, `menus`, `attendance`,
-//! `kitchen`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! `reservations`, `calendar`, `closures`, `custody`, `staff`, `audit`, `backup`, `menus`,
+//! `attendance`, `kitchen`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
@@ -18,6 +18,7 @@ pub mod billing;
 pub mod calendar;
 pub mod cli;
 pub mod closures;
+pub mod custody;
 pub mod demo;
 pub mod enrollments;
 pub mod error;

@@ -216,6 +216,27 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/appel/verrouillage", &[Manager]),
         ("GET", "/gestion/cuisine", &[Kitchen, Manager]),
+        // Shared custody: the service and the admin record a judgement's arrangement.
+        (
+            "PUT",
+            "/api/v1/staff/children/{child_id}/custody",
+            &[Manager, Admin],
+        ),
+        (
+            "DELETE",
+            "/api/v1/staff/children/{child_id}/custody",
+            &[Manager, Admin],
+        ),
+        (
+            "POST",
+            "/gestion/foyers/{household_id}/enfants/{child_id}/garde",
+            &[Manager, Admin],
+        ),
+        (
+            "POST",
+            "/gestion/foyers/{household_id}/enfants/{child_id}/garde/suppression",
+            &[Manager, Admin],
+        ),
     ] {
         m.insert((method, path), Some(roles));
     }

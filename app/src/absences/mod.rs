@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::audit::{self, Action, Actor, Entry};
-use crate::error::{Error, Invalid, Result};
+use crate::error::{Conflict, Error, Invalid, Result};
 use crate::platform::mail::{Mail, Mailer};
 
 pub use files::CertificateFiles;
@@ -146,11 +146,11 @@ pub async fn declare(
     let mut conn = pool.acquire().await?;
     let mut days = Vec::new();
     for &child in &children {
-        let school = store::school_of(&mut conn, household, child)
+        let (school, first_name) = store::school_of(&mut conn, household, child)
             .await?
             .ok_or(Error::NotFound)?;
         let calendar = crate::calendar::school_calendar(&mut conn, rules, school, year).await?;
-        let child_days = absence::days_for_child(
+        let mut child_days = absence::days_for_child(
             &calendar,
             (first, last),
             declaration.reason,
@@ -158,6 +158,17 @@ pub async fn declare(
             rules.deadline,
         )
         .map_err(Error::absence)?;
+        // Under a shared custody each household declares the absences of its own days.
+        if let Some(holding) = crate::custody::holding(&mut conn, household, child).await?
+            && holding.arrangement.is_some()
+        {
+            child_days.retain(|(d, _)| holding.books(*d));
+            if child_days.is_empty() {
+                return Err(Error::Conflict(Conflict::OtherHouseholdsDays {
+                    child: first_name,
+                }));
+            }
+        }
         days.push((child, child_days));
     }
     drop(conn);

@@ -9,19 +9,21 @@ use uuid::Uuid;
 
 use crate::error::{Conflict, Error, Result, on_constraint};
 
+/// The school and first name of a child of the household, or of one shared with it.
 pub async fn school_of(
     conn: &mut PgConnection,
     household: HouseholdId,
     child: ChildId,
-) -> Result<Option<SchoolId>> {
-    Ok(sqlx::query_scalar!(
-        "select school_id from child where id = $1 and household_id = $2",
+) -> Result<Option<(SchoolId, String)>> {
+    Ok(sqlx::query!(
+        "select c.school_id, c.first_name from child c where c.id = $1 and (c.household_id = $2
+             or exists (select 1 from custody cu where cu.child_id = c.id and cu.other_household_id = $2))",
         child.get(),
         household.get(),
     )
     .fetch_optional(&mut *conn)
     .await?
-    .map(SchoolId))
+    .map(|r| (SchoolId(r.school_id), r.first_name)))
 }
 
 pub async fn insert_certificate(

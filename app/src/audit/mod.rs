@@ -54,10 +54,12 @@ pub enum Action {
     ContestAnswered,
     PaymentRecorded,
     RefundIssued,
+    CustodySet,
+    CustodyRemoved,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 32] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -88,6 +90,8 @@ impl Action {
         Action::ContestAnswered,
         Action::PaymentRecorded,
         Action::RefundIssued,
+        Action::CustodySet,
+        Action::CustodyRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -122,6 +126,8 @@ impl Action {
             Action::ContestAnswered => "contest_answered",
             Action::PaymentRecorded => "payment_recorded",
             Action::RefundIssued => "refund_issued",
+            Action::CustodySet => "custody_set",
+            Action::CustodyRemoved => "custody_removed",
         }
     }
 

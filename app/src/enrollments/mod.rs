@@ -12,7 +12,7 @@ use cantine_domain::weekdays::WeekdaySet;
 use sqlx::PgPool;
 
 use crate::audit::{self, Action, Actor, Entry};
-use crate::error::{Conflict, Error, Invalid, Result};
+use crate::error::{Conflict, Error, Invalid, Refusal, Result};
 use crate::platform::mail::{Mail, Mailer};
 
 /// Asks for the canteen for a child; a manager validates or rejects it later.
@@ -36,9 +36,15 @@ async fn request(
     weekdays: WeekdaySet,
 ) -> Result<EnrollmentId> {
     let mut tx = pool.begin().await?;
-    let service = store::lock_child_service_days(&mut tx, household, child)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let Some(service) = store::lock_child_service_days(&mut tx, household, child).await? else {
+        // The second household of a shared custody sees the child, but its enrollment is the
+        // first household's to ask for: a refusal that says so, not "not found".
+        let side = crate::custody::holding(&mut tx, household, child).await?;
+        return Err(match side {
+            Some(h) if h.is_second() => Error::Forbidden(Refusal::FirstHouseholdOnly),
+            _ => Error::NotFound,
+        });
+    };
     Enrollment::request(year, weekdays, service)
         .map_err(|e| Error::Invalid(Invalid::Enrollment(e)))?;
     let year_id = store::school_year_id(&mut tx, year)

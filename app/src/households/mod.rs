@@ -5,6 +5,7 @@ mod store;
 
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::custody::Side;
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::{ChildId, HouseholdId, SchoolId};
 use cantine_domain::menu::Allergen;
@@ -51,6 +52,9 @@ pub struct Child {
     pub allergens: Vec<Allergen>,
     pub pai: bool,
     pub enrollment: Option<ChildEnrollment>,
+    /// Under a shared custody, which side the household asking is: `First` for the child's
+    /// own household, `Second` for the other one; `None` when the child is not shared.
+    pub custody: Option<Side>,
 }
 
 #[derive(Debug, Clone)]
@@ -71,17 +75,25 @@ impl Child {
         )
     }
 
+    /// The household asking holds the child as the second household of a shared custody: it
+    /// sees the child and books its own days, but the record and enrollment are the first's.
+    pub fn is_shared_with_us(&self) -> bool {
+        self.custody == Some(Side::Second)
+    }
+
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
 }
 
+/// The household's children, and those shared with it as the second household of a shared
+/// custody (`Child::custody` says which).
 pub async fn children(
     pool: &PgPool,
     household: HouseholdId,
     year: SchoolYearLabel,
 ) -> Result<Vec<Child>> {
-    store::children(pool, household, year).await
+    store::children(pool, (household, true), year).await
 }
 
 pub async fn child(
@@ -247,7 +259,9 @@ pub async fn household_view(
     if !store::in_scope(pool, household, schools.as_deref()).await? {
         return Err(Error::NotFound);
     }
-    let mut children = store::children(pool, household, year).await?;
+    // Its own children: one shared with it shows under its first household, whose page has
+    // the counter's forms for it.
+    let mut children = store::children(pool, (household, false), year).await?;
     children.retain(|c| viewer.scope.covers(c.school_id));
     let health_data_shown = reads_health_data(viewer.roles);
     if health_data_shown {

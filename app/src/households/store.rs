@@ -2,6 +2,7 @@
 
 use cantine_domain::activity::Activity;
 use cantine_domain::calendar::SchoolYearLabel;
+use cantine_domain::custody::Side;
 use cantine_domain::ids::{AccountId, ChildId, HouseholdId, SchoolId};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -42,6 +43,9 @@ struct ChildRow {
     enrollment_status: Option<String>,
     enrollment_weekdays: Option<Vec<i16>>,
     enrollment_reason: Option<String>,
+    /// The household asking is the child's own (not the second of a shared custody).
+    own: bool,
+    shared: bool,
 }
 
 impl TryFrom<ChildRow> for Child {
@@ -74,15 +78,21 @@ impl TryFrom<ChildRow> for Child {
             },
             pai: row.pai,
             enrollment,
+            custody: match (row.shared, row.own) {
+                (false, _) => None,
+                (true, true) => Some(Side::First),
+                (true, false) => Some(Side::Second),
+            },
         })
     }
 }
 
-/// The household's children (or one of them), oldest first. The latest enrollment of the year
-/// wins: a rejected request followed by a new one shows the new.
+/// The household's children (or one of them), oldest first, and with `shared` those it holds
+/// as the second household of a shared custody. The latest enrollment of the year wins: a
+/// rejected request followed by a new one shows the new.
 async fn select_children(
     pool: &PgPool,
-    household: HouseholdId,
+    (household, shared): (HouseholdId, bool),
     year: SchoolYearLabel,
     only: Option<ChildId>,
 ) -> Result<Vec<Child>> {
@@ -91,19 +101,25 @@ async fn select_children(
         r#"select c.id, c.first_name, c.last_name, c.birth_date, c.school_id,
             s.name as school_name, s.service_weekdays as school_service_weekdays, c.class_level, c.diet, c.allergies, c.allergens, c.pai,
             e.status as "enrollment_status?", e.weekdays as "enrollment_weekdays?",
-            e.decision_reason as "enrollment_reason?"
+            e.decision_reason as "enrollment_reason?",
+            c.household_id = $1 as "own!", cu.child_id is not null as "shared!"
         from child c join school s on s.id = c.school_id
+        left join custody cu on cu.child_id = c.id
         left join lateral (
             select en.status, en.weekdays, en.decision_reason from enrollment en
             join school_year y on y.id = en.school_year_id
             where en.child_id = c.id and en.activity = $4 and y.label = $2
             order by en.id desc limit 1) e on true
-        where c.household_id = $1 and ($3::bigint is null or c.id = $3)
+        -- Both sides are index scans of child (household, then ids), ORed as bitmaps.
+        where (c.household_id = $1
+               or c.id = any(array(select child_id from custody where $5 and other_household_id = $1)))
+          and ($3::bigint is null or c.id = $3)
         order by c.birth_date, c.id"#,
         household.get(),
         year.to_string(),
         only.map(ChildId::get),
         Activity::Canteen.code(),
+        shared,
     )
     .fetch_all(pool)
     .await?
@@ -112,9 +128,11 @@ async fn select_children(
     .collect()
 }
 
+/// With `shared`, the children shared with the household too (the family's view); without,
+/// its own alone (the back office's household page).
 pub async fn children(
     pool: &PgPool,
-    household: HouseholdId,
+    household: (HouseholdId, bool),
     year: SchoolYearLabel,
 ) -> Result<Vec<Child>> {
     select_children(pool, household, year, None).await
@@ -126,7 +144,7 @@ pub async fn child(
     id: ChildId,
     year: SchoolYearLabel,
 ) -> Result<Option<Child>> {
-    Ok(select_children(pool, household, year, Some(id))
+    Ok(select_children(pool, (household, true), year, Some(id))
         .await?
         .pop())
 }

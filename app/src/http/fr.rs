@@ -10,7 +10,7 @@ use cantine_domain::absence::{
 use cantine_domain::booking::BookingError;
 use cantine_domain::calendar::NotBookable;
 use cantine_domain::child::{ClassLevel, Diet};
-use cantine_domain::custody::CustodyError;
+use cantine_domain::custody::{Arrangement, CustodyError};
 use cantine_domain::enrollment::{EnrollmentError, EnrollmentStatus};
 use cantine_domain::menu::{Allergen, Course, QualitySign, Regime};
 use cantine_domain::money::Cents;
@@ -114,6 +114,8 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::ContestAnswered => "Contestation répondue",
         Action::PaymentRecorded => "Paiement enregistré",
         Action::RefundIssued => "Remboursement effectué",
+        Action::CustodySet => "Garde partagée enregistrée",
+        Action::CustodyRemoved => "Garde partagée supprimée",
     }
 }
 
@@ -135,6 +137,8 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "jour-annule" => "Repas annulé pour la famille.",
         "jour-inchange" => "Rien à changer : le jour était déjà dans cet état.",
         "quotient" => "Quotient familial enregistré.",
+        "garde" => "Garde partagée enregistrée : chaque foyer réserve désormais ses propres jours.",
+        "garde-supprimee" => "Garde partagée supprimée : l'enfant ne dépend plus que de son foyer.",
         "absence-acceptee" => "Absence acceptée : la famille est prévenue par e-mail.",
         "absence-refusee" => "Absence refusée : la famille est prévenue par e-mail avec le motif.",
         "membre-cree" => {
@@ -358,6 +362,9 @@ fn form(problem: &FormProblem) -> String {
             "Les deux mots de passe saisis ne sont pas identiques.".to_owned()
         }
         FormProblem::Number { what } => format!("{what} : nombre entier attendu."),
+        FormProblem::CustodyKind => {
+            "Choisissez comment la garde est partagée : semaines alternées, périodes ou parts fixes.".to_owned()
+        }
     }
 }
 
@@ -429,9 +436,15 @@ fn invalid(invalid: &Invalid) -> String {
         Invalid::Form(problem) => form(problem),
         Invalid::Request(text) => text.clone(),
         Invalid::Tariff(e) => tariff(e),
-        Invalid::Custody(e) => custody(e),
         Invalid::Month => "Mois invalide (ex. 2026-11).".to_owned(),
         Invalid::Amount => "Montant invalide.".to_owned(),
+        Invalid::Custody(e) => custody(e),
+        Invalid::OtherHousehold => {
+            "Choisissez l'autre foyer : un foyer existant, différent de celui de l'enfant.".to_owned()
+        }
+        Invalid::RangeCount { max } => {
+            format!("Donnez de 1 à {max} périodes passées chez le second foyer.")
+        }
         Invalid::Menu(problem) => menu_problem(problem),
         Invalid::Import(lines) => {
             let mut text = format!(
@@ -479,6 +492,69 @@ fn conflict(conflict: &Conflict) -> String {
             "Le pointage de ce jour est verrouillé : seul un gestionnaire peut le corriger, avec un motif.".to_owned()
         }
         Conflict::Billing(e) => billing(e),
+        Conflict::OtherHouseholdsDay { child, date } => format!(
+            "Le {}, {child} est chez l'autre parent : c'est lui qui réserve ce jour-là.",
+            long_date(*date)
+        ),
+        Conflict::OtherHouseholdsDays { child } => format!(
+            "Sur ces jours, {child} est chez l'autre parent : c'est lui qui déclare ses absences."
+        ),
+    }
+}
+
+
+/// A shared custody's arrangement in a sentence, for the back office's household page.
+pub fn arrangement(arrangement: &Arrangement) -> String {
+    match arrangement {
+        Arrangement::AlternateWeeks {
+            first_has_even_weeks,
+        } => format!(
+            "Semaines alternées : les semaines {} chez ce foyer, les semaines {} chez l'autre.",
+            if *first_has_even_weeks {
+                "paires"
+            } else {
+                "impaires"
+            },
+            if *first_has_even_weeks {
+                "impaires"
+            } else {
+                "paires"
+            },
+        ),
+        Arrangement::Ranges { second } => {
+            let ranges: Vec<String> = second
+                .iter()
+                .map(|r| {
+                    format!(
+                        "du {} au {}",
+                        r.first_day.format("%d/%m/%Y"),
+                        r.last_day.format("%d/%m/%Y")
+                    )
+                })
+                .collect();
+            format!(
+                "Périodes chez l'autre foyer : {} ; les autres jours chez ce foyer.",
+                ranges.join(", ")
+            )
+        }
+        Arrangement::Shares { first_basis_points } => format!(
+            "Parts fixes de chaque repas : {} pour ce foyer, {} pour l'autre (la part de ce foyer arrondie au centime le plus proche, l'autre foyer paie le reste).",
+            percent(*first_basis_points),
+            percent(cantine_domain::custody::FULL_SHARE - first_basis_points),
+        ),
+    }
+}
+
+/// Basis points as a French percentage: `5000` is "50 %", `3333` is "33,33 %".
+pub fn percent(basis_points: u32) -> String {
+    let (units, hundredths) = (basis_points / 100, basis_points % 100);
+    if hundredths == 0 {
+        format!("{units}\u{a0}%")
+    } else {
+        format!(
+            "{units},{}\u{a0}%",
+            format!("{hundredths:02}").trim_end_matches('0')
+        )
     }
 }
 
@@ -569,6 +645,9 @@ pub fn refused(refusal: Refusal) -> &'static str {
             "Votre adresse e-mail n'est pas encore confirmée : ouvrez le lien reçu par e-mail."
         }
         Refusal::Role => "Votre rôle ne permet pas cette action.",
+        Refusal::FirstHouseholdOnly => {
+            "Garde partagée : seul le foyer principal de l'enfant modifie sa fiche et son inscription."
+        }
         Refusal::SecondFactorRequired => {
             "Saisissez le code à 6 chiffres de votre application d'authentification (ou un code de secours)."
         }

@@ -18,6 +18,7 @@ use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
 use super::backoffice::api_attendance as attendance;
+use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
 use super::backoffice::kitchen;
 use super::ops as health;
@@ -53,6 +54,7 @@ pub const CSRF: &str = "csrf";
         menus::list_menus, staff_menus::set_menu,
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
         kitchen::kitchen_counts,
+        custody::set_custody, custody::remove_custody,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

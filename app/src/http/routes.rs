@@ -47,6 +47,9 @@ pub const STAFF_COUNTER_CHILD: &str = "/gestion/foyers/{household_id}/enfants";
 pub const STAFF_COUNTER_ENROLLMENT: &str =
     "/gestion/foyers/{household_id}/enfants/{child_id}/inscription";
 pub const STAFF_COUNTER_DAY: &str = "/gestion/foyers/{household_id}/enfants/{child_id}/jour";
+pub const STAFF_CUSTODY: &str = "/gestion/foyers/{household_id}/enfants/{child_id}/garde";
+pub const STAFF_CUSTODY_REMOVAL: &str =
+    "/gestion/foyers/{household_id}/enfants/{child_id}/garde/suppression";
 pub const STAFF_NEW_HOUSEHOLD: &str = "/gestion/guichet/nouveau-foyer";
 pub const STAFF_CLOSURES: &str = "/gestion/fermetures";
 pub const STAFF_REOPENING: &str = "/gestion/fermetures/reouverture";

@@ -16,7 +16,8 @@ use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use crate::audit::{self, Action, Actor, Entry};
-use crate::error::{Error, Field, Invalid, Result};
+use crate::custody::Holding;
+use crate::error::{Conflict, Error, Field, Invalid, Result};
 
 pub use store::{Cancelled, Event};
 
@@ -52,12 +53,20 @@ impl Source {
 /// Everything needed to plan for one child, loaded inside the caller's transaction after the
 /// child's row is locked.
 struct Loaded {
+    first_name: String,
     calendar: SchoolCalendar,
     enrollment: Enrollment,
     booked: BTreeSet<NaiveDate>,
+    /// For a shared child, how the household asking holds it.
+    holding: Option<Holding>,
 }
 
 impl Loaded {
+    /// Whether the household asking books that day (every day of a child not shared).
+    fn books(&self, date: NaiveDate) -> bool {
+        self.holding.as_ref().is_none_or(|h| h.books(date))
+    }
+
     fn bookings(&self) -> ChildBookings<'_> {
         ChildBookings {
             calendar: &self.calendar,
@@ -99,10 +108,18 @@ async fn lock_and_load(
         .enrollment
         .ok_or_else(|| Error::booking(BookingError::NotEnrolled))?;
     let booked = store::booked_days(conn, child, ACTIVITY, from, to).await?;
+    // Read under the child's lock, which a change of the arrangement takes too.
+    let holding = if locked.shared {
+        crate::custody::holding(conn, household, child).await?
+    } else {
+        None
+    };
     Ok(Loaded {
+        first_name: locked.first_name,
         calendar,
         enrollment,
         booked,
+        holding,
     })
 }
 
@@ -189,6 +206,14 @@ async fn change_day(
     let year = year_of(rules, date)?;
     let mut tx = pool.begin().await?;
     let loaded = lock_and_load(&mut tx, rules, household, child, year, (date, date)).await?;
+    // Each household of a shared custody books and cancels its own days only; the town hall
+    // at the counter may change any day, for either.
+    if matches!(by, By::Family(_)) && !loaded.books(date) {
+        return Err(Error::Conflict(Conflict::OtherHouseholdsDay {
+            child: loaded.first_name,
+            date,
+        }));
+    }
     let planner = rules.planner();
     let change = match by {
         By::Family(_) => planner.single_day(&loaded.bookings(), date, book),
@@ -249,7 +274,18 @@ pub async fn cancel_for_closure(
     store::cancel_for_closure(conn, ACTIVITY, schools, days, actor, reason).await
 }
 
-/// Applies a weekly pattern to one or several children of the household, all or nothing.
+/// What a pattern did for one child.
+#[derive(Debug, Clone)]
+pub struct PatternResult {
+    pub child: ChildId,
+    pub plan: Plan,
+    /// Under a shared custody, the days the pattern would have changed that are the other
+    /// household's: left as they are.
+    pub other_household_days: Vec<NaiveDate>,
+}
+
+/// Applies a weekly pattern to one or several children of the household, all or nothing. A
+/// shared child's days that are the other household's are skipped and listed, not refused.
 pub async fn set_pattern(
     pool: &PgPool,
     rules: &Rules<'_>,
@@ -257,7 +293,7 @@ pub async fn set_pattern(
     actor: AccountId,
     children: &[ChildId],
     request: &PatternRequest,
-) -> Result<Vec<(ChildId, Plan)>> {
+) -> Result<Vec<PatternResult>> {
     if children.is_empty() || children.len() > MAX_PATTERN_CHILDREN {
         return Err(Error::Invalid(Invalid::ChildrenCount {
             max: MAX_PATTERN_CHILDREN,
@@ -290,19 +326,35 @@ pub async fn set_pattern(
         .planner()
         .pattern_for_children(&inputs, request)
         .map_err(|(_, e)| Error::booking(e))?;
-    for (id, plan) in &plans {
+    let mut results = Vec::with_capacity(plans.len());
+    for ((id, mut plan), (_, loaded)) in plans.into_iter().zip(&loaded) {
+        let mut others: Vec<NaiveDate> = plan
+            .changes
+            .iter()
+            .map(|c| c.date)
+            .chain(plan.locked.iter().map(|l| l.date))
+            .filter(|&d| !loaded.books(d))
+            .collect();
+        others.sort_unstable();
+        plan.changes.retain(|c| loaded.books(c.date));
+        plan.locked.retain(|l| loaded.books(l.date));
         store::record(
             &mut tx,
-            *id,
+            id,
             ACTIVITY,
             &plan.changes,
             Some(actor),
             (Source::Pattern, None),
         )
         .await?;
+        results.push(PatternResult {
+            child: id,
+            plan,
+            other_household_days: others,
+        });
     }
     tx.commit().await?;
-    Ok(plans)
+    Ok(results)
 }
 
 /// Books the usual weekdays of a just-validated enrollment, inside the caller's transaction.
@@ -347,5 +399,12 @@ pub async fn history(
     if to < from || (to - from).num_days() > cantine_domain::booking::MAX_RANGE_DAYS {
         return Err(Error::booking(BookingError::InvalidRange { from, to }));
     }
-    store::history(pool, household, child, ACTIVITY, (from, to)).await
+    let mut events = store::history(pool, household, child, ACTIVITY, (from, to)).await?;
+    // Under a shared custody each household reads the history of its own days.
+    if let Some(holding) = crate::custody::holding_of(pool, household, child).await?
+        && holding.arrangement.is_some()
+    {
+        events.retain(|e| holding.books(e.service_date));
+    }
+    Ok(events)
 }

@@ -21,7 +21,8 @@ pub async fn school_of(
     child: ChildId,
 ) -> Result<Option<SchoolId>> {
     Ok(sqlx::query_scalar!(
-        "select school_id from child where id = $1 and household_id = $2",
+        "select c.school_id from child c where c.id = $1 and (c.household_id = $2
+             or exists (select 1 from custody cu where cu.child_id = c.id and cu.other_household_id = $2))",
         child.get(),
         household.get(),
     )
@@ -33,6 +34,9 @@ pub async fn school_of(
 /// A child locked for booking, with its school's calendar data (service weekdays, the closures
 /// of the school and of every school) and the year's latest enrollment in the activity.
 pub struct LockedChild {
+    pub first_name: String,
+    /// Under a shared custody: the caller asks `custody` whose days are whose.
+    pub shared: bool,
     pub school: SchoolId,
     pub service_weekdays: WeekdaySet,
     pub closures: Vec<Closure<i64>>,
@@ -50,7 +54,8 @@ pub async fn lock_child(
     year: SchoolYearLabel,
 ) -> Result<Option<LockedChild>> {
     let row = sqlx::query!(
-        r#"select c.school_id, s.service_weekdays,
+        r#"select c.school_id, s.service_weekdays, c.first_name,
+            exists (select 1 from custody cu where cu.child_id = c.id) as "shared!",
             e.weekdays as "weekdays?", e.status as "status?", e.decision_reason as "reason?",
             cl.schools as "closure_schools!: Vec<Option<i64>>", cl.firsts as "closure_firsts!",
             cl.lasts as "closure_lasts!", cl.reasons as "closure_reasons!"
@@ -68,7 +73,8 @@ pub async fn lock_child(
             join school_year y on y.id = en.school_year_id
             where en.child_id = c.id and en.activity = $4 and y.label = $3
             order by en.id desc limit 1) e on true
-        where c.id = $1 and c.household_id = $2
+        where c.id = $1 and (c.household_id = $2
+            or exists (select 1 from custody cu where cu.child_id = c.id and cu.other_household_id = $2))
         for update of c"#,
         child.get(),
         household.get(),
@@ -96,6 +102,8 @@ pub async fn lock_child(
         .map(|(((school, first), last), reason)| stored_closure(school, first, last, &reason))
         .collect::<Result<Vec<_>>>()?;
     Ok(Some(LockedChild {
+        first_name: row.first_name,
+        shared: row.shared,
         school: SchoolId(row.school_id),
         service_weekdays: weekdays_from_sql(&row.service_weekdays)?,
         closures,
@@ -207,7 +215,9 @@ pub async fn history(
         Event,
         "select e.service_date, e.old_booked, e.new_booked, e.actor_account_id, e.source, e.reason, e.created_at
          from reservation_event e join child c on c.id = e.child_id
-         where e.child_id = $1 and c.household_id = $2 and e.activity = $3
+         where e.child_id = $1 and e.activity = $3
+           and (c.household_id = $2 or exists (select 1 from custody cu
+                where cu.child_id = c.id and cu.other_household_id = $2))
            and e.service_date between $4 and $5
          order by e.id",
         child.get(),

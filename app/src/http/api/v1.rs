@@ -16,14 +16,16 @@ use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{KnownFormat, RefOr, SchemaFormat};
 use utoipa::{IntoParams, ToSchema};
 
-use cantine_domain::booking::{DayView, PatternRequest, Plan};
+use cantine_domain::booking::{DayView, PatternRequest};
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::custody::Side;
 use cantine_domain::ids::{ChildId, SchoolId};
 use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 
 use crate::accounts::{self, NewAccount};
+use crate::custody;
 use crate::enrollments;
 use crate::error::{Error, Invalid, Result};
 use crate::households::{self, NewChild};
@@ -31,7 +33,7 @@ use crate::http::AppState;
 use crate::http::auth::{self, Session};
 use crate::http::error::{Json, Path, Problem, Query};
 use crate::http::fr;
-use crate::reservations;
+use crate::reservations::{self, PatternResult};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -397,6 +399,11 @@ pub struct ChildOut {
     /// This school year's enrollment: `pending`, `validated`, `rejected`, `cancelled`, or null.
     enrollment_status: Option<String>,
     enrollment_reason: Option<String>,
+    /// Under a shared custody, which household this is for the child: `first` (the child's
+    /// own, which keeps its record and enrollment) or `second` (which sees the child and books
+    /// its own days); null when the child is not shared.
+    #[schema(value_type = Option<String>, pattern = "^(first|second)$")]
+    shared_custody: Option<&'static str>,
 }
 
 impl From<households::Child> for ChildOut {
@@ -427,6 +434,10 @@ impl From<households::Child> for ChildOut {
             pai: c.pai,
             enrollment_status,
             enrollment_reason,
+            shared_custody: c.custody.map(|side| match side {
+                Side::First => "first",
+                Side::Second => "second",
+            }),
         }
     }
 }
@@ -545,7 +556,8 @@ pub struct RequestEnrollment {
     school_year: Option<String>,
 }
 
-/// Asks for the canteen for a child; it starts `pending` until a manager decides.
+/// Asks for the canteen for a child; it starts `pending` until a manager decides. Under a
+/// shared custody only the child's own household asks (403 `forbidden` for the second).
 #[utoipa::path(post, path = "/api/v1/children/{child_id}/enrollment", operation_id = "requestEnrollment",
     tag = "family", params(("child_id" = i64, Path, minimum = 1)), request_body = RequestEnrollment,
     security(("session" = [], "csrf" = [])),
@@ -602,22 +614,27 @@ pub struct DayOut {
     reason: Option<String>,
     /// The reason in French, for people.
     reason_label: Option<String>,
+    /// Under a shared custody, a day the child spends with the other household: that household
+    /// books it, and this one cannot change it (`locked` is true).
+    other_household: bool,
 }
 
-impl From<DayView> for DayOut {
-    fn from(d: DayView) -> Self {
+impl DayOut {
+    fn new(d: DayView, other_household: bool) -> Self {
         Self {
             date: d.date,
             booked: d.booked,
-            locked: d.locked,
+            locked: d.locked || other_household,
             deadline: d.deadline,
             reason: d.reason.as_ref().map(|r| r.code().to_owned()),
             reason_label: d.reason.as_ref().map(fr::not_bookable),
+            other_household,
         }
     }
 }
 
-/// Each day of a range for one child: booked or not, locked or not, and why.
+/// Each day of a range for one child: booked or not, locked or not, and why; under a shared
+/// custody, whether the day is the other household's.
 #[utoipa::path(get, path = "/api/v1/children/{child_id}/reservations", operation_id = "listReservations",
     tag = "reservations", params(("child_id" = i64, Path, minimum = 1), Range),
     security(("session" = [])),
@@ -629,16 +646,26 @@ pub async fn list_reservations(
     Path(child_id): Path<i64>,
     Query(range): Query<Range>,
 ) -> Result<Json<Vec<DayOut>>> {
+    let household = session.household()?;
+    let child = ChildId(child_id);
     let days = reservations::list(
         &state.pool,
         &state.rules(),
-        session.household()?,
-        ChildId(child_id),
+        household,
+        child,
         range.from,
         range.to,
     )
     .await?;
-    Ok(Json(days.into_iter().map(Into::into).collect()))
+    let holding = custody::holding_of(&state.pool, household, child).await?;
+    Ok(Json(
+        days.into_iter()
+            .map(|d| {
+                let theirs = holding.as_ref().is_some_and(|h| !h.books(d.date));
+                DayOut::new(d, theirs)
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -725,7 +752,7 @@ async fn set_day(
     tag = "reservations", params(("child_id" = i64, Path, minimum = 1), ("date" = NaiveDate, Path)),
     security(("session" = [], "csrf" = [])),
     responses((status = 200, body = DayChanged),
-        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`"),
+        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`; `other_households_day`: under a shared custody, the other household's day"),
         (status = 422, body = Problem, description = "`not_a_service_day`")))]
 pub async fn book_meal(
     State(state): State<AppState>,
@@ -740,7 +767,7 @@ pub async fn book_meal(
     tag = "reservations", params(("child_id" = i64, Path, minimum = 1), ("date" = NaiveDate, Path)),
     security(("session" = [], "csrf" = [])),
     responses((status = 200, body = DayChanged),
-        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`"),
+        (status = 409, body = Problem, description = "`deadline_passed`, `not_enrolled`; `other_households_day`: under a shared custody, the other household's day"),
         (status = 422, body = Problem, description = "`not_a_service_day`")))]
 pub async fn cancel_meal(
     State(state): State<AppState>,
@@ -786,11 +813,20 @@ pub struct PatternOut {
     changed: Vec<DayChanged>,
     skipped_locked: Vec<LockedOut>,
     not_service_days: Vec<SkippedOut>,
+    /// Under a shared custody, the days the pattern would have changed that are the other
+    /// household's: left as they are.
+    other_household_days: Vec<NaiveDate>,
 }
 
-pub(crate) fn pattern_out(child_id: ChildId, plan: Plan) -> PatternOut {
+pub(crate) fn pattern_out(result: PatternResult) -> PatternOut {
+    let PatternResult {
+        child,
+        plan,
+        other_household_days,
+    } = result;
     PatternOut {
-        child_id: child_id.get(),
+        child_id: child.get(),
+        other_household_days,
         changed: plan
             .changes
             .into_iter()
@@ -822,7 +858,7 @@ pub(crate) fn pattern_out(child_id: ChildId, plan: Plan) -> PatternOut {
 }
 
 /// Applies a weekly pattern over a range to one or several children; days past their deadline
-/// are skipped and listed.
+/// are skipped and listed, and so are, under a shared custody, the other household's days.
 #[utoipa::path(post, path = "/api/v1/reservations/pattern", operation_id = "setPattern",
     tag = "reservations", request_body = SetPattern, security(("session" = [], "csrf" = [])),
     responses((status = 200, body = [PatternOut]),
@@ -852,10 +888,5 @@ pub async fn set_pattern(
         },
     )
     .await?;
-    Ok(Json(
-        plans
-            .into_iter()
-            .map(|(id, plan)| pattern_out(id, plan))
-            .collect(),
-    ))
+    Ok(Json(plans.into_iter().map(pattern_out).collect()))
 }

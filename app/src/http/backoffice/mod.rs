@@ -13,6 +13,7 @@
 pub mod api;
 pub mod api_absences;
 pub mod api_attendance;
+pub mod api_custody;
 pub mod api_menus;
 pub mod kitchen;
 mod pages;
@@ -64,6 +65,8 @@ pub const MENU_WRITERS: &[Role] = &[Role::Manager, Role::Kitchen];
 pub const ATTENDANCE: &[Role] = &[Role::SchoolStaff, Role::Manager];
 /// Those who read the kitchen's counts: the kitchen, the service.
 pub const KITCHEN_READERS: &[Role] = &[Role::Kitchen, Role::Manager];
+/// Those who record a shared custody (a judgement's arrangement): the service, the admin.
+pub const CUSTODY_WRITERS: &[Role] = &[Role::Manager, Role::Admin];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]
@@ -120,6 +123,7 @@ impl Table {
 fn declare(state: &AppState) -> Table {
     let table = api::declare(Table::new(state));
     let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
+    let table = api_custody::declare(table);
     kitchen::declare(pages::declare(table))
 }
 

@@ -19,14 +19,15 @@ use super::{
     refused, see_other,
 };
 use cantine_domain::activity::Activity;
-use cantine_domain::booking::{PatternRequest, Plan};
+use cantine_domain::booking::PatternRequest;
 use cantine_domain::ids::ChildId;
 
 use crate::error::{Error, FormProblem};
 use crate::households::{self, Child};
 use crate::http::AppState;
 use crate::http::auth::Session;
-use crate::{menus, reservations};
+use crate::reservations::PatternResult;
+use crate::{custody, menus, reservations};
 
 struct Week {
     title: String,
@@ -69,6 +70,8 @@ struct CalendarPage {
     weeks: Vec<Week>,
     /// What the town hall changed this month for the family, with its reason.
     town_hall_changes: Vec<String>,
+    /// Under a shared custody, what the greyed days are.
+    custody: Option<&'static str>,
 }
 
 async fn calendar_page(
@@ -89,6 +92,11 @@ async fn calendar_page(
     let last = first + Months::new(1) - Days::new(1);
     let enrolled = child.is_enrolled();
     let views = reservations::list(&state.pool, &rules, household, child.id, first, last).await?;
+    let holding = match child.custody {
+        Some(_) => custody::holding_of(&state.pool, household, child.id).await?,
+        None => None,
+    };
+    let theirs = |date| holding.as_ref().is_some_and(|h| !h.books(date));
     let town_hall_changes = reservations::history(&state.pool, household, child.id, first, last)
         .await?
         .into_iter()
@@ -115,7 +123,11 @@ async fn calendar_page(
         .filter(|d| d.date.weekday().number_from_monday() <= 5)
     {
         let row = CalendarDay {
-            row: DayRow::new(day, enrolled),
+            row: if theirs(day.date) {
+                DayRow::other_household(day)
+            } else {
+                DayRow::new(day, enrolled)
+            },
             menu: served
                 .get(&(child.school_id, day.date))
                 .filter(|_| day.reason.is_none())
@@ -151,6 +163,9 @@ async fn calendar_page(
         enrolled,
         status: enrollment_text(&child),
         town_hall_changes,
+        custody: holding.as_ref().and_then(|h| h.arrangement.as_ref()).map(
+            |_| "⇄ chez l'autre parent : c'est l'autre foyer qui réserve ces jours-là (en grisé)",
+        ),
         month: month_code(first),
         month_title: fr::month_year(first.year(), first.month()),
         previous: month_code(previous),
@@ -236,6 +251,8 @@ struct ChildResult {
     changed: Vec<Line>,
     locked: Vec<Line>,
     not_service_days: usize,
+    /// Under a shared custody, the other household's days the pattern left as they were.
+    other_household_days: usize,
 }
 
 #[derive(Template)]
@@ -320,42 +337,49 @@ pub(super) async fn pattern_form(
     super::ok(&pattern_page(&state, &session, child_id, None).await?.0)
 }
 
-fn results(plans: Vec<(ChildId, Plan)>, children: &[Child]) -> Vec<ChildResult> {
+fn results(plans: Vec<PatternResult>, children: &[Child]) -> Vec<ChildResult> {
     let names: HashMap<ChildId, String> = children.iter().map(|c| (c.id, c.full_name())).collect();
     plans
         .into_iter()
-        .map(|(id, plan)| ChildResult {
-            name: names.get(&id).cloned().unwrap_or_default(),
-            changed: plan
-                .changes
-                .iter()
-                .map(|c| Line {
-                    date: fr::capitalized(&fr::long_date_year(c.date)),
-                    text: if c.booked {
-                        "repas réservé".to_owned()
-                    } else {
-                        "repas annulé".to_owned()
-                    },
-                })
-                .collect(),
-            locked: plan
-                .locked
-                .iter()
-                .map(|l| Line {
-                    date: fr::capitalized(&fr::long_date_year(l.date)),
-                    text: format!(
-                        "{}, la date limite était le {}",
-                        if l.wanted_booked {
-                            "repas non réservé"
+        .map(
+            |PatternResult {
+                 child: id,
+                 plan,
+                 other_household_days,
+             }| ChildResult {
+                name: names.get(&id).cloned().unwrap_or_default(),
+                other_household_days: other_household_days.len(),
+                changed: plan
+                    .changes
+                    .iter()
+                    .map(|c| Line {
+                        date: fr::capitalized(&fr::long_date_year(c.date)),
+                        text: if c.booked {
+                            "repas réservé".to_owned()
                         } else {
-                            "repas non annulé"
+                            "repas annulé".to_owned()
                         },
-                        fr::deadline(l.deadline)
-                    ),
-                })
-                .collect(),
-            not_service_days: plan.not_service_days.len(),
-        })
+                    })
+                    .collect(),
+                locked: plan
+                    .locked
+                    .iter()
+                    .map(|l| Line {
+                        date: fr::capitalized(&fr::long_date_year(l.date)),
+                        text: format!(
+                            "{}, la date limite était le {}",
+                            if l.wanted_booked {
+                                "repas non réservé"
+                            } else {
+                                "repas non annulé"
+                            },
+                            fr::deadline(l.deadline)
+                        ),
+                    })
+                    .collect(),
+                not_service_days: plan.not_service_days.len(),
+            },
+        )
         .collect()
 }
 

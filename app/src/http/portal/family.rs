@@ -111,9 +111,14 @@ pub(super) async fn home(
             friday.max(today + Days::new(LOOKAHEAD_DAYS)),
         )
         .await?;
+        let holding = match child.custody {
+            Some(_) => crate::custody::holding_of(&state.pool, household, child.id).await?,
+            None => None,
+        };
+        let theirs = |date| holding.as_ref().is_some_and(|h| !h.books(date));
         let next_deadline = views
             .iter()
-            .find(|d| d.reason.is_none() && !d.locked)
+            .find(|d| d.reason.is_none() && !d.locked && !theirs(d.date))
             .and_then(|d| {
                 d.deadline.map(|at| {
                     format!(
@@ -126,7 +131,13 @@ pub(super) async fn home(
         let days = views
             .iter()
             .filter(|d| (monday..=friday).contains(&d.date))
-            .map(|d| DayRow::new(d, false))
+            .map(|d| {
+                if theirs(d.date) {
+                    DayRow::other_household(d)
+                } else {
+                    DayRow::new(d, false)
+                }
+            })
             .collect();
         // Today's menu while today is a service day, else the next service day's.
         let next_service = views
@@ -355,7 +366,14 @@ async fn enrollment_page(
         child_name: child.full_name(),
         school: child.school_name.clone(),
         year: year.to_string(),
-        status: live.then(|| enrollment_text(&child)),
+        status: if child.is_shared_with_us() {
+            Some(format!(
+                "{} Garde partagée : c'est l'autre foyer qui demande l'inscription.",
+                enrollment_text(&child)
+            ))
+        } else {
+            live.then(|| enrollment_text(&child))
+        },
         days: DayChoice::list(service, wanted),
     })
 }

@@ -4,6 +4,7 @@
 
 use cantine_domain::booking::DayView;
 use cantine_domain::child::{ClassLevel, Diet};
+use cantine_domain::custody::Side;
 use cantine_domain::enrollment::EnrollmentStatus;
 use cantine_domain::ids::SchoolId;
 use cantine_domain::menu::Allergen;
@@ -77,6 +78,28 @@ impl DayRow {
     }
 }
 
+impl DayRow {
+    /// Under a shared custody, a day the child spends with the other household: shown greyed,
+    /// with its state and the words that say whose day it is, and no button.
+    pub fn other_household(day: &DayView) -> Self {
+        let mut row = Self::new(day, false);
+        if day.reason.is_none() {
+            row.class = "autre-foyer";
+            row.symbol = "⇄";
+            row.state = format!(
+                "Chez l'autre parent ({})",
+                if day.booked {
+                    "repas réservé"
+                } else {
+                    "pas de repas"
+                }
+            );
+            row.detail = Some("C'est l'autre foyer qui réserve ce jour-là.".to_owned());
+        }
+        row
+    }
+}
+
 /// A child as its card shows it, on the family's household page and on the back office's.
 pub(in crate::http) struct ChildLine {
     pub id: i64,
@@ -91,8 +114,11 @@ pub(in crate::http) struct ChildLine {
     pub pai: bool,
     pub enrollment: String,
     pub enrolled: bool,
-    /// No pending or validated enrollment this year: one may be requested.
+    /// No pending or validated enrollment this year: one may be requested (by the child's own
+    /// household: never by the second of a shared custody).
     pub can_request: bool,
+    /// Under a shared custody, what the household asking is for the child, in words.
+    pub custody: Option<&'static str>,
 }
 
 impl ChildLine {
@@ -111,10 +137,19 @@ impl ChildLine {
             pai: c.pai,
             enrollment: enrollment_text(c),
             enrolled: c.is_enrolled(),
-            can_request: !matches!(
-                status,
-                Some(EnrollmentStatus::Validated | EnrollmentStatus::Pending)
-            ),
+            can_request: !c.is_shared_with_us()
+                && !matches!(
+                    status,
+                    Some(EnrollmentStatus::Validated | EnrollmentStatus::Pending)
+                ),
+            custody: c.custody.map(|side| match side {
+                Side::First => {
+                    "Garde partagée : votre foyer gère la fiche et l'inscription ; chaque foyer réserve ses jours."
+                }
+                Side::Second => {
+                    "Garde partagée : l'autre foyer gère la fiche et l'inscription ; vous réservez vos jours."
+                }
+            }),
         }
     }
 }

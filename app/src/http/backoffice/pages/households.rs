@@ -12,9 +12,10 @@ use cantine_domain::child::Diet;
 use cantine_domain::ids::{ChildId, HouseholdId};
 
 use super::{filled, notice};
+use crate::custody::{self, Arrangement, Side};
 use crate::error::{Error, FormProblem, Invalid};
 use crate::households::{self, NewGuardian, NewQuotient, Viewer};
-use crate::http::backoffice::{MANAGER, QUOTIENT_WRITERS, Staff};
+use crate::http::backoffice::{CUSTODY_WRITERS, MANAGER, QUOTIENT_WRITERS, Staff};
 use crate::http::portal::widgets::{
     ChildLine, Choice, DayChoice, DayRow, allergen_choices, child_field, diet_choices,
     level_choices, month_code, month_field, parse_date, school_choices, weekdays_field,
@@ -97,6 +98,93 @@ struct ChildCard {
     days: Vec<DayChoice>,
     /// This month's days, for a manager.
     calendar: Vec<DayRow>,
+    /// The shared custody recorded, if any, and the form's values.
+    custody: Option<CustodyLine>,
+    custody_form: CustodyForm,
+}
+
+/// A shared custody as the household's page shows it.
+pub(super) struct CustodyLine {
+    pub other_household: i64,
+    pub text: String,
+    pub reference: String,
+    pub updated: String,
+}
+
+/// The custody form's values: the recorded arrangement, or what was typed.
+pub(super) struct CustodyForm {
+    pub other_household: String,
+    /// `semaines`, `periodes` or `parts`; empty when none is chosen.
+    pub kind: &'static str,
+    pub first_has_even_weeks: bool,
+    /// One range a line, `02/11/2026 au 13/11/2026`.
+    pub ranges: String,
+    /// The first household's share in percent, `50` or `33,33`.
+    pub percent: String,
+    pub reference: String,
+}
+
+impl CustodyForm {
+    fn of(custody: Option<&custody::Custody>) -> Self {
+        let Some(c) = custody else {
+            return Self {
+                other_household: String::new(),
+                kind: "",
+                first_has_even_weeks: true,
+                ranges: String::new(),
+                percent: "50".to_owned(),
+                reference: String::new(),
+            };
+        };
+        let (kind, even, ranges, percent) = match &c.arrangement {
+            Arrangement::AlternateWeeks {
+                first_has_even_weeks,
+            } => (
+                "semaines",
+                *first_has_even_weeks,
+                String::new(),
+                String::new(),
+            ),
+            Arrangement::Ranges { second } => (
+                "periodes",
+                true,
+                second
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} au {}",
+                            r.first_day.format("%d/%m/%Y"),
+                            r.last_day.format("%d/%m/%Y")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                String::new(),
+            ),
+            Arrangement::Shares { first_basis_points } => (
+                "parts",
+                true,
+                String::new(),
+                fr::percent(*first_basis_points)
+                    .trim_end_matches("\u{a0}%")
+                    .to_owned(),
+            ),
+        };
+        Self {
+            other_household: c.other_household.get().to_string(),
+            kind,
+            first_has_even_weeks: even,
+            ranges,
+            percent,
+            reference: c.reference.clone(),
+        }
+    }
+}
+
+/// A child shared with this household, whose own household's page has its forms.
+struct SharedLine {
+    name: String,
+    first_household: i64,
 }
 
 struct QuotientLine {
@@ -120,6 +208,9 @@ struct HouseholdPage {
     quotients: Vec<QuotientLine>,
     can_set_quotient: bool,
     manager: bool,
+    can_set_custody: bool,
+    /// The children this household holds as the second of a shared custody.
+    shared: Vec<SharedLine>,
     month_title: String,
     previous_month: String,
     previous_title: String,
@@ -164,13 +255,29 @@ async fn household_page(
     let next = first + Months::new(1);
     let mut children = Vec::new();
     for c in view.children {
+        let recorded = match c.custody {
+            Some(_) => custody::get(&state.pool, c.id).await?,
+            None => None,
+        };
         let calendar = if manager && c.is_enrolled() {
+            // The second household's days say so, as in the families' calendars.
+            let theirs = |date| {
+                recorded
+                    .as_ref()
+                    .is_some_and(|r| !r.arrangement.books(Side::First, date))
+            };
             reservations::list(&state.pool, &rules, household, c.id, first, last)
                 .await?
                 .iter()
                 // Weekends only lengthen a month's list.
                 .filter(|d| !matches!(d.reason, Some(NotBookable::Weekend)))
-                .map(|d| DayRow::new(d, false))
+                .map(|d| {
+                    if theirs(d.date) {
+                        DayRow::other_household(d)
+                    } else {
+                        DayRow::new(d, false)
+                    }
+                })
                 .collect()
         } else {
             Vec::new()
@@ -179,7 +286,27 @@ async fn household_page(
             line: ChildLine::new(&c),
             days: DayChoice::list(c.school_service_weekdays, c.school_service_weekdays),
             calendar,
+            custody_form: CustodyForm::of(recorded.as_ref()),
+            custody: recorded.map(|r| CustodyLine {
+                other_household: r.other_household.get(),
+                text: fr::arrangement(&r.arrangement),
+                reference: r.reference,
+                updated: match r.updated_by {
+                    Some(by) => format!("le {} par {by}", fr::date_time(r.updated_at)),
+                    None => format!("le {}", fr::date_time(r.updated_at)),
+                },
+            }),
         });
+    }
+    let scope = staff.scope();
+    let mut shared = Vec::new();
+    for s in custody::shared_with(&state.pool, household).await? {
+        if scope.covers(s.school) {
+            shared.push(SharedLine {
+                name: s.name,
+                first_household: s.first_household.get(),
+            });
+        }
     }
     Ok(HouseholdPage {
         layout: Layout::new(format!("Foyer n° {id}"), Some(&staff.session)),
@@ -211,6 +338,8 @@ async fn household_page(
             .collect(),
         can_set_quotient: account.roles.any_of(QUOTIENT_WRITERS),
         manager,
+        can_set_custody: account.roles.any_of(CUSTODY_WRITERS),
+        shared,
         month_title: fr::month_year(first.year(), first.month()),
         previous_month: month_code(previous),
         previous_title: fr::month_year(previous.year(), previous.month()),
@@ -255,7 +384,7 @@ pub(super) async fn household(
 form_page!(HouseholdPage);
 
 /// Back to the household's page with its status line, or the page again with the refusal.
-async fn household_answer(
+pub(super) async fn household_answer(
     state: &AppState,
     staff: &Staff,
     id: i64,

@@ -11,6 +11,7 @@
 mod absences;
 mod attendance;
 mod closures;
+mod custody;
 mod home;
 mod households;
 mod journal;
@@ -24,8 +25,8 @@ use axum::http::Method;
 use axum::routing::get;
 
 use super::{
-    ADMIN, ANY_STAFF, ATTENDANCE, Access, HOUSEHOLD_READERS, MANAGER, MENU_WRITERS,
-    QUOTIENT_WRITERS, Table,
+    ADMIN, ANY_STAFF, ATTENDANCE, Access, CUSTODY_WRITERS, HOUSEHOLD_READERS, MANAGER,
+    MENU_WRITERS, QUOTIENT_WRITERS, Table,
 };
 use cantine_domain::ids::SchoolId;
 
@@ -96,6 +97,18 @@ pub(super) fn declare(table: Table) -> Table {
             routes::STAFF_COUNTER_DAY,
             manager,
             households::set_day,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_CUSTODY,
+            Access::Roles(CUSTODY_WRITERS),
+            custody::set,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_CUSTODY_REMOVAL,
+            Access::Roles(CUSTODY_WRITERS),
+            custody::remove,
         )
         .add(
             Method::GET,
