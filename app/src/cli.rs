@@ -175,7 +175,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let rules = crate::platform::rules(&config, chrono::Utc::now());
             crate::demo::seed(&pool, &rules, password, totp_secret.map(|s| s.0)).await?;
             let files = crate::absences::CertificateFiles::in_data_dir(&config.data_dir);
-            crate::demo::seed_absence(&pool, &rules, &files).await
+            crate::demo::seed_absence(&pool, &rules, &files).await?;
+            crate::demo::seed_billing(&pool, &rules).await
         }
         Command::Admin { command } => {
             migrate(&pool).await?;
