@@ -64,8 +64,8 @@ pub(super) async fn seed(pool: &PgPool, rules: &Rules<'_>) -> anyhow::Result<Str
         .find(|i| Some(i.household) != martin && i.amount.get() > 0)
         .map(|i| (i.id, i.household));
     for invoice in &review.invoices {
-        let unpaid = Some(invoice.household) == martin
-            || Some(invoice.household) == contested.map(|c| c.1);
+        let unpaid =
+            Some(invoice.household) == martin || Some(invoice.household) == contested.map(|c| c.1);
         if unpaid || invoice.amount.get() == 0 {
             continue;
         }
@@ -90,7 +90,7 @@ pub(super) async fn seed(pool: &PgPool, rules: &Rules<'_>) -> anyhow::Result<Str
         .await?;
     }
 
-    let mut contest_login = None;
+    let mut contest_login: Option<String> = None;
     if let Some((invoice_id, household)) = contested {
         let invoice = billing::invoice(pool, Reader::Household(household), invoice_id).await?;
         let line = invoice
@@ -114,7 +114,7 @@ pub(super) async fn seed(pool: &PgPool, rules: &Rules<'_>) -> anyhow::Result<Str
                     .to_owned(),
             )
             .await?;
-            contest_login = Some(account.email);
+            contest_login = account.email;
         }
     }
 

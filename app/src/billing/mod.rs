@@ -12,11 +12,11 @@ mod issue;
 pub(crate) mod ledger;
 mod ledger_store;
 mod month;
+pub mod outbox;
+mod reports;
 mod review;
 mod run;
 mod run_store;
-pub mod outbox;
-mod reports;
 pub mod store;
 mod tariffs;
 

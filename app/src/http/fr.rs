@@ -502,7 +502,6 @@ fn conflict(conflict: &Conflict) -> String {
     }
 }
 
-
 /// A shared custody's arrangement in a sentence, for the back office's household page.
 pub fn arrangement(arrangement: &Arrangement) -> String {
     match arrangement {
