@@ -1,6 +1,7 @@
 //! The pure domain of Cantine: school calendars, booking deadlines, enrollment and booking
 //! rules, the commune's rules judged at an instant, identifiers and money, and the data formats
-//! the commune exchanges (SCDL menus, the PES V2 file of titres for the public accountant).
+//! the commune exchanges (SCDL menus, the PES V2 file of titres for the public accountant,
+//! PayFiP's SOAP envelopes).
 //!
 //! Nothing here knows about HTTP, SQL, French wording or the clock: services load what these
 //! functions need, call them with `now`, and store the outcome. Times are computed in
@@ -19,6 +20,7 @@ pub mod enrollment;
 pub mod ids;
 pub mod menu;
 pub mod money;
+pub mod payfip;
 pub mod pes;
 pub mod roles;
 pub mod rules;
