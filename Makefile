@@ -11,7 +11,7 @@ RUN_DATA_DIR ?= $(CURDIR)/var
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
-.PHONY: run test lint lint-rust lint-ops unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api browser-test bench bench-backup image image-verify image-test clean
+.PHONY: run test lint lint-rust lint-ops lint-monitoring unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api browser-test bench bench-backup image image-verify image-test clean
 
 ## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
 run: deps-run
@@ -25,7 +25,7 @@ run: deps-run
 ## attendance test in a headless chromium.
 test: deps-test lint unit fuzz-api browser-test
 
-lint: lint-rust lint-ops
+lint: lint-rust lint-ops lint-monitoring
 
 ## Formatting, clippy, the dependency rule (docs/architecture.md), and the queries' offline data.
 lint-rust:
@@ -41,6 +41,11 @@ sqlx-prepare:
 ## shellcheck on every shell script and ruff on every Python file (found by scripts/ops-files).
 lint-ops: deps-lint
 	scripts/lint-ops
+
+## The monitoring folder: promtool check config / check rules / test rules, every alert's
+## runbook and tests, every dashboard query and metric (scripts/check-monitoring).
+lint-monitoring: deps-lint
+	scripts/check-monitoring
 
 unit:
 	$(CARGO) test --workspace --locked
