@@ -118,7 +118,8 @@ async fn compute(conn: &mut PgConnection, regie: i64, month: Month) -> Result<Ve
     }
 
     // Regularisation: what each earlier issued day gives now against what issued invoices
-    // billed for it (credit notes are goodwill, never undone).
+    // (and a run's own credit notes) billed for it; finance's credit notes are goodwill,
+    // never undone.
     let mut regularisations: BTreeMap<i64, Vec<(Key, DayLine)>> = BTreeMap::new();
     if let Some(last_issued) = issued.last() {
         let until = Month(*last_issued).last_day();

@@ -494,7 +494,9 @@ pub async fn quotients(
     .await?)
 }
 
-/// What issued invoices (not credit notes) billed for a (household, child, day).
+/// What issued invoices billed for a (household, child, day), with the regularisations of
+/// the credit notes a run made (a month whose regularisations outweighed its charges): those
+/// gave the day back already. Finance's own credit notes are goodwill and never count.
 pub struct BilledRow {
     pub household_id: i64,
     pub child_id: i64,
@@ -513,7 +515,8 @@ pub async fn billed(
         r#"select i.household_id, l.child_id as "child_id!", l.service_date as "service_date!",
                   sum(l.amount_cents)::bigint as "amount!"
            from invoice_line l join invoice i on i.id = l.invoice_id
-           where i.regie_id = $1 and i.kind = 'invoice' and i.status = 'issued'
+           where i.regie_id = $1 and i.status = 'issued'
+             and (i.kind = 'invoice' or i.billing_run_id is not null)
              and l.service_date between $2 and $3 and l.child_id is not null
            group by i.household_id, l.child_id, l.service_date"#,
         regie,
