@@ -623,3 +623,61 @@ async fn random_ledger_operations_keep_every_balance_consistent_seeds_8_to_15() 
         random_ledger(seed).await;
     }
 }
+
+/// The run's review (what `issue` answers, and finance's list) says of each invoice what the
+/// invoice itself says: paid, then cancelled by a credit note.
+#[tokio::test]
+async fn the_review_and_the_invoice_agree_on_what_is_paid_and_cancelled() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let (h, invoice) = issued_november(&c, "Accord").await;
+    let (other, other_invoice) = {
+        let o = c.household("Autre", Some(600)).await;
+        let child = c.child(o, "AutreChild", false).await;
+        eats(&c, child, &["2026-12-07"]).await;
+        (o, document_of(&run_and_issue(&c, month("2026-12")).await, o).clone())
+    };
+    assert_eq!(other_invoice.amount, Cents(290));
+    let agree = |m: &'static str| {
+        let pool = c.pool.clone();
+        async move {
+            let review = billing::review(&pool, REGIE, month(m)).await.unwrap().unwrap();
+            for listed in &review.invoices {
+                let read = billing::invoice(&pool, Reader::Staff, listed.id).await.unwrap().summary;
+                assert_eq!(
+                    (listed.status, listed.paid),
+                    (read.status, read.paid),
+                    "review of {m} against the invoice {}",
+                    listed.id
+                );
+            }
+            review
+        }
+    };
+    // Paid in full, then credited in full: cancelled, whatever paid it before.
+    billing::record_payment(&c.pool, None, payment(h, 1160, "accord-1", Some(invoice.id)))
+        .await
+        .unwrap();
+    agree("2026-11").await;
+    billing::create_credit_note(
+        &c.pool,
+        &c.agent,
+        invoice.id,
+        vec![CreditLine {
+            line: None,
+            amount: Cents(1160),
+        }],
+        "Annulation".into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary(&c, invoice.id).await.status, InvoiceStatus::Cancelled);
+    let review = agree("2026-11").await;
+    assert_eq!(document_of(&review, h).status, InvoiceStatus::Cancelled);
+    // The other household's invoice is paid by a payment only.
+    billing::record_payment(&c.pool, None, payment(other, 290, "accord-2", None))
+        .await
+        .unwrap();
+    let review = agree("2026-12").await;
+    assert_eq!(document_of(&review, other).status, InvoiceStatus::Paid);
+}

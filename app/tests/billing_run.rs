@@ -934,3 +934,75 @@ async fn shares_of_any_split_sum_to_the_meal_price() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_illness_across_two_months_counts_its_carence_from_its_first_day() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Grippe", Some(600)).await;
+    let child = c.child(h, "Gaston", false).await;
+    // Ill from Thursday 29 October to Tuesday 3 November, accepted: the carence's two days
+    // are October's Thursday and Friday; November's Monday and Tuesday are free.
+    let ill: Vec<_> = ["2026-10-29", "2026-10-30", "2026-11-02", "2026-11-03"]
+        .iter()
+        .map(|d| date(d))
+        .collect();
+    c.book(child, &ill).await;
+    for day in &ill {
+        c.attend(child, *day, false).await;
+    }
+    c.absence(h, child, &ill, ("illness", "same_morning_illness", "accepted"))
+        .await;
+    c.lock(&ill).await;
+    let oct = billing::run(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&oct, h).id).await,
+        vec![
+            (Some(child), Some(ill[0]), LineKind::IllnessCarence, 290),
+            (Some(child), Some(ill[1]), LineKind::IllnessCarence, 290),
+        ]
+    );
+    let nov = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&nov, h).id).await,
+        vec![
+            (Some(child), Some(ill[2]), LineKind::IllnessFree, 0),
+            (Some(child), Some(ill[3]), LineKind::IllnessFree, 0),
+        ]
+    );
+    assert_eq!(document_of(&nov, h).amount, Cents(0));
+}
+
+#[tokio::test]
+async fn a_new_qf_applies_from_its_day_and_a_day_without_tariff_is_refused() {
+    let c = Commune::new().await;
+    // The year's prices start on Monday 9 November only.
+    c.tariff("2026-11-09", brackets()).await;
+    let h = c.household("Quotient", Some(450)).await;
+    // A new CAF statement from Thursday 12th: QF 950.
+    c.qf(h, 950, "2026-11-12").await;
+    let child = c.child(h, "Quentin", false).await;
+    eats(&c, child, &["2026-11-09", "2026-11-10", "2026-11-12", "2026-11-13"]).await;
+    let review = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&review, h).id)
+            .await
+            .into_iter()
+            .map(|l| l.3)
+            .collect::<Vec<_>>(),
+        vec![150, 150, 450, 450]
+    );
+    // Thursday 5th eaten before any tariff: the run says which day has no price.
+    eats(&c, child, &["2026-11-05"]).await;
+    let refused = billing::run(&c.pool, None, REGIE, nov()).await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::Conflict(Conflict::Billing(BillingConflict::NoTariff(day)))) if day == date("2026-11-05")
+        ),
+        "{refused:?}"
+    );
+    // The refused rerun left the previous draft as it was.
+    let kept = billing::review(&c.pool, REGIE, nov()).await.unwrap().unwrap();
+    assert_eq!(kept.total, Cents(1200));
+}

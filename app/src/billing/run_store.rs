@@ -737,7 +737,11 @@ pub struct SummaryRow {
     pub household_id: i64,
     pub household_name: String,
     pub amount_cents: i64,
+    /// Allocated to it (an invoice: paid by payments and credit notes).
     pub paid_cents: i64,
+    /// Allocated from it (a run's credit note: what it has settled).
+    pub used_cents: i64,
+    /// The issued credit notes correcting it.
     pub credited_cents: i64,
     pub status: String,
     pub issued_at: Option<DateTime<Utc>>,
@@ -750,19 +754,18 @@ pub async fn run_invoices(conn: &mut PgConnection, run: i64) -> Result<Vec<Summa
                   coalesce((select string_agg(a.first_name || ' ' || a.last_name, ', ' order by a.id)
                             from account a where a.household_id = i.household_id), '')
                       as "household_name!",
-                  coalesce(settled.paid, 0)::bigint as "paid_cents!",
-                  coalesce(settled.credited, 0)::bigint as "credited_cents!",
+                  coalesce((select sum(al.amount_cents) from ledger_entry le
+                            join allocation al on al.target_entry_id = le.id
+                            where le.invoice_id = i.id), 0)::bigint as "paid_cents!",
+                  coalesce((select sum(al.amount_cents) from ledger_entry le
+                            join allocation al on al.source_entry_id = le.id
+                            where le.invoice_id = i.id), 0)::bigint as "used_cents!",
+                  coalesce((select sum(c.amount_cents) from invoice c
+                            where c.corrects_invoice_id = i.id and c.status = 'issued'), 0)::bigint
+                      as "credited_cents!",
                   i.amount_cents, i.status, i.issued_at
            from invoice i
            join regie r on r.id = i.regie_id
-           left join lateral (
-               select sum(al.amount_cents) as paid,
-                      sum(al.amount_cents) filter (where src.kind = 'credit_note') as credited
-               from ledger_entry le
-               join allocation al on al.target_entry_id = le.id
-               join ledger_entry src on src.id = al.source_entry_id
-               where le.invoice_id = i.id
-           ) settled on true
            where i.billing_run_id = $1
            order by 7, i.id"#,
         run
