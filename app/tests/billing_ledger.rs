@@ -681,3 +681,68 @@ async fn the_review_and_the_invoice_agree_on_what_is_paid_and_cancelled() {
     let review = agree("2026-12").await;
     assert_eq!(document_of(&review, other).status, InvoiceStatus::Paid);
 }
+
+/// Credit taken twice at once: the invoice being issued and a refund of all the credit, or
+/// two credit notes for all that is left of one invoice. The household's lock makes them
+/// take turns: one wins, the other is refused or finds nothing left, and the ledger adds up.
+#[tokio::test]
+async fn concurrent_uses_of_one_credit_never_spend_it_twice() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let (h, invoice) = issued_november(&c, "Course").await;
+    // 16,60 € paid for the 11,60 € due: 5,00 € of credit.
+    billing::record_payment(&c.pool, None, payment(h, 1660, "course-1", None))
+        .await
+        .unwrap();
+    assert_eq!(billing::balance(&c.pool, h).await.unwrap().credit, Cents(500));
+    let child: i64 = sqlx::query_scalar("select id from child where household_id = $1")
+        .bind(h.get())
+        .fetch_one(&c.pool)
+        .await
+        .unwrap();
+    eats(&c, ChildId(child), &["2026-12-07", "2026-12-08"]).await;
+    billing::run(&c.pool, None, REGIE, month("2026-12")).await.unwrap();
+    // December's 5,80 € would use the 5,00 € of credit; a refund of 5,00 € wants them too.
+    let (issued, refunded) = tokio::join!(
+        billing::issue(&c.pool, None, REGIE, month("2026-12")),
+        billing::refund(&c.pool, &c.agent, h, REGIE, Cents(500), "Trop-perçu".into()),
+    );
+    let dec = document_of(&issued.unwrap(), h).clone();
+    let dec = summary(&c, dec.id).await;
+    match refunded {
+        // Refunded first: December stays due in full.
+        Ok(()) => assert_eq!(dec.paid, Cents(0)),
+        // Issued first: the invoice took the credit, nothing is left to refund.
+        Err(e) => {
+            assert!(
+                matches!(e, Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: Cents(0) }))),
+                "{e:?}"
+            );
+            assert_eq!(dec.paid, Cents(500));
+        }
+    }
+    let (_, balance) = checked_ledger(&c, h).await;
+    // 1 160 + 580 − 1 660 (+ 500 refunded, or not).
+    assert!(
+        balance.balance == Cents(580) || balance.balance == Cents(80),
+        "{balance:?}"
+    );
+    // Two credit notes of all that is left on November's invoice, at once: one is refused.
+    let note = |reason: &str| {
+        billing::create_credit_note(
+            &c.pool,
+            &c.agent,
+            invoice.id,
+            vec![CreditLine {
+                line: None,
+                amount: Cents(1160),
+            }],
+            reason.to_owned(),
+        )
+    };
+    let (a, b) = tokio::join!(note("Erreur de facturation"), note("Doublon"));
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let refused = if a.is_ok() { b } else { a };
+    assert!(exceeded(0)(&refused), "{refused:?}");
+    checked_ledger(&c, h).await;
+}

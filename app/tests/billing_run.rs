@@ -1006,3 +1006,63 @@ async fn a_new_qf_applies_from_its_day_and_a_day_without_tariff_is_refused() {
     let kept = billing::review(&c.pool, REGIE, nov()).await.unwrap().unwrap();
     assert_eq!(kept.total, Cents(1200));
 }
+
+/// A custody arrangement changed after a month was issued: each household's next invoice
+/// regularises the days that changed hands, each at its own price.
+#[tokio::test]
+async fn a_custody_change_after_issue_is_regularised_for_both_households() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let first = c.household("Avant", Some(450)).await;
+    let second = c.household("Apres", Some(1200)).await;
+    let child = c.child(first, "Eliott", false).await;
+    // Mon 2 and Tue 3 November (ISO week 45, odd), then Mon 9 (week 46, even).
+    c.custody(
+        child,
+        second,
+        Arrangement::AlternateWeeks {
+            first_has_even_weeks: false,
+        },
+    )
+    .await;
+    eats(&c, child, &["2026-11-02", "2026-11-03", "2026-11-09"]).await;
+    let issued = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    // Odd weeks are the first household's: 2 × 150; week 46 the second's: 450.
+    assert_eq!(document_of(&issued, first).amount, Cents(300));
+    assert_eq!(document_of(&issued, second).amount, Cents(450));
+    billing::issue(&c.pool, None, REGIE, nov()).await.unwrap();
+
+    // The judgement said the opposite: even weeks are the first household's.
+    c.custody(
+        child,
+        second,
+        Arrangement::AlternateWeeks {
+            first_has_even_weeks: true,
+        },
+    )
+    .await;
+    let dec = billing::run(&c.pool, None, REGIE, month("2026-12")).await.unwrap();
+    assert_eq!(dec.regularisation_lines, 6);
+    let d = |s: &str| date(s);
+    // The first household gives back 2 × 150 and owes week 46 at its own price, 150.
+    assert_eq!(
+        line_facts(&c.pool, document_of(&dec, first).id).await,
+        vec![
+            (Some(child), Some(d("2026-11-02")), LineKind::Regularisation, -150),
+            (Some(child), Some(d("2026-11-03")), LineKind::Regularisation, -150),
+            (Some(child), Some(d("2026-11-09")), LineKind::Regularisation, 150),
+        ]
+    );
+    assert_eq!(document_of(&dec, first).kind, DocumentKind::CreditNote);
+    assert_eq!(document_of(&dec, first).amount, Cents(150));
+    // The second owes week 45 at 450 a day and gives back week 46's 450.
+    assert_eq!(
+        line_facts(&c.pool, document_of(&dec, second).id).await,
+        vec![
+            (Some(child), Some(d("2026-11-02")), LineKind::Regularisation, 450),
+            (Some(child), Some(d("2026-11-03")), LineKind::Regularisation, 450),
+            (Some(child), Some(d("2026-11-09")), LineKind::Regularisation, -450),
+        ]
+    );
+    assert_eq!(document_of(&dec, second).amount, Cents(450));
+}
