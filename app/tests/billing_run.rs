@@ -1066,3 +1066,47 @@ async fn a_custody_change_after_issue_is_regularised_for_both_households() {
     );
     assert_eq!(document_of(&dec, second).amount, Cents(450));
 }
+
+/// The price a family's page shows for a shared child's day: the household of that day's, at
+/// its QF; a shared meal at the child's own household's price.
+#[tokio::test]
+async fn the_meal_price_of_a_shared_child_is_the_paying_households() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let first = c.household("Un", Some(450)).await;
+    let second = c.household("Deux", Some(1200)).await;
+    let weeks = c.child(first, "Alternance", false).await;
+    c.custody(
+        weeks,
+        second,
+        Arrangement::AlternateWeeks {
+            first_has_even_weeks: true,
+        },
+    )
+    .await;
+    let shared = c.child(first, "Partage", false).await;
+    c.custody(
+        shared,
+        second,
+        Arrangement::Shares {
+            first_basis_points: 5000,
+        },
+    )
+    .await;
+    let price = |h, child, day: &str| {
+        let pool = c.pool.clone();
+        let day = date(day);
+        async move { billing::meal_price(&pool, h, child, day).await.unwrap().0.cents }
+    };
+    // Monday 2 November is in week 45 (odd, the second's), Monday 9th in week 46.
+    assert_eq!(price(second, weeks, "2026-11-02").await, Cents(450));
+    assert_eq!(price(second, weeks, "2026-11-09").await, Cents(150));
+    assert_eq!(price(first, weeks, "2026-11-09").await, Cents(150));
+    assert_eq!(price(second, shared, "2026-11-02").await, Cents(150));
+    assert_eq!(price(first, shared, "2026-11-02").await, Cents(150));
+    let stranger = c.household("Trois", Some(600)).await;
+    assert!(matches!(
+        billing::meal_price(&c.pool, stranger, weeks, date("2026-11-02")).await,
+        Err(Error::NotFound)
+    ));
+}

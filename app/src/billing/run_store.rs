@@ -415,45 +415,6 @@ pub async fn closures(
     .await?)
 }
 
-pub struct CustodyRow {
-    pub child_id: i64,
-    pub other_household_id: i64,
-    pub arrangement: String,
-    pub first_has_even_weeks: Option<bool>,
-    pub first_basis_points: Option<i32>,
-}
-
-pub async fn custodies(conn: &mut PgConnection, children: &[i64]) -> Result<Vec<CustodyRow>> {
-    Ok(sqlx::query_as!(
-        CustodyRow,
-        "select child_id, other_household_id, arrangement, first_has_even_weeks, first_basis_points
-         from custody where child_id = any($1)",
-        children
-    )
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-pub struct CustodyRangeRow {
-    pub child_id: i64,
-    pub first_day: NaiveDate,
-    pub last_day: NaiveDate,
-}
-
-pub async fn custody_ranges(
-    conn: &mut PgConnection,
-    children: &[i64],
-) -> Result<Vec<CustodyRangeRow>> {
-    Ok(sqlx::query_as!(
-        CustodyRangeRow,
-        "select child_id, first_day, last_day from custody_range
-         where child_id = any($1) order by child_id, first_day",
-        children
-    )
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 pub struct HouseholdRow {
     pub id: i64,
     pub resident: bool,
