@@ -1110,3 +1110,41 @@ async fn the_meal_price_of_a_shared_child_is_the_paying_households() {
         Err(Error::NotFound)
     ));
 }
+
+/// A price change from January leaves autumn as billed; a version saved later but applying
+/// from a day of an issued month re-prices those days, and the next run regularises them.
+#[tokio::test]
+async fn a_later_version_regularises_only_the_issued_days_it_applies_to() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Retro", Some(600)).await;
+    let child = c.child(h, "Romane", false).await;
+    eats(&c, child, &["2026-10-01", "2026-10-02", "2026-10-15", "2026-10-16"]).await;
+    let oct = billing::run(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    assert_eq!(document_of(&oct, h).amount, Cents(4 * 290));
+    billing::issue(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    let with_middle = |cents| {
+        let mut t = brackets();
+        if let Pricing::Brackets { brackets } = &mut t.pricing {
+            brackets[1].meal = Cents(cents);
+        }
+        t
+    };
+    // From January: nothing of October moves.
+    c.tariff("2027-01-04", with_middle(350)).await;
+    eats(&c, child, &["2026-11-02"]).await;
+    let november = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(november.regularisation_lines, 0);
+    assert_eq!(document_of(&november, h).amount, Cents(290));
+    // From Thursday 15 October, 3,10 €: October's last two days owe 0,20 € each.
+    c.tariff("2026-10-15", with_middle(310)).await;
+    let november = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&november, h).id).await,
+        vec![
+            (Some(child), Some(date("2026-11-02")), LineKind::Meal, 310),
+            (Some(child), Some(date("2026-10-15")), LineKind::Regularisation, 20),
+            (Some(child), Some(date("2026-10-16")), LineKind::Regularisation, 20),
+        ]
+    );
+}
