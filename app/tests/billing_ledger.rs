@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use cantine::billing::{
-    self, Balance, CreditLine, DocumentKind, EntryKind, InvoiceStatus, Means, Month,
-    PaymentInput, Reader,
+    self, Balance, CreditLine, DocumentKind, EntryKind, InvoiceStatus, Means, Month, PaymentInput,
+    Reader,
 };
 use cantine::error::{BillingConflict, Conflict, Error};
 use cantine_domain::billing::LineKind;
@@ -37,8 +37,12 @@ async fn eats(commune: &Commune, child: ChildId, days: &[&str]) {
 }
 
 async fn run_and_issue(c: &Commune, m: Month) -> billing::RunReview {
-    billing::run(&c.pool, Some(&c.agent), REGIE, m).await.unwrap();
-    billing::issue(&c.pool, Some(&c.agent), REGIE, m).await.unwrap()
+    billing::run(&c.pool, Some(&c.agent), REGIE, m)
+        .await
+        .unwrap();
+    billing::issue(&c.pool, Some(&c.agent), REGIE, m)
+        .await
+        .unwrap()
 }
 
 async fn summary(c: &Commune, id: i64) -> billing::InvoiceSummary {
@@ -49,9 +53,7 @@ async fn summary(c: &Commune, id: i64) -> billing::InvoiceSummary {
 }
 
 fn exceeded(max: i64) -> impl Fn(&cantine::error::Result<billing::InvoiceSummary>) -> bool {
-    move |r| {
-        matches!(r, Err(Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: m }))) if *m == Cents(max))
-    }
+    move |r| matches!(r, Err(Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: m }))) if *m == Cents(max))
 }
 
 fn payment(household: HouseholdId, amount: i64, key: &str, invoice: Option<i64>) -> PaymentInput {
@@ -68,7 +70,10 @@ fn payment(household: HouseholdId, amount: i64, key: &str, invoice: Option<i64>)
 }
 
 /// The ledger's sum of each kind, and the running balance checked entry by entry.
-async fn checked_ledger(c: &Commune, household: HouseholdId) -> (BTreeMap<&'static str, i64>, Balance) {
+async fn checked_ledger(
+    c: &Commune,
+    household: HouseholdId,
+) -> (BTreeMap<&'static str, i64>, Balance) {
     let entries = billing::ledger(&c.pool, household).await.unwrap();
     let mut running = Cents::ZERO;
     let mut sums: BTreeMap<&'static str, i64> = BTreeMap::new();
@@ -109,8 +114,16 @@ async fn checked_ledger(c: &Commune, household: HouseholdId) -> (BTreeMap<&'stat
 async fn issued_november(c: &Commune, name: &str) -> (HouseholdId, billing::InvoiceSummary) {
     let h = c.household(name, Some(600)).await;
     let child = c.child(h, &format!("{name}Child"), false).await;
-    eats(c, child, &["2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06"]).await;
-    (h, document_of(&run_and_issue(c, month("2026-11")).await, h).clone())
+    eats(
+        c,
+        child,
+        &["2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06"],
+    )
+    .await;
+    (
+        h,
+        document_of(&run_and_issue(c, month("2026-11")).await, h).clone(),
+    )
 }
 
 #[tokio::test]
@@ -123,7 +136,13 @@ async fn credit_notes_partial_then_full_cancel_the_invoice_and_never_exceed_it()
     let invoice_lines = lines(&c.pool, invoice.id).await;
     let first = invoice_lines[0].id;
     let credit = |lines: Vec<CreditLine>| {
-        billing::create_credit_note(&c.pool, &c.agent, invoice.id, lines, "Geste commercial".into())
+        billing::create_credit_note(
+            &c.pool,
+            &c.agent,
+            invoice.id,
+            lines,
+            "Geste commercial".into(),
+        )
     };
 
     // 1,00 € on the first day.
@@ -136,12 +155,24 @@ async fn credit_notes_partial_then_full_cancel_the_invoice_and_never_exceed_it()
     assert_eq!(partial.kind, DocumentKind::CreditNote);
     assert_eq!(partial.amount, Cents(100));
     let number = partial.number.clone().unwrap();
-    assert!(number.starts_with("AV-CANT-") && number.ends_with("-000001"), "{number}");
+    assert!(
+        number.starts_with("AV-CANT-") && number.ends_with("-000001"),
+        "{number}"
+    );
     let after = summary(&c, invoice.id).await;
-    assert_eq!(after.paid, Cents(100), "the credit note settles its invoice first");
+    assert_eq!(
+        after.paid,
+        Cents(100),
+        "the credit note settles its invoice first"
+    );
     assert_eq!(after.status, InvoiceStatus::PartiallyPaid);
-    let note = billing::invoice(&c.pool, Reader::Household(h), partial.id).await.unwrap();
-    assert_eq!(note.corrects, Some((invoice.id, invoice.number.clone().unwrap())));
+    let note = billing::invoice(&c.pool, Reader::Household(h), partial.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        note.corrects,
+        Some((invoice.id, invoice.number.clone().unwrap()))
+    );
     assert_eq!(note.lines.len(), 1);
     assert_eq!(note.lines[0].kind, LineKind::Credit);
     assert_eq!(note.lines[0].date, Some(date("2026-11-02")));
@@ -237,7 +268,9 @@ async fn a_credit_note_on_a_paid_invoice_and_a_contest_answered_with_credit_beco
     let again = billing::contest_line(&c.pool, h, AccountId(account), line, "Relance".into()).await;
     assert!(matches!(
         again,
-        Err(Error::Conflict(Conflict::Billing(BillingConflict::ContestOpen)))
+        Err(Error::Conflict(Conflict::Billing(
+            BillingConflict::ContestOpen
+        )))
     ));
     let answered = billing::answer_contest(
         &c.pool,
@@ -285,7 +318,12 @@ async fn a_change_after_issue_is_regularised_on_the_next_invoice_once() {
     let child = c.child(h, "Rita", false).await;
     // October: booked Mon 5, Tue 6, Thu 8, Fri 9; only Monday and Tuesday are locked when the
     // month is issued: Thursday and Friday are billed as booked.
-    let october = [d("2026-10-05"), d("2026-10-06"), d("2026-10-08"), d("2026-10-09")];
+    let october = [
+        d("2026-10-05"),
+        d("2026-10-06"),
+        d("2026-10-08"),
+        d("2026-10-09"),
+    ];
     c.book(child, &october).await;
     c.attend(child, october[0], true).await;
     c.attend(child, october[1], true).await;
@@ -299,18 +337,27 @@ async fn a_change_after_issue_is_regularised_on_the_next_invoice_once() {
     // unbooked on Monday 12th (+3,90 €), all locked.
     c.attend(child, october[2], false).await;
     c.attend(child, october[3], false).await;
-    c.absence(h, child, &[october[3]], ("other", "before_deadline", "accepted"))
-        .await;
+    c.absence(
+        h,
+        child,
+        &[october[3]],
+        ("other", "before_deadline", "accepted"),
+    )
+    .await;
     c.attend(child, d("2026-10-12"), true).await;
     c.lock(&[october[2], october[3], d("2026-10-12")]).await;
     let refused = billing::run(&c.pool, None, REGIE, month("2026-10")).await;
     assert!(matches!(
         refused,
-        Err(Error::Conflict(Conflict::Billing(BillingConflict::RunIssued)))
+        Err(Error::Conflict(Conflict::Billing(
+            BillingConflict::RunIssued
+        )))
     ));
     // November: one meal, then October's regularisations.
     eats(&c, child, &["2026-11-02"]).await;
-    let nov = billing::run(&c.pool, None, REGIE, month("2026-11")).await.unwrap();
+    let nov = billing::run(&c.pool, None, REGIE, month("2026-11"))
+        .await
+        .unwrap();
     assert_eq!(nov.regularisation_lines, 2);
     let doc = document_of(&nov, h);
     let doc_lines = lines(&c.pool, doc.id).await;
@@ -318,8 +365,18 @@ async fn a_change_after_issue_is_regularised_on_the_next_invoice_once() {
         line_facts(&c.pool, doc.id).await,
         vec![
             (Some(child), Some(d("2026-11-02")), LineKind::Meal, 290),
-            (Some(child), Some(d("2026-10-09")), LineKind::Regularisation, -290),
-            (Some(child), Some(d("2026-10-12")), LineKind::Regularisation, 390),
+            (
+                Some(child),
+                Some(d("2026-10-09")),
+                LineKind::Regularisation,
+                -290
+            ),
+            (
+                Some(child),
+                Some(d("2026-10-12")),
+                LineKind::Regularisation,
+                390
+            ),
         ]
     );
     let friday = doc_lines[1].explanation.regularises.clone().unwrap();
@@ -334,26 +391,40 @@ async fn a_change_after_issue_is_regularised_on_the_next_invoice_once() {
     );
     // 290 − 290 + 390.
     assert_eq!(doc.amount, Cents(390));
-    billing::issue(&c.pool, None, REGIE, month("2026-11")).await.unwrap();
+    billing::issue(&c.pool, None, REGIE, month("2026-11"))
+        .await
+        .unwrap();
 
     // December: Monday 2 November turns out excused too (a correction of the locked day and
     // an excuse accepted late in the month): the only line is −2,90 €, so the run makes a
     // credit note.
     c.attend(child, d("2026-11-02"), false).await;
-    c.absence(h, child, &[d("2026-11-02")], ("other", "before_deadline", "accepted"))
-        .await;
+    c.absence(
+        h,
+        child,
+        &[d("2026-11-02")],
+        ("other", "before_deadline", "accepted"),
+    )
+    .await;
     let dec = run_and_issue(&c, month("2026-12")).await;
     let note = document_of(&dec, h);
     assert_eq!(note.kind, DocumentKind::CreditNote);
     assert_eq!(note.amount, Cents(290));
     assert_eq!(
         line_facts(&c.pool, note.id).await,
-        vec![(Some(child), Some(d("2026-11-02")), LineKind::Regularisation, -290)]
+        vec![(
+            Some(child),
+            Some(d("2026-11-02")),
+            LineKind::Regularisation,
+            -290
+        )]
     );
 
     // January: nothing changed since, so nothing is regularised again, not even the day the
     // December credit note already gave back.
-    let jan = billing::run(&c.pool, None, REGIE, month("2027-01")).await.unwrap();
+    let jan = billing::run(&c.pool, None, REGIE, month("2027-01"))
+        .await
+        .unwrap();
     assert_eq!(jan.regularisation_lines, 0, "{:?}", jan.invoices);
     assert!(jan.invoices.is_empty(), "{:?}", jan.invoices);
 
@@ -388,7 +459,10 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
     let (sums, balance) = checked_ledger(&c, h).await;
     assert_eq!(sums["payment"], -560);
     assert_eq!(balance.balance, Cents(600));
-    assert_eq!(summary(&c, invoice.id).await.status, InvoiceStatus::PartiallyPaid);
+    assert_eq!(
+        summary(&c, invoice.id).await.status,
+        InvoiceStatus::PartiallyPaid
+    );
 
     // 10,00 € for the 6,00 € left: 4,00 € of credit …
     billing::record_payment(&c.pool, None, payment(h, 1000, "cheque-1", None))
@@ -410,11 +484,19 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
         .fetch_one(&c.pool)
         .await
         .unwrap();
-    eats(&c, ChildId(child), &["2026-12-07", "2026-12-08", "2026-12-10"]).await;
+    eats(
+        &c,
+        ChildId(child),
+        &["2026-12-07", "2026-12-08", "2026-12-10"],
+    )
+    .await;
     let dec = document_of(&run_and_issue(&c, month("2026-12")).await, h).clone();
     assert_eq!(dec.amount, Cents(870));
     let dec = summary(&c, dec.id).await;
-    assert_eq!((dec.paid, dec.status), (Cents(400), InvoiceStatus::PartiallyPaid));
+    assert_eq!(
+        (dec.paid, dec.status),
+        (Cents(400), InvoiceStatus::PartiallyPaid)
+    );
     let (_, balance) = checked_ledger(&c, h).await;
     assert_eq!(
         balance,
@@ -429,7 +511,9 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
     let none = billing::refund(&c.pool, &c.agent, h, REGIE, Cents(1), "Trop-perçu".into()).await;
     assert!(matches!(
         none,
-        Err(Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: Cents(0) })))
+        Err(Error::Conflict(Conflict::Billing(
+            BillingConflict::AmountExceeded { max: Cents(0) }
+        )))
     ));
     billing::record_payment(&c.pool, None, payment(h, 500, "cb-3", Some(dec.id)))
         .await
@@ -437,7 +521,9 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
     let over = billing::refund(&c.pool, &c.agent, h, REGIE, Cents(31), "Trop-perçu".into()).await;
     assert!(matches!(
         over,
-        Err(Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: Cents(30) })))
+        Err(Error::Conflict(Conflict::Billing(
+            BillingConflict::AmountExceeded { max: Cents(30) }
+        )))
     ));
     billing::refund(&c.pool, &c.agent, h, REGIE, Cents(30), "Trop-perçu".into())
         .await
@@ -456,9 +542,12 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
     let zero = billing::record_payment(&c.pool, None, payment(h, 0, "cb-zero", None)).await;
     assert!(matches!(zero, Err(Error::Invalid(_))), "{zero:?}");
     let stranger = c.household("Etranger", Some(600)).await;
-    let not_theirs =
-        billing::record_payment(&c.pool, None, payment(stranger, 100, "cb-x", Some(invoice.id)))
-            .await;
+    let not_theirs = billing::record_payment(
+        &c.pool,
+        None,
+        payment(stranger, 100, "cb-x", Some(invoice.id)),
+    )
+    .await;
     assert!(matches!(not_theirs, Err(Error::NotFound)), "{not_theirs:?}");
 }
 
@@ -537,13 +626,20 @@ async fn random_ledger(seed: u64) {
                 let key = format!("{seed}-{who}-{}", rng.gen_range(0..4));
                 let amount = rng.gen_range(1..=3000);
                 let invoice = if rng.gen_bool(0.5) {
-                    models[who].invoices.keys().copied().collect::<Vec<_>>().choose(&mut rng).copied()
+                    models[who]
+                        .invoices
+                        .keys()
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .choose(&mut rng)
+                        .copied()
                 } else {
                     None
                 };
-                let outcome = billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice))
-                    .await
-                    .unwrap();
+                let outcome =
+                    billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice))
+                        .await
+                        .unwrap();
                 assert_eq!(outcome.new, keys.insert(key.clone()), "key {key}");
                 if outcome.new {
                     models[who].balance -= amount;
@@ -589,23 +685,42 @@ async fn random_ledger(seed: u64) {
             }
             _ => {
                 let credit = billing::balance(&c.pool, h).await.unwrap().credit.get();
-                let over = billing::refund(&c.pool, &c.agent, h, REGIE, Cents(credit + 1), "Trop".into()).await;
+                let over = billing::refund(
+                    &c.pool,
+                    &c.agent,
+                    h,
+                    REGIE,
+                    Cents(credit + 1),
+                    "Trop".into(),
+                )
+                .await;
                 assert!(
                     matches!(over, Err(Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max }))) if max == Cents(credit)),
                     "{over:?}"
                 );
                 if credit > 0 {
                     let amount = rng.gen_range(1..=credit);
-                    billing::refund(&c.pool, &c.agent, h, REGIE, Cents(amount), "Remboursement".into())
-                        .await
-                        .unwrap();
+                    billing::refund(
+                        &c.pool,
+                        &c.agent,
+                        h,
+                        REGIE,
+                        Cents(amount),
+                        "Remboursement".into(),
+                    )
+                    .await
+                    .unwrap();
                     models[who].balance += amount;
                 }
             }
         }
         for (i, h) in households.iter().enumerate() {
             let (_, balance) = checked_ledger(&c, *h).await;
-            assert_eq!(balance.balance, Cents(models[i].balance), "seed {seed}, step {step}, household {i}");
+            assert_eq!(
+                balance.balance,
+                Cents(models[i].balance),
+                "seed {seed}, step {step}, household {i}"
+            );
         }
     }
 }
@@ -635,15 +750,24 @@ async fn the_review_and_the_invoice_agree_on_what_is_paid_and_cancelled() {
         let o = c.household("Autre", Some(600)).await;
         let child = c.child(o, "AutreChild", false).await;
         eats(&c, child, &["2026-12-07"]).await;
-        (o, document_of(&run_and_issue(&c, month("2026-12")).await, o).clone())
+        (
+            o,
+            document_of(&run_and_issue(&c, month("2026-12")).await, o).clone(),
+        )
     };
     assert_eq!(other_invoice.amount, Cents(290));
     let agree = |m: &'static str| {
         let pool = c.pool.clone();
         async move {
-            let review = billing::review(&pool, REGIE, month(m)).await.unwrap().unwrap();
+            let review = billing::review(&pool, REGIE, month(m))
+                .await
+                .unwrap()
+                .unwrap();
             for listed in &review.invoices {
-                let read = billing::invoice(&pool, Reader::Staff, listed.id).await.unwrap().summary;
+                let read = billing::invoice(&pool, Reader::Staff, listed.id)
+                    .await
+                    .unwrap()
+                    .summary;
                 assert_eq!(
                     (listed.status, listed.paid),
                     (read.status, read.paid),
@@ -655,9 +779,13 @@ async fn the_review_and_the_invoice_agree_on_what_is_paid_and_cancelled() {
         }
     };
     // Paid in full, then credited in full: cancelled, whatever paid it before.
-    billing::record_payment(&c.pool, None, payment(h, 1160, "accord-1", Some(invoice.id)))
-        .await
-        .unwrap();
+    billing::record_payment(
+        &c.pool,
+        None,
+        payment(h, 1160, "accord-1", Some(invoice.id)),
+    )
+    .await
+    .unwrap();
     agree("2026-11").await;
     billing::create_credit_note(
         &c.pool,
@@ -671,7 +799,10 @@ async fn the_review_and_the_invoice_agree_on_what_is_paid_and_cancelled() {
     )
     .await
     .unwrap();
-    assert_eq!(summary(&c, invoice.id).await.status, InvoiceStatus::Cancelled);
+    assert_eq!(
+        summary(&c, invoice.id).await.status,
+        InvoiceStatus::Cancelled
+    );
     let review = agree("2026-11").await;
     assert_eq!(document_of(&review, h).status, InvoiceStatus::Cancelled);
     // The other household's invoice is paid by a payment only.
@@ -694,14 +825,19 @@ async fn concurrent_uses_of_one_credit_never_spend_it_twice() {
     billing::record_payment(&c.pool, None, payment(h, 1660, "course-1", None))
         .await
         .unwrap();
-    assert_eq!(billing::balance(&c.pool, h).await.unwrap().credit, Cents(500));
+    assert_eq!(
+        billing::balance(&c.pool, h).await.unwrap().credit,
+        Cents(500)
+    );
     let child: i64 = sqlx::query_scalar("select id from child where household_id = $1")
         .bind(h.get())
         .fetch_one(&c.pool)
         .await
         .unwrap();
     eats(&c, ChildId(child), &["2026-12-07", "2026-12-08"]).await;
-    billing::run(&c.pool, None, REGIE, month("2026-12")).await.unwrap();
+    billing::run(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
     // December's 5,80 € would use the 5,00 € of credit; a refund of 5,00 € wants them too.
     let (issued, refunded) = tokio::join!(
         billing::issue(&c.pool, None, REGIE, month("2026-12")),
@@ -715,7 +851,12 @@ async fn concurrent_uses_of_one_credit_never_spend_it_twice() {
         // Issued first: the invoice took the credit, nothing is left to refund.
         Err(e) => {
             assert!(
-                matches!(e, Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded { max: Cents(0) }))),
+                matches!(
+                    e,
+                    Error::Conflict(Conflict::Billing(BillingConflict::AmountExceeded {
+                        max: Cents(0)
+                    }))
+                ),
                 "{e:?}"
             );
             assert_eq!(dec.paid, Cents(500));

@@ -73,7 +73,9 @@ async fn every_qf_bracket_prices_its_range_and_no_qf_pays_the_top() {
     let pai_away_child = c.child(pai_away, "RepasLoin", true).await;
     eats(&c, pai_away_child, &["2026-11-02", "2026-11-03"]).await;
 
-    let review = billing::run(&c.pool, Some(&c.agent), REGIE, nov()).await.unwrap();
+    let review = billing::run(&c.pool, Some(&c.agent), REGIE, nov())
+        .await
+        .unwrap();
     assert_eq!(review.status, RunStatus::Draft);
     for (h, (qf, price)) in households.iter().zip(cases) {
         let doc = document_of(&review, *h);
@@ -92,14 +94,7 @@ async fn every_qf_bracket_prices_its_range_and_no_qf_pays_the_top() {
                         500..900 => (500, Some(900)),
                         _ => (900, None),
                     };
-                    assert_eq!(
-                        basis,
-                        &PriceBasis::Bracket {
-                            qf,
-                            qf_min,
-                            qf_max
-                        }
-                    );
+                    assert_eq!(basis, &PriceBasis::Bracket { qf, qf_min, qf_max });
                 }
             }
         }
@@ -169,7 +164,12 @@ async fn the_effort_rate_rounds_halves_up_within_its_bounds_and_the_multiplier_t
         assert_eq!(
             line_facts(&c.pool, doc.id).await,
             vec![
-                (Some(*child), Some(date("2026-11-02")), LineKind::Meal, price),
+                (
+                    Some(*child),
+                    Some(date("2026-11-02")),
+                    LineKind::Meal,
+                    price
+                ),
                 (
                     Some(*child),
                     Some(date("2026-11-05")),
@@ -228,7 +228,12 @@ async fn each_day_rule_charges_what_the_rules_say() {
 
     // Basile: ill four booked days (Mon 9 to Fri 13), accepted: the first two are charged
     // (carence of 2), the last two free.
-    let week2 = [d("2026-11-09"), d("2026-11-10"), d("2026-11-12"), d("2026-11-13")];
+    let week2 = [
+        d("2026-11-09"),
+        d("2026-11-10"),
+        d("2026-11-12"),
+        d("2026-11-13"),
+    ];
     c.book(ill, &week2).await;
     for day in week2 {
         c.attend(ill, day, false).await;
@@ -346,7 +351,12 @@ async fn a_tariff_version_applies_from_its_day_in_the_middle_of_a_month() {
     ));
     let h = c.household("Versions", Some(600)).await;
     let child = c.child(h, "Dora", false).await;
-    eats(&c, child, &["2026-11-12", "2026-11-13", "2026-11-16", "2026-11-17"]).await;
+    eats(
+        &c,
+        child,
+        &["2026-11-12", "2026-11-13", "2026-11-16", "2026-11-17"],
+    )
+    .await;
     let review = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
     let doc = document_of(&review, h);
     assert_eq!(
@@ -369,8 +379,14 @@ async fn a_small_communes_month_matches_the_invoices_computed_by_hand() {
     let d = |s: &str| date(s);
     let days = |list: &[&str]| list.iter().map(|s| date(s)).collect::<Vec<_>>();
     let weeks12 = days(&[
-        "2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06", "2026-11-09", "2026-11-10",
-        "2026-11-12", "2026-11-13",
+        "2026-11-02",
+        "2026-11-03",
+        "2026-11-05",
+        "2026-11-06",
+        "2026-11-09",
+        "2026-11-10",
+        "2026-11-12",
+        "2026-11-13",
     ]);
 
     // Durand, QF 450 (1,50 €): Léa and Tom booked the first two weeks (8 days each); a strike
@@ -400,8 +416,14 @@ async fn a_small_communes_month_matches_the_invoices_computed_by_hand() {
     let moreau = c.household("Moreau", Some(1200)).await;
     let hugo = c.child(moreau, "Hugo", false).await;
     let mon_tue = days(&[
-        "2026-11-02", "2026-11-03", "2026-11-09", "2026-11-10", "2026-11-16", "2026-11-17",
-        "2026-11-23", "2026-11-24",
+        "2026-11-02",
+        "2026-11-03",
+        "2026-11-09",
+        "2026-11-10",
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-23",
+        "2026-11-24",
     ]);
     c.book(hugo, &mon_tue).await;
     for day in &mon_tue {
@@ -541,7 +563,9 @@ async fn a_rerun_gives_the_same_draft_issuing_twice_issues_once_and_a_rerun_afte
     let c = Commune::new().await;
     let (a, b) = two_households(&c).await;
     let first = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
-    let second = billing::run(&c.pool, Some(&c.agent), REGIE, nov()).await.unwrap();
+    let second = billing::run(&c.pool, Some(&c.agent), REGIE, nov())
+        .await
+        .unwrap();
     assert_eq!(first.run_id, second.run_id);
     // 3 × 150 and 2 × 450.
     assert_eq!(document_of(&first, a).amount, Cents(450));
@@ -561,12 +585,18 @@ async fn a_rerun_gives_the_same_draft_issuing_twice_issues_once_and_a_rerun_afte
             matches!(replaced, Err(Error::NotFound)),
             "the first draft's documents are replaced"
         );
-        assert!(!line_facts(&c.pool, document_of(&second, h).id).await.is_empty());
+        assert!(
+            !line_facts(&c.pool, document_of(&second, h).id)
+                .await
+                .is_empty()
+        );
     }
     // Nothing is in the families' ledgers before issue.
     assert!(billing::invoices(&c.pool, a).await.unwrap().is_empty());
 
-    let issued = billing::issue(&c.pool, Some(&c.agent), REGIE, nov()).await.unwrap();
+    let issued = billing::issue(&c.pool, Some(&c.agent), REGIE, nov())
+        .await
+        .unwrap();
     assert_eq!(issued.status, RunStatus::Issued);
     let numbers: Vec<_> = issued.invoices.iter().map(|i| i.number.clone()).collect();
     assert!(numbers.iter().all(|n| n.is_some()));
@@ -574,19 +604,24 @@ async fn a_rerun_gives_the_same_draft_issuing_twice_issues_once_and_a_rerun_afte
     assert_eq!(ledger_a.len(), 1);
     assert_eq!(ledger_a[0].amount, Cents(450));
 
-    let again = billing::issue(&c.pool, Some(&c.agent), REGIE, nov()).await.unwrap();
+    let again = billing::issue(&c.pool, Some(&c.agent), REGIE, nov())
+        .await
+        .unwrap();
     assert_eq!(
-        again.invoices.iter().map(|i| i.number.clone()).collect::<Vec<_>>(),
+        again
+            .invoices
+            .iter()
+            .map(|i| i.number.clone())
+            .collect::<Vec<_>>(),
         numbers
     );
     assert_eq!(billing::ledger(&c.pool, a).await.unwrap(), ledger_a);
     assert_eq!(billing::ledger(&c.pool, b).await.unwrap().len(), 1);
-    let sequence: i32 = sqlx::query_scalar(
-        "select last_number from invoice_sequence where kind = 'invoice'",
-    )
-    .fetch_one(&c.pool)
-    .await
-    .unwrap();
+    let sequence: i32 =
+        sqlx::query_scalar("select last_number from invoice_sequence where kind = 'invoice'")
+            .fetch_one(&c.pool)
+            .await
+            .unwrap();
     assert_eq!(sequence, 2, "no number taken by the second issue");
     let mails: i64 = sqlx::query_scalar("select count(*) from billing_mail")
         .fetch_one(&c.pool)
@@ -598,7 +633,9 @@ async fn a_rerun_gives_the_same_draft_issuing_twice_issues_once_and_a_rerun_afte
     assert!(
         matches!(
             refused,
-            Err(Error::Conflict(Conflict::Billing(BillingConflict::RunIssued)))
+            Err(Error::Conflict(Conflict::Billing(
+                BillingConflict::RunIssued
+            )))
         ),
         "{refused:?}"
     );
@@ -622,7 +659,11 @@ fn assert_gapless(mut numbers: Vec<String>, prefix: &str) {
         })
         .collect();
     seen.sort_unstable();
-    assert_eq!(seen, (1..=n as u32).collect::<Vec<_>>(), "{prefix}: {numbers:?}");
+    assert_eq!(
+        seen,
+        (1..=n as u32).collect::<Vec<_>>(),
+        "{prefix}: {numbers:?}"
+    );
 }
 
 #[tokio::test]
@@ -684,7 +725,11 @@ async fn concurrent_runs_and_issues_number_each_sequence_without_gap_or_duplicat
             .fetch_all(&c.pool)
             .await
             .unwrap();
-    assert_eq!(numbers.len(), 5 + 5 + 3, "one invoice per household and month");
+    assert_eq!(
+        numbers.len(),
+        5 + 5 + 3,
+        "one invoice per household and month"
+    );
     let of = |code: &str| {
         numbers
             .iter()
@@ -698,7 +743,10 @@ async fn concurrent_runs_and_issues_number_each_sequence_without_gap_or_duplicat
     let cant_oct = billing::review(&c.pool, REGIE, oct).await.unwrap().unwrap();
     // QF 400, 600, 800, 1000, 1200: 150, 290, 290, 450, 450, two days each.
     assert_eq!(cant_oct.total, Cents(2 * (150 + 290 + 290 + 450 + 450)));
-    let peri = billing::review(&c.pool, "PERI", nov).await.unwrap().unwrap();
+    let peri = billing::review(&c.pool, "PERI", nov)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(peri.total, Cents(3 * 2 * 290));
 }
 
@@ -790,8 +838,14 @@ async fn shared_custody_bills_each_household_its_days_at_its_qf_and_shares_to_th
         of_child(&first_facts, alex),
         weeks(
             &[
-                "2026-11-09", "2026-11-10", "2026-11-12", "2026-11-13", "2026-11-23",
-                "2026-11-24", "2026-11-26", "2026-11-27"
+                "2026-11-09",
+                "2026-11-10",
+                "2026-11-12",
+                "2026-11-13",
+                "2026-11-23",
+                "2026-11-24",
+                "2026-11-26",
+                "2026-11-27"
             ],
             150
         )
@@ -800,21 +854,35 @@ async fn shared_custody_bills_each_household_its_days_at_its_qf_and_shares_to_th
         of_child(&second_facts, alex),
         weeks(
             &[
-                "2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06", "2026-11-16",
-                "2026-11-17", "2026-11-19", "2026-11-20", "2026-11-30"
+                "2026-11-02",
+                "2026-11-03",
+                "2026-11-05",
+                "2026-11-06",
+                "2026-11-16",
+                "2026-11-17",
+                "2026-11-19",
+                "2026-11-20",
+                "2026-11-30"
             ],
             450
         )
     );
     assert_eq!(
         of_child(&first_facts, bea),
-        weeks(&["2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06"], 150)
+        weeks(
+            &["2026-11-02", "2026-11-03", "2026-11-05", "2026-11-06"],
+            150
+        )
     );
     assert_eq!(
         of_child(&second_facts, bea),
         weeks(
             &[
-                "2026-11-09", "2026-11-10", "2026-11-12", "2026-11-13", "2026-11-26",
+                "2026-11-09",
+                "2026-11-10",
+                "2026-11-12",
+                "2026-11-13",
+                "2026-11-26",
                 "2026-11-27"
             ],
             450
@@ -858,7 +926,11 @@ async fn shared_custody_bills_each_household_its_days_at_its_qf_and_shares_to_th
         assert_eq!(s1.basis_points, 3333);
         assert_eq!(s2.basis_points, FULL_SHARE - 3333);
         assert_eq!(s1.full, s2.full);
-        assert_eq!(mine.amount + theirs.amount, s1.full, "shares sum to the meal");
+        assert_eq!(
+            mine.amount + theirs.amount,
+            s1.full,
+            "shares sum to the meal"
+        );
     }
     assert_eq!(document_of(&review, third).amount, Cents(97 * 3 + 130));
     assert_eq!(document_of(&review, fourth).amount, Cents(193 * 3 + 260));
@@ -899,9 +971,15 @@ async fn shares_of_any_split_sum_to_the_meal_price() {
     let day = date("2026-11-02");
     let walk_in = date("2026-11-03");
     let mut pairs = Vec::new();
-    for (i, (bp, qf)) in [(1u32, 100u32), (3333, 600), (5000, 1000), (6667, 100), (9999, 600)]
-        .into_iter()
-        .enumerate()
+    for (i, (bp, qf)) in [
+        (1u32, 100u32),
+        (3333, 600),
+        (5000, 1000),
+        (6667, 100),
+        (9999, 600),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let own = c.household(&format!("Own{i}"), Some(qf)).await;
         let other = c.household(&format!("Other{i}"), None).await;
@@ -951,10 +1029,17 @@ async fn an_illness_across_two_months_counts_its_carence_from_its_first_day() {
     for day in &ill {
         c.attend(child, *day, false).await;
     }
-    c.absence(h, child, &ill, ("illness", "same_morning_illness", "accepted"))
-        .await;
+    c.absence(
+        h,
+        child,
+        &ill,
+        ("illness", "same_morning_illness", "accepted"),
+    )
+    .await;
     c.lock(&ill).await;
-    let oct = billing::run(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    let oct = billing::run(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
     assert_eq!(
         line_facts(&c.pool, document_of(&oct, h).id).await,
         vec![
@@ -982,7 +1067,12 @@ async fn a_new_qf_applies_from_its_day_and_a_day_without_tariff_is_refused() {
     // A new CAF statement from Thursday 12th: QF 950.
     c.qf(h, 950, "2026-11-12").await;
     let child = c.child(h, "Quentin", false).await;
-    eats(&c, child, &["2026-11-09", "2026-11-10", "2026-11-12", "2026-11-13"]).await;
+    eats(
+        &c,
+        child,
+        &["2026-11-09", "2026-11-10", "2026-11-12", "2026-11-13"],
+    )
+    .await;
     let review = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
     assert_eq!(
         line_facts(&c.pool, document_of(&review, h).id)
@@ -1003,7 +1093,10 @@ async fn a_new_qf_applies_from_its_day_and_a_day_without_tariff_is_refused() {
         "{refused:?}"
     );
     // The refused rerun left the previous draft as it was.
-    let kept = billing::review(&c.pool, REGIE, nov()).await.unwrap().unwrap();
+    let kept = billing::review(&c.pool, REGIE, nov())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.total, Cents(1200));
 }
 
@@ -1041,16 +1134,33 @@ async fn a_custody_change_after_issue_is_regularised_for_both_households() {
         },
     )
     .await;
-    let dec = billing::run(&c.pool, None, REGIE, month("2026-12")).await.unwrap();
+    let dec = billing::run(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
     assert_eq!(dec.regularisation_lines, 6);
     let d = |s: &str| date(s);
     // The first household gives back 2 × 150 and owes week 46 at its own price, 150.
     assert_eq!(
         line_facts(&c.pool, document_of(&dec, first).id).await,
         vec![
-            (Some(child), Some(d("2026-11-02")), LineKind::Regularisation, -150),
-            (Some(child), Some(d("2026-11-03")), LineKind::Regularisation, -150),
-            (Some(child), Some(d("2026-11-09")), LineKind::Regularisation, 150),
+            (
+                Some(child),
+                Some(d("2026-11-02")),
+                LineKind::Regularisation,
+                -150
+            ),
+            (
+                Some(child),
+                Some(d("2026-11-03")),
+                LineKind::Regularisation,
+                -150
+            ),
+            (
+                Some(child),
+                Some(d("2026-11-09")),
+                LineKind::Regularisation,
+                150
+            ),
         ]
     );
     assert_eq!(document_of(&dec, first).kind, DocumentKind::CreditNote);
@@ -1059,9 +1169,24 @@ async fn a_custody_change_after_issue_is_regularised_for_both_households() {
     assert_eq!(
         line_facts(&c.pool, document_of(&dec, second).id).await,
         vec![
-            (Some(child), Some(d("2026-11-02")), LineKind::Regularisation, 450),
-            (Some(child), Some(d("2026-11-03")), LineKind::Regularisation, 450),
-            (Some(child), Some(d("2026-11-09")), LineKind::Regularisation, -450),
+            (
+                Some(child),
+                Some(d("2026-11-02")),
+                LineKind::Regularisation,
+                450
+            ),
+            (
+                Some(child),
+                Some(d("2026-11-03")),
+                LineKind::Regularisation,
+                450
+            ),
+            (
+                Some(child),
+                Some(d("2026-11-09")),
+                LineKind::Regularisation,
+                -450
+            ),
         ]
     );
     assert_eq!(document_of(&dec, second).amount, Cents(450));
@@ -1096,7 +1221,13 @@ async fn the_meal_price_of_a_shared_child_is_the_paying_households() {
     let price = |h, child, day: &str| {
         let pool = c.pool.clone();
         let day = date(day);
-        async move { billing::meal_price(&pool, h, child, day).await.unwrap().0.cents }
+        async move {
+            billing::meal_price(&pool, h, child, day)
+                .await
+                .unwrap()
+                .0
+                .cents
+        }
     };
     // Monday 2 November is in week 45 (odd, the second's), Monday 9th in week 46.
     assert_eq!(price(second, weeks, "2026-11-02").await, Cents(450));
@@ -1119,10 +1250,19 @@ async fn a_later_version_regularises_only_the_issued_days_it_applies_to() {
     c.tariff("2026-09-01", brackets()).await;
     let h = c.household("Retro", Some(600)).await;
     let child = c.child(h, "Romane", false).await;
-    eats(&c, child, &["2026-10-01", "2026-10-02", "2026-10-15", "2026-10-16"]).await;
-    let oct = billing::run(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    eats(
+        &c,
+        child,
+        &["2026-10-01", "2026-10-02", "2026-10-15", "2026-10-16"],
+    )
+    .await;
+    let oct = billing::run(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
     assert_eq!(document_of(&oct, h).amount, Cents(4 * 290));
-    billing::issue(&c.pool, None, REGIE, month("2026-10")).await.unwrap();
+    billing::issue(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
     let with_middle = |cents| {
         let mut t = brackets();
         if let Pricing::Brackets { brackets } = &mut t.pricing {
@@ -1143,8 +1283,18 @@ async fn a_later_version_regularises_only_the_issued_days_it_applies_to() {
         line_facts(&c.pool, document_of(&november, h).id).await,
         vec![
             (Some(child), Some(date("2026-11-02")), LineKind::Meal, 310),
-            (Some(child), Some(date("2026-10-15")), LineKind::Regularisation, 20),
-            (Some(child), Some(date("2026-10-16")), LineKind::Regularisation, 20),
+            (
+                Some(child),
+                Some(date("2026-10-15")),
+                LineKind::Regularisation,
+                20
+            ),
+            (
+                Some(child),
+                Some(date("2026-10-16")),
+                LineKind::Regularisation,
+                20
+            ),
         ]
     );
 }

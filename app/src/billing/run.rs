@@ -241,11 +241,12 @@ impl Facts {
         let child_rows = store::children(conn, regie).await?;
         let ids: Vec<ChildId> = child_rows.iter().map(|c| ChildId(c.id)).collect();
         // The custody capability reads the arrangements: one decoding of its rows.
-        let mut custodies: HashMap<i64, (i64, Arrangement)> = crate::custody::arrangements(conn, &ids)
-            .await?
-            .into_iter()
-            .map(|(child, (other, arrangement))| (child.get(), (other.get(), arrangement)))
-            .collect();
+        let mut custodies: HashMap<i64, (i64, Arrangement)> =
+            crate::custody::arrangements(conn, &ids)
+                .await?
+                .into_iter()
+                .map(|(child, (other, arrangement))| (child.get(), (other.get(), arrangement)))
+                .collect();
         let children: HashMap<i64, Child> = child_rows
             .into_iter()
             .map(|c| {

@@ -98,7 +98,8 @@ impl Commune {
     pub async fn new() -> Commune {
         let db = cluster::database().await;
         let pool = db.pool.clone();
-        let school = crate::fixtures::school(&pool, "École Jules-Ferry", "1 place de la Mairie").await;
+        let school =
+            crate::fixtures::school(&pool, "École Jules-Ferry", "1 place de la Mairie").await;
         crate::fixtures::school_year(&pool, YEAR, date("2026-09-01"), date("2027-07-03")).await;
         let agent_id: i64 = sqlx::query_scalar(
             "insert into account (email, first_name, last_name, email_confirmed_at)
@@ -107,11 +108,13 @@ impl Commune {
         .fetch_one(&pool)
         .await
         .expect("the finance agent");
-        sqlx::query("insert into account_role (account_id, role) values ($1, 'finance'), ($1, 'manager')")
-            .bind(agent_id)
-            .execute(&pool)
-            .await
-            .expect("the agent's roles");
+        sqlx::query(
+            "insert into account_role (account_id, role) values ($1, 'finance'), ($1, 'manager')",
+        )
+        .bind(agent_id)
+        .execute(&pool)
+        .await
+        .expect("the agent's roles");
         Commune {
             db,
             pool,
