@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::run_store::{self as store, SummaryRow};
 use super::{
-    Difference, DocumentKind, InvoiceStatus, InvoiceSummary, Month, Regie, RunReview, RunStatus,
+    Difference, DocumentKind, InvoiceSummary, Month, Regie, RunReview, RunStatus, documents,
 };
 use crate::error::Result;
 
@@ -100,28 +100,22 @@ pub(crate) async fn of_run(
     })
 }
 
+/// A run's document as `documents` states every document: the same status and "paid", so
+/// that finance's review and the invoice never disagree (a paid invoice later credited in
+/// full is cancelled in both).
 fn summary(row: SummaryRow) -> InvoiceSummary {
     let kind = if row.kind == "credit_note" {
         DocumentKind::CreditNote
     } else {
         DocumentKind::Invoice
     };
-    let amount = Cents(row.amount_cents);
-    let paid = Cents(row.paid_cents);
-    let status = if row.status != "issued" {
-        InvoiceStatus::Draft
-    } else if kind == DocumentKind::Invoice
-        && amount > Cents::ZERO
-        && row.credited_cents >= row.amount_cents
-    {
-        InvoiceStatus::Cancelled
-    } else if kind == DocumentKind::Invoice && paid >= amount {
-        InvoiceStatus::Paid
-    } else if kind == DocumentKind::Invoice && paid > Cents::ZERO {
-        InvoiceStatus::PartiallyPaid
-    } else {
-        InvoiceStatus::Issued
-    };
+    let status = documents::status(
+        kind,
+        &row.status,
+        row.amount_cents,
+        row.paid_cents,
+        row.credited_cents,
+    );
     InvoiceSummary {
         id: row.id,
         kind,
@@ -130,8 +124,12 @@ fn summary(row: SummaryRow) -> InvoiceSummary {
         regie: row.regie,
         household: HouseholdId(row.household_id),
         household_name: row.household_name,
-        amount,
-        paid,
+        amount: Cents(row.amount_cents),
+        // A credit note's "paid" is what it has settled so far.
+        paid: Cents(match kind {
+            DocumentKind::Invoice => row.paid_cents,
+            DocumentKind::CreditNote => row.used_cents,
+        }),
         status,
         issued_at: row.issued_at,
     }

@@ -6,14 +6,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use cantine_domain::absence::{Notice, Reason};
 use cantine_domain::billing::{self as rules, AcceptedAbsence, Attendance, DayFacts, LineKind};
-use cantine_domain::custody::{self, Arrangement, Payers, Range};
+use cantine_domain::custody::{self, Arrangement, Payers};
+use cantine_domain::ids::ChildId;
 use cantine_domain::money::Cents;
 use cantine_domain::tariff::Eater;
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
 
 use super::run_store::{self as store, NewDocument, NewLine};
-use super::tariffs::{self, PriceBook, Quotients};
+use super::tariffs::{PriceBook, Quotients};
 use super::{Explanation, Month, Regularised, RunReview, Share, review};
 use crate::audit::{self, Action, Actor, Entry};
 use crate::error::{BillingConflict, Conflict, Error, Result};
@@ -118,7 +119,8 @@ async fn compute(conn: &mut PgConnection, regie: i64, month: Month) -> Result<Ve
     }
 
     // Regularisation: what each earlier issued day gives now against what issued invoices
-    // billed for it (credit notes are goodwill, never undone).
+    // (and a run's own credit notes) billed for it; finance's credit notes are goodwill,
+    // never undone.
     let mut regularisations: BTreeMap<i64, Vec<(Key, DayLine)>> = BTreeMap::new();
     if let Some(last_issued) = issued.last() {
         let until = Month(*last_issued).last_day();
@@ -237,24 +239,14 @@ impl Facts {
         to: NaiveDate,
     ) -> Result<Facts> {
         let child_rows = store::children(conn, regie).await?;
-        let ids: Vec<i64> = child_rows.iter().map(|c| c.id).collect();
-        let mut ranges: HashMap<i64, Vec<Range>> = HashMap::new();
-        for r in store::custody_ranges(conn, &ids).await? {
-            ranges.entry(r.child_id).or_default().push(Range {
-                first_day: r.first_day,
-                last_day: r.last_day,
-            });
-        }
-        let mut custodies: HashMap<i64, (i64, Arrangement)> = HashMap::new();
-        for c in store::custodies(conn, &ids).await? {
-            let arrangement = tariffs::arrangement(
-                &c.arrangement,
-                c.first_has_even_weeks,
-                c.first_basis_points,
-                ranges.remove(&c.child_id).unwrap_or_default(),
-            );
-            custodies.insert(c.child_id, (c.other_household_id, arrangement));
-        }
+        let ids: Vec<ChildId> = child_rows.iter().map(|c| ChildId(c.id)).collect();
+        // The custody capability reads the arrangements: one decoding of its rows.
+        let mut custodies: HashMap<i64, (i64, Arrangement)> =
+            crate::custody::arrangements(conn, &ids)
+                .await?
+                .into_iter()
+                .map(|(child, (other, arrangement))| (child.get(), (other.get(), arrangement)))
+                .collect();
         let children: HashMap<i64, Child> = child_rows
             .into_iter()
             .map(|c| {

@@ -415,45 +415,6 @@ pub async fn closures(
     .await?)
 }
 
-pub struct CustodyRow {
-    pub child_id: i64,
-    pub other_household_id: i64,
-    pub arrangement: String,
-    pub first_has_even_weeks: Option<bool>,
-    pub first_basis_points: Option<i32>,
-}
-
-pub async fn custodies(conn: &mut PgConnection, children: &[i64]) -> Result<Vec<CustodyRow>> {
-    Ok(sqlx::query_as!(
-        CustodyRow,
-        "select child_id, other_household_id, arrangement, first_has_even_weeks, first_basis_points
-         from custody where child_id = any($1)",
-        children
-    )
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
-pub struct CustodyRangeRow {
-    pub child_id: i64,
-    pub first_day: NaiveDate,
-    pub last_day: NaiveDate,
-}
-
-pub async fn custody_ranges(
-    conn: &mut PgConnection,
-    children: &[i64],
-) -> Result<Vec<CustodyRangeRow>> {
-    Ok(sqlx::query_as!(
-        CustodyRangeRow,
-        "select child_id, first_day, last_day from custody_range
-         where child_id = any($1) order by child_id, first_day",
-        children
-    )
-    .fetch_all(&mut *conn)
-    .await?)
-}
-
 pub struct HouseholdRow {
     pub id: i64,
     pub resident: bool,
@@ -494,7 +455,9 @@ pub async fn quotients(
     .await?)
 }
 
-/// What issued invoices (not credit notes) billed for a (household, child, day).
+/// What issued invoices billed for a (household, child, day), with the regularisations of
+/// the credit notes a run made (a month whose regularisations outweighed its charges): those
+/// gave the day back already. Finance's own credit notes are goodwill and never count.
 pub struct BilledRow {
     pub household_id: i64,
     pub child_id: i64,
@@ -513,7 +476,8 @@ pub async fn billed(
         r#"select i.household_id, l.child_id as "child_id!", l.service_date as "service_date!",
                   sum(l.amount_cents)::bigint as "amount!"
            from invoice_line l join invoice i on i.id = l.invoice_id
-           where i.regie_id = $1 and i.kind = 'invoice' and i.status = 'issued'
+           where i.regie_id = $1 and i.status = 'issued'
+             and (i.kind = 'invoice' or i.billing_run_id is not null)
              and l.service_date between $2 and $3 and l.child_id is not null
            group by i.household_id, l.child_id, l.service_date"#,
         regie,
@@ -734,7 +698,11 @@ pub struct SummaryRow {
     pub household_id: i64,
     pub household_name: String,
     pub amount_cents: i64,
+    /// Allocated to it (an invoice: paid by payments and credit notes).
     pub paid_cents: i64,
+    /// Allocated from it (a run's credit note: what it has settled).
+    pub used_cents: i64,
+    /// The issued credit notes correcting it.
     pub credited_cents: i64,
     pub status: String,
     pub issued_at: Option<DateTime<Utc>>,
@@ -747,19 +715,18 @@ pub async fn run_invoices(conn: &mut PgConnection, run: i64) -> Result<Vec<Summa
                   coalesce((select string_agg(a.first_name || ' ' || a.last_name, ', ' order by a.id)
                             from account a where a.household_id = i.household_id), '')
                       as "household_name!",
-                  coalesce(settled.paid, 0)::bigint as "paid_cents!",
-                  coalesce(settled.credited, 0)::bigint as "credited_cents!",
+                  coalesce((select sum(al.amount_cents) from ledger_entry le
+                            join allocation al on al.target_entry_id = le.id
+                            where le.invoice_id = i.id), 0)::bigint as "paid_cents!",
+                  coalesce((select sum(al.amount_cents) from ledger_entry le
+                            join allocation al on al.source_entry_id = le.id
+                            where le.invoice_id = i.id), 0)::bigint as "used_cents!",
+                  coalesce((select sum(c.amount_cents) from invoice c
+                            where c.corrects_invoice_id = i.id and c.status = 'issued'), 0)::bigint
+                      as "credited_cents!",
                   i.amount_cents, i.status, i.issued_at
            from invoice i
            join regie r on r.id = i.regie_id
-           left join lateral (
-               select sum(al.amount_cents) as paid,
-                      sum(al.amount_cents) filter (where src.kind = 'credit_note') as credited
-               from ledger_entry le
-               join allocation al on al.target_entry_id = le.id
-               join ledger_entry src on src.id = al.source_entry_id
-               where le.invoice_id = i.id
-           ) settled on true
            where i.billing_run_id = $1
            order by 7, i.id"#,
         run

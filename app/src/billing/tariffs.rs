@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use cantine_domain::calendar::SchoolYearLabel;
-use cantine_domain::custody::{Arrangement, Payers, Side};
+use cantine_domain::custody::{Payers, Side};
 use cantine_domain::ids::{ChildId, HouseholdId};
 use cantine_domain::tariff::{Eater, Price, Tariff};
 use chrono::NaiveDate;
@@ -149,24 +149,6 @@ impl Quotients {
     }
 }
 
-/// The arrangement stored for a child, as the domain reads it.
-pub fn arrangement(
-    kind: &str,
-    first_has_even_weeks: Option<bool>,
-    first_basis_points: Option<i32>,
-    second: Vec<cantine_domain::custody::Range>,
-) -> Arrangement {
-    match kind {
-        "alternate_weeks" => Arrangement::AlternateWeeks {
-            first_has_even_weeks: first_has_even_weeks.unwrap_or(true),
-        },
-        "shares" => Arrangement::Shares {
-            first_basis_points: first_basis_points.unwrap_or(5_000) as u32,
-        },
-        _ => Arrangement::Ranges { second },
-    }
-}
-
 pub async fn meal_price(
     pool: &PgPool,
     household: HouseholdId,
@@ -183,25 +165,14 @@ pub async fn meal_price(
     // a schedule, the asking household pays its own days at its own QF.
     let payer = match found.arrangement.as_deref() {
         Some("shares") => found.household_id,
-        Some(kind) if found.household_id != household.get() => {
-            let ranges = store::custody_ranges(&mut conn, &[child.get()]).await?;
-            let custody = store::custodies(&mut conn, &[child.get()]).await?;
-            let row = custody.first();
-            let arrangement = arrangement(
-                kind,
-                row.and_then(|r| r.first_has_even_weeks),
-                row.and_then(|r| r.first_basis_points),
-                ranges
-                    .into_iter()
-                    .map(|r| cantine_domain::custody::Range {
-                        first_day: r.first_day,
-                        last_day: r.last_day,
-                    })
-                    .collect(),
-            );
-            match arrangement.payers(date) {
-                Payers::One(Side::Second) | Payers::Split { .. } => household.get(),
-                Payers::One(Side::First) => found.household_id,
+        Some(_) if found.household_id != household.get() => {
+            let arrangement = crate::custody::arrangements(&mut conn, &[child])
+                .await?
+                .remove(&child)
+                .map(|(_, arrangement)| arrangement);
+            match arrangement.map(|a| a.payers(date)) {
+                Some(Payers::One(Side::First)) => found.household_id,
+                _ => household.get(),
             }
         }
         _ => household.get(),

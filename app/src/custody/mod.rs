@@ -78,6 +78,20 @@ pub async fn holding(
     store::holding(conn, household, child).await
 }
 
+/// The arrangements of those children that have one, with their second household, read in
+/// one query inside the caller's transaction: billing judges a whole month with them.
+pub async fn arrangements(
+    conn: &mut PgConnection,
+    children: &[ChildId],
+) -> Result<std::collections::HashMap<ChildId, (HouseholdId, Arrangement)>> {
+    let ids: Vec<i64> = children.iter().map(|c| c.get()).collect();
+    Ok(store::arrangements(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|(child, other, arrangement)| (child, (other, arrangement)))
+        .collect())
+}
+
 /// [`holding`], for a read outside any transaction.
 pub async fn holding_of(
     pool: &PgPool,

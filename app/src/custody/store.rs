@@ -40,6 +40,41 @@ fn arrangement(
     })
 }
 
+/// The arrangements of the children that have one, in one query: billing's run reads a
+/// whole régie's at once. (child, other household, arrangement).
+pub async fn arrangements(
+    conn: &mut PgConnection,
+    children: &[i64],
+) -> Result<Vec<(ChildId, HouseholdId, Arrangement)>> {
+    let rows = sqlx::query!(
+        r#"select cu.child_id, cu.other_household_id, cu.arrangement, cu.first_has_even_weeks,
+            cu.first_basis_points,
+            coalesce((select array_agg(r.first_day order by r.first_day) from custody_range r
+                      where r.child_id = cu.child_id), '{}') as "range_firsts!: Vec<NaiveDate>",
+            coalesce((select array_agg(r.last_day order by r.first_day) from custody_range r
+                      where r.child_id = cu.child_id), '{}') as "range_lasts!: Vec<NaiveDate>"
+        from custody cu
+        where cu.child_id = any($1)"#,
+        children,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                ChildId(row.child_id),
+                HouseholdId(row.other_household_id),
+                arrangement(
+                    &row.arrangement,
+                    row.first_has_even_weeks,
+                    row.first_basis_points,
+                    (row.range_firsts, row.range_lasts),
+                )?,
+            ))
+        })
+        .collect()
+}
+
 /// Locks the child's row (the booking path locks it too, so a booking and a change of the
 /// arrangement run one after the other) and answers its own household.
 pub async fn lock_child(conn: &mut PgConnection, child: ChildId) -> Result<Option<HouseholdId>> {

@@ -10,6 +10,7 @@
 //! - [`time`]: Paris wall-clock instants and ISO dates, as tests write them.
 
 pub mod app;
+pub mod billing;
 pub mod cluster;
 pub mod fixtures;
 pub mod mail;
