@@ -295,7 +295,7 @@ pub async fn invoice_pdf(
 
 /// The lowest and highest years a statement is asked for: outside, a typing slip.
 pub const FIRST_YEAR: i32 = 2000;
-pub const LAST_YEAR: i32 = 2999;
+pub const LAST_YEAR: i32 = 2200;
 
 /// The household's yearly statement as a PDF answer.
 pub async fn yearly_pdf(

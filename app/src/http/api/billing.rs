@@ -434,8 +434,8 @@ pub async fn list_ledger(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
-    /// The calendar year, 2000 to 2999.
-    #[param(minimum = 2000, maximum = 2999)]
+    /// The calendar year, 2000 to 2200.
+    #[param(minimum = 2000, maximum = 2200)]
     year: i32,
 }
 
@@ -444,7 +444,7 @@ pub struct YearQuery {
 #[utoipa::path(get, path = "/api/v1/yearly-statement", operation_id = "getYearlyStatementPdf",
     tag = "billing", params(YearQuery), security(("session" = [])),
     responses((status = 200, description = "The PDF", content((inline(FileBytes) = "application/pdf"))),
-        (status = 422, body = Problem, description = "`validation`: no year, or one outside 2000 to 2999")))]
+        (status = 422, body = Problem, description = "`validation`: no year, or one outside 2000 to 2200")))]
 pub async fn get_yearly_statement_pdf(
     State(state): State<AppState>,
     session: Session,
