@@ -73,8 +73,8 @@ async fn town_with(
         date("2027-07-03"),
     )
     .await;
-    let martin = fixtures::family(&app, "martin", PASSWORD).await;
-    let dupont = fixtures::family(&app, "dupont", PASSWORD).await;
+    let mut martin = fixtures::family(&app, "martin", PASSWORD).await;
+    let mut dupont = fixtures::family(&app, "dupont", PASSWORD).await;
     let lea = fixtures::enrolled_child(&app, &martin, school, "Léa").await;
     let tom = fixtures::enrolled_child(&app, &dupont, school, "Tom").await;
     sqlx::query(
@@ -182,6 +182,10 @@ async fn town_with(
         .await
         .expect("lock");
     }
+    // The families come back after their sessions expired.
+    for family in [&mut martin, &mut dupont] {
+        family.csrf = sign_in_again(&app, family).await;
+    }
     billing::run(&app.pool, None, REGIE, november())
         .await
         .expect("run");
@@ -205,6 +209,19 @@ async fn town_with(
         actor,
         invoice,
     }
+}
+
+/// Signs the family in again; answers the new session's CSRF token.
+async fn sign_in_again(app: &TestApp, family: &Family) -> String {
+    let response = family
+        .client
+        .post(app.url("/api/v1/session"))
+        .json(&json!({"email": family.email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body = json(response, StatusCode::OK).await;
+    body["csrf_token"].as_str().unwrap().to_owned()
 }
 
 async fn json(response: reqwest::Response, status: StatusCode) -> Value {
