@@ -242,7 +242,11 @@ fn pdf_text(bytes: &[u8]) -> String {
         .arg("-")
         .output()
         .expect("pdftotext (poppler-utils, scripts/install-deps test)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     plain(&String::from_utf8(out.stdout).unwrap())
 }
 
@@ -269,7 +273,9 @@ async fn pdf(family: &Family, path: &str) -> Vec<u8> {
 async fn a_family_lists_its_issued_invoices_with_amount_paid_and_status() {
     let town = town().await;
     let list: Value = json(
-        town.martin.call(Method::GET, "/api/v1/invoices", None).await,
+        town.martin
+            .call(Method::GET, "/api/v1/invoices", None)
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -421,7 +427,10 @@ async fn another_households_invoice_is_not_found_anywhere() {
             Some(json!({"message": "Ce n'est pas à moi"})),
         )
         .await;
-    assert_eq!(json(response, StatusCode::NOT_FOUND).await["code"], "not_found");
+    assert_eq!(
+        json(response, StatusCode::NOT_FOUND).await["code"],
+        "not_found"
+    );
     // Nor is a line of the family's own invoice named under another invoice.
     let theirs: Value = town
         .dupont
@@ -460,7 +469,10 @@ async fn a_contested_line_shows_its_open_contest_and_cannot_be_contested_twice()
         .unwrap();
     let line = detail["lines"][0]["id"].as_i64().unwrap();
     let path = format!("/api/v1/invoices/{id}/lines/{line}/contest");
-    for bad in [json!({"message": "   "}), json!({"message": "x".repeat(2001)})] {
+    for bad in [
+        json!({"message": "   "}),
+        json!({"message": "x".repeat(2001)}),
+    ] {
         let response = town.martin.call(Method::POST, &path, Some(bad)).await;
         assert_eq!(
             json(response, StatusCode::UNPROCESSABLE_ENTITY).await["code"],
@@ -481,7 +493,10 @@ async fn a_contested_line_shows_its_open_contest_and_cannot_be_contested_twice()
         .martin
         .call(Method::POST, &path, Some(json!({"message": "Encore"})))
         .await;
-    assert_eq!(json(again, StatusCode::CONFLICT).await["code"], "contest_open");
+    assert_eq!(
+        json(again, StatusCode::CONFLICT).await["code"],
+        "contest_open"
+    );
 
     let detail: Value = town
         .martin
@@ -519,7 +534,11 @@ async fn a_contested_line_shows_its_open_contest_and_cannot_be_contested_twice()
         .iter()
         .find(|m| m.body.contains("Vous avez raison, le repas est rembours"))
         .expect("the answer's mail");
-    assert!(answer.headers.contains("martin@example.test"), "{}", answer.headers);
+    assert!(
+        answer.headers.contains("martin@example.test"),
+        "{}",
+        answer.headers
+    );
     assert!(answer.body.contains("AV-CANT-2026-"), "{}", answer.body);
     let detail: Value = town
         .martin
@@ -621,7 +640,10 @@ async fn the_invoice_pdf_reads_its_number_every_line_and_the_total() {
     let text = pdf_text(&bytes);
     assert!(text.contains(&format!("Facture n° {number}")), "{text}");
     assert!(text.contains("Novembre 2026"), "{text}");
-    assert!(text.contains("3 rue des Lilas") && text.contains("99123 Techniville"), "{text}");
+    assert!(
+        text.contains("3 rue des Lilas") && text.contains("99123 Techniville"),
+        "{text}"
+    );
     assert!(text.contains("Commune de Techniville"), "{text}");
     let days = booked_days(&town.app, town.lea).await;
     for day in &days {
@@ -638,7 +660,10 @@ async fn the_invoice_pdf_reads_its_number_every_line_and_the_total() {
             .any(|l| l.contains("Reste à payer") && l.contains(&total)),
         "{total} in:\n{text}"
     );
-    assert!(text.contains("Comment payer") && text.contains("payfip"), "{text}");
+    assert!(
+        text.contains("Comment payer") && text.contains("payfip"),
+        "{text}"
+    );
     assert!(text.contains("Contester cette ligne"), "{text}");
     // The page's link gives the same document.
     let again = pdf(&town.martin, &format!("/factures/{id}/pdf")).await;
@@ -683,7 +708,10 @@ async fn the_yearly_statement_sums_the_childs_meals_and_the_payments() {
             .any(|l| l.contains("Total facturé") && l.contains(&euros(amount))),
         "{text}"
     );
-    for bad in ["/api/v1/yearly-statement?year=1999", "/api/v1/yearly-statement"] {
+    for bad in [
+        "/api/v1/yearly-statement?year=1999",
+        "/api/v1/yearly-statement",
+    ] {
         let response = town.martin.call(Method::GET, bad, None).await;
         assert_eq!(
             json(response, StatusCode::UNPROCESSABLE_ENTITY).await["code"],
@@ -720,7 +748,11 @@ async fn the_worker_started_with_the_server_mails_the_issued_invoice() {
         assert!(Instant::now() < deadline, "no invoice mail within 20 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(found.headers.contains("martin@example.test"), "{}", found.headers);
+    assert!(
+        found.headers.contains("martin@example.test"),
+        "{}",
+        found.headers
+    );
     assert!(found.body.contains("novembre 2026"), "{}", found.body);
     let id = town.invoice["id"].as_i64().unwrap();
     assert!(
@@ -742,7 +774,10 @@ async fn the_worker_started_with_the_server_mails_the_issued_invoice() {
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut unsent = unsent;
     while unsent > 0 {
-        assert!(Instant::now() < deadline, "{unsent} billing mails still unsent");
+        assert!(
+            Instant::now() < deadline,
+            "{unsent} billing mails still unsent"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
         unsent = sqlx::query_scalar("select count(*) from billing_mail where sent_at is null")
             .fetch_one(&served.pool)
@@ -767,7 +802,10 @@ async fn the_family_pages_list_explain_and_take_a_contest() {
         }
     };
     let home = get("/".to_owned()).await;
-    assert!(home.contains("href=\"/factures\""), "the menu links to the invoices");
+    assert!(
+        home.contains("href=\"/factures\""),
+        "the menu links to the invoices"
+    );
     let list = get("/factures".to_owned()).await;
     assert!(list.contains("Facture de novembre 2026"), "{list}");
     assert!(list.contains(number), "{list}");
@@ -834,5 +872,8 @@ async fn the_family_pages_list_explain_and_take_a_contest() {
     let account = get("/mon-compte".to_owned()).await;
     assert!(account.contains("Reste à payer"), "{account}");
     assert!(account.contains(number), "{account}");
-    assert!(account.contains("/mon-compte/releve-annuel?annee=2026"), "{account}");
+    assert!(
+        account.contains("/mon-compte/releve-annuel?annee=2026"),
+        "{account}"
+    );
 }

@@ -90,7 +90,10 @@ fn address(to: &Recipient) -> Option<&str> {
 impl BillingMails for FamilyMails {
     async fn invoice_issued(&self, to: &Recipient, invoice: &InvoiceSummary) -> anyhow::Result<()> {
         let Some(address) = address(to) else {
-            tracing::info!(invoice = invoice.id, "invoice mail: the household has no address");
+            tracing::info!(
+                invoice = invoice.id,
+                "invoice mail: the household has no address"
+            );
             return Ok(());
         };
         self.mailer.send(self.invoice_mail(address, invoice)).await
@@ -103,7 +106,10 @@ impl BillingMails for FamilyMails {
         invoice_number: &str,
     ) -> anyhow::Result<()> {
         let Some(address) = address(to) else {
-            tracing::info!(contest = contest.id, "contest mail: the household has no address");
+            tracing::info!(
+                contest = contest.id,
+                "contest mail: the household has no address"
+            );
             return Ok(());
         };
         self.mailer

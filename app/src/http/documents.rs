@@ -56,12 +56,7 @@ fn pdf_date(day: NaiveDate) -> cantine_pdf::Date {
 }
 
 /// How to pay, then how to contest: the same words on every invoice.
-fn payment_sections(
-    config: &BillingConfig,
-    number: &str,
-    page: &str,
-    left: Cents,
-) -> Vec<Section> {
+fn payment_sections(config: &BillingConfig, number: &str, page: &str, left: Cents) -> Vec<Section> {
     let mut sections = Vec::new();
     if left.get() > 0 {
         sections.push(Section {
@@ -246,7 +241,11 @@ pub fn yearly_statement(
 pub async fn render(doc: Document) -> Result<Vec<u8>> {
     let joined = tokio::task::spawn_blocking(move || match cantine_pdf::render(&doc) {
         Err(cantine_pdf::Error::Logo { format, reason }) => {
-            tracing::warn!(format, reason, "billing.logo_file cannot be drawn; PDF without it");
+            tracing::warn!(
+                format,
+                reason,
+                "billing.logo_file cannot be drawn; PDF without it"
+            );
             let mut doc = doc;
             doc.letterhead.logo = None;
             cantine_pdf::render(&doc)
@@ -279,9 +278,18 @@ pub async fn invoice_pdf(
     household: cantine_domain::ids::HouseholdId,
     id: i64,
 ) -> Result<Response> {
-    let doc = crate::billing::invoice(&state.pool, crate::billing::Reader::Household(household), id)
-        .await?;
-    let bytes = render(invoice(&state.config.billing, &state.config.public_url, &doc)).await?;
+    let doc = crate::billing::invoice(
+        &state.pool,
+        crate::billing::Reader::Household(household),
+        id,
+    )
+    .await?;
+    let bytes = render(invoice(
+        &state.config.billing,
+        &state.config.public_url,
+        &doc,
+    ))
+    .await?;
     let name = format!(
         "{}-{}.pdf",
         match doc.summary.kind {

@@ -10,6 +10,7 @@ mod auth;
 pub mod backoffice;
 mod billing_mails;
 mod certificates;
+mod contests;
 mod documents;
 pub mod error;
 pub mod fr;

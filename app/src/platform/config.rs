@@ -2287,7 +2287,11 @@ mod tests {
         secret(dir.path(), "ca.pem", "not checked at load\n");
         secret(dir.path(), "health-data-key", HEALTH_KEY_HEX);
         // Only its first bytes are judged at load.
-        std::fs::write(dir.path().join("logo.png"), b"\x89PNG\r\n\x1a\nnot drawn here").unwrap();
+        std::fs::write(
+            dir.path().join("logo.png"),
+            b"\x89PNG\r\n\x1a\nnot drawn here",
+        )
+        .unwrap();
         dir
     }
 

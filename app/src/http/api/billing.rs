@@ -12,15 +12,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use cantine_domain::ids::HouseholdId;
-
 use crate::billing::{
     self, ContestStatus, ContestSummary, DocumentKind, EntryKind, Invoice, InvoiceLine,
     InvoiceStatus, InvoiceSummary, LedgerEntry, Reader,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::AppState;
 use crate::http::auth::Session;
+use crate::http::contests;
 use crate::http::documents;
 use crate::http::error::{Json, Path, Problem, Query};
 use crate::http::fr::billing as words;
@@ -311,7 +310,7 @@ pub async fn contest_invoice_line(
     Json(body): Json<ContestLine>,
 ) -> Result<(StatusCode, Json<ContestOut>)> {
     let household = session.household()?;
-    let contest = contest(
+    let contest = contests::contest(
         &state,
         household,
         &session,
@@ -320,29 +319,6 @@ pub async fn contest_invoice_line(
     )
     .await?;
     Ok((StatusCode::CREATED, Json((&contest).into())))
-}
-
-/// A contest on a line of the household's invoice `invoice_id` (pages and API alike): a line
-/// of another invoice is not found, even the household's own.
-pub(in crate::http) async fn contest(
-    state: &AppState,
-    household: HouseholdId,
-    session: &Session,
-    (invoice_id, line_id): (i64, i64),
-    message: String,
-) -> Result<ContestSummary> {
-    let invoice = billing::invoice(&state.pool, Reader::Household(household), invoice_id).await?;
-    if !invoice.lines.iter().any(|l| l.id == line_id) {
-        return Err(Error::NotFound);
-    }
-    billing::contest_line(
-        &state.pool,
-        household,
-        session.account.account_id,
-        line_id,
-        message,
-    )
-    .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

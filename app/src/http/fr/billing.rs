@@ -168,13 +168,18 @@ pub fn contest(contest: &ContestSummary) -> String {
     use chrono_tz::Europe::Paris;
     let sent = long_date_year(contest.created_at.with_timezone(&Paris).date_naive());
     match contest.status {
-        ContestStatus::Open => format!(
-            "Contestation envoyée le {sent} : en attente de réponse de la mairie."
-        ),
+        ContestStatus::Open => {
+            format!("Contestation envoyée le {sent} : en attente de réponse de la mairie.")
+        }
         ContestStatus::Answered => {
             let answered = contest
                 .answered_at
-                .map(|at| format!(" le {}", long_date_year(at.with_timezone(&Paris).date_naive())))
+                .map(|at| {
+                    format!(
+                        " le {}",
+                        long_date_year(at.with_timezone(&Paris).date_naive())
+                    )
+                })
                 .unwrap_or_default();
             let credit = contest
                 .credit_note
@@ -224,7 +229,10 @@ mod tests {
             computed: Cents(360),
             bounded: Bound::Minimum,
         });
-        assert!(text.contains("0,45\u{a0}%") && text.contains("3,60\u{a0}€"), "{text}");
+        assert!(
+            text.contains("0,45\u{a0}%") && text.contains("3,60\u{a0}€"),
+            "{text}"
+        );
         assert!(text.contains("minimum"), "{text}");
     }
 }

@@ -215,9 +215,9 @@ pub(super) async fn invoice(
     let doc = billing::invoice(&state.pool, Reader::Household(household), id).await?;
     let mut page = invoice_page(&state, &session, &doc, None);
     page.info = match query.info.as_deref() {
-        Some("contestation") => Some(
-            "Votre contestation est envoyée. La mairie vous répondra par e-mail.",
-        ),
+        Some("contestation") => {
+            Some("Votre contestation est envoyée. La mairie vous répondra par e-mail.")
+        }
         _ => None,
     };
     super::ok(&page)
@@ -232,7 +232,7 @@ pub(super) async fn contest(
     check_csrf(&session, &form)?;
     let household = session.household()?;
     let message = form.get("message");
-    match crate::http::api::billing::contest(
+    match crate::http::contests::contest(
         &state,
         household,
         &session,
@@ -248,8 +248,7 @@ pub(super) async fn contest(
         Err(e) => {
             super::refused(e, async {
                 let doc =
-                    billing::invoice(&state.pool, Reader::Household(household), invoice_id)
-                        .await?;
+                    billing::invoice(&state.pool, Reader::Household(household), invoice_id).await?;
                 Ok(invoice_page(
                     &state,
                     &session,
