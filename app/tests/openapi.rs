@@ -108,6 +108,10 @@ async fn operations_document_the_answers_of_what_they_take() {
             || path.starts_with("/api/v1/reservations")
             || path.starts_with("/api/v1/household")
             || path.starts_with("/api/v1/absences")
+            || path.starts_with("/api/v1/invoices")
+            || path == "/api/v1/balance"
+            || path == "/api/v1/ledger"
+            || path == "/api/v1/yearly-statement"
             || path.starts_with("/api/v1/staff")
             || id == "logout";
         assert_eq!(operation.get("security").is_some(), signed_in, "{id}");
@@ -132,6 +136,22 @@ async fn operations_document_the_answers_of_what_they_take() {
         "getAbsenceCertificate",
     ] {
         assert!(staff.iter().any(|s| s == id), "{id} is documented");
+    }
+    let billing: Vec<String> = operations(&doc)
+        .into_iter()
+        .filter(|(_, _, o)| o["tags"][0] == "billing")
+        .map(|(_, _, o)| o["operationId"].as_str().unwrap().to_owned())
+        .collect();
+    for id in [
+        "listInvoices",
+        "getInvoice",
+        "getInvoicePdf",
+        "contestInvoiceLine",
+        "getBalance",
+        "listLedger",
+        "getYearlyStatementPdf",
+    ] {
+        assert!(billing.iter().any(|s| s == id), "{id} is documented");
     }
     for id in ["createAccount", "login", "inviteGuardian"] {
         let (_, _, operation) = operations(&doc)

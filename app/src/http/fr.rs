@@ -4,6 +4,8 @@
 //!
 //! Plain text: the templates escape it.
 
+pub mod billing;
+
 use cantine_domain::absence::{
     AbsenceError, CertificateProblem, Notice, Reason as AbsenceReason, Status as AbsenceStatus,
 };

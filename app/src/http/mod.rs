@@ -8,7 +8,10 @@
 mod api;
 mod auth;
 pub mod backoffice;
+mod billing_mails;
 mod certificates;
+mod contests;
+mod documents;
 pub mod error;
 pub mod fr;
 mod openapi;
@@ -42,6 +45,7 @@ use crate::platform::mail::Mailer;
 use crate::platform::metrics::Metrics;
 use crate::platform::rate_limit::RateLimiter;
 
+pub use billing_mails::FamilyMails;
 pub use error::{Error, Result};
 
 /// What every handler may reach.
@@ -222,8 +226,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Serves until `shutdown` completes, then lets requests in flight finish. The kitchen's
-/// freeze worker (`kitchen.worker`) runs beside the server and stops with it, after the run
-/// in progress.
+/// freeze worker (`kitchen.worker`) and the billing mail worker (`billing.mail_worker`) run
+/// beside the server and stop with it, after the run in progress.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -239,7 +243,16 @@ pub async fn serve(
         .config
         .kitchen
         .worker
-        .then(|| tokio::spawn(crate::kitchen::run(state.kitchen(), worker_stopped)));
+        .then(|| tokio::spawn(crate::kitchen::run(state.kitchen(), worker_stopped.clone())));
+    // The billing outbox: a mail that fails is kept and retried later, and never holds up
+    // the run (invoicing, issuing) that queued it.
+    let billing_worker = state.config.billing.mail_worker.then(|| {
+        tokio::spawn(crate::billing::outbox::run(
+            state.pool.clone(),
+            FamilyMails::new(&state),
+            worker_stopped,
+        ))
+    });
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -250,6 +263,11 @@ pub async fn serve(
         && let Err(e) = worker.await
     {
         tracing::warn!(error = %e, "the kitchen worker ended abnormally");
+    }
+    if let Some(worker) = billing_worker
+        && let Err(e) = worker.await
+    {
+        tracing::warn!(error = %e, "the billing mail worker ended abnormally");
     }
     served
 }

@@ -13,6 +13,7 @@ use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::api::absences;
+use super::api::billing;
 use super::api::menus;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
@@ -55,6 +56,9 @@ pub const CSRF: &str = "csrf";
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
         kitchen::kitchen_counts,
         custody::set_custody, custody::remove_custody,
+        billing::list_invoices, billing::get_invoice, billing::get_invoice_pdf,
+        billing::contest_invoice_line, billing::get_balance, billing::list_ledger,
+        billing::get_yearly_statement_pdf,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -65,6 +69,7 @@ pub const CSRF: &str = "csrf";
         (name = "reservations", description = "Meal bookings and their deadlines"),
         (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
         (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
+        (name = "billing", description = "The household's invoices and credit notes (each line with what happened and its tariff basis), their PDFs, contests on a line, the balance, the ledger and the yearly statement; another household's answers 404"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )
 )]

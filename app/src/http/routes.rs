@@ -29,6 +29,14 @@ pub const DAY: &str = "/enfants/{child_id}/jours/{date}";
 pub const PATTERN: &str = "/enfants/{child_id}/semaine-type";
 pub const ABSENCES: &str = "/absences";
 pub const ABSENCE_CERTIFICATE: &str = "/absences/{absence_id}/certificat";
+// The family's billing.
+pub const INVOICES: &str = "/factures";
+pub const INVOICE: &str = "/factures/{invoice_id}";
+pub const INVOICE_PDF: &str = "/factures/{invoice_id}/pdf";
+pub const INVOICE_CONTEST: &str = "/factures/{invoice_id}/lignes/{line_id}/contestation";
+pub const BILLING_ACCOUNT: &str = "/mon-compte";
+/// The yearly statement as PDF, `?annee=2026`.
+pub const YEARLY_STATEMENT: &str = "/mon-compte/releve-annuel";
 /// The menus as SCDL `menus-collectifs` open data: public.
 pub const OPEN_DATA_MENUS: &str = "/donnees/menus-collectifs.csv";
 

@@ -105,6 +105,52 @@ pub struct Config {
     pub backup: BackupConfig,
     pub open_data: OpenDataConfig,
     pub kitchen: KitchenConfig,
+    pub billing: BillingConfig,
+}
+
+/// `[billing]`: what the families' invoices, credit notes and yearly statements say of the
+/// commune (its name and address in the letterhead, its logo) and of the ways to pay, and the
+/// worker that mails families when an invoice is out. The defaults describe the Techniville
+/// demo: a commune sets its own in a drop-in.
+#[derive(Debug, Clone, Serialize)]
+pub struct BillingConfig {
+    /// Whether `serve` runs the worker that sends the billing mails (invoice issued, contest
+    /// answered) from the outbox, retrying failures.
+    pub mail_worker: bool,
+    /// The issuer in the letterhead: "Commune de Techniville".
+    pub commune_name: String,
+    /// The town hall's postal address, one line each.
+    pub address_lines: Vec<String>,
+    /// A PNG or JPEG drawn above the letterhead (checked at load by its first bytes).
+    pub logo_file: Option<PathBuf>,
+    /// The logo's bytes, read at load.
+    #[serde(skip)]
+    pub logo: Option<Arc<BillingLogo>>,
+    /// Where families pay online (PayFiP or the commune's own page); the invoice's number is
+    /// the reference to give.
+    pub online_payment_url: String,
+    /// How to pay by direct debit (where to get the mandate).
+    pub direct_debit: String,
+    /// Where to pay at the counter (cash, cheque, CESU)…
+    pub counter_address: String,
+    /// …and when.
+    pub counter_hours: String,
+}
+
+/// The letterhead's logo, by its type.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BillingLogo {
+    Png(Vec<u8>),
+    Jpeg(Vec<u8>),
+}
+
+impl std::fmt::Debug for BillingLogo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BillingLogo::Png(b) => write!(f, "BillingLogo::Png({} bytes)", b.len()),
+            BillingLogo::Jpeg(b) => write!(f, "BillingLogo::Jpeg({} bytes)", b.len()),
+        }
+    }
 }
 
 /// `[open_data]`: who publishes the menus in the SCDL `menus-collectifs` export, and what kind
@@ -851,6 +897,8 @@ struct FileConfig {
     open_data: FileOpenData,
     #[serde(default)]
     kitchen: FileKitchen,
+    #[serde(default)]
+    billing: FileBilling,
 }
 
 impl FileConfig {
@@ -872,6 +920,7 @@ impl FileConfig {
         let backup = self.backup.parse(&top, &mut warnings)?;
         let open_data = self.open_data.parse(&top, &mut warnings)?;
         let kitchen = self.kitchen.parse(&top, &mut warnings)?;
+        let billing = self.billing.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -888,6 +937,7 @@ impl FileConfig {
             backup,
             open_data,
             kitchen,
+            billing,
         })
     }
 }
@@ -1415,6 +1465,123 @@ impl Section for FileKitchen {
             catch_up_days,
             caterer_email: self.caterer_email,
             schools: self.schools,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileBilling {
+    mail_worker: Option<bool>,
+    commune_name: Option<String>,
+    address_lines: Option<Vec<String>>,
+    logo_file: Option<PathBuf>,
+    online_payment_url: Option<String>,
+    direct_debit: Option<String>,
+    counter_address: Option<String>,
+    counter_hours: Option<String>,
+}
+
+/// The largest logo accepted: a letterhead's image, not a photograph.
+const MAX_LOGO_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Reads the logo now, so that a missing or unreadable file stops the service at start rather
+/// than at the first invoice a family downloads.
+fn read_logo(path: &Path) -> Result<BillingLogo, ConfigError> {
+    const KEY: &str = "billing.logo_file";
+    let size = std::fs::metadata(path)
+        .map_err(|e| ConfigError::invalid(KEY, format!("cannot read {}: {e}", path.display())))?
+        .len();
+    if size > MAX_LOGO_BYTES {
+        return Err(ConfigError::invalid(
+            KEY,
+            format!(
+                "{} is {size} bytes; a logo takes {MAX_LOGO_BYTES} at most",
+                path.display()
+            ),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::invalid(KEY, format!("cannot read {}: {e}", path.display())))?;
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok(BillingLogo::Png(bytes))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Ok(BillingLogo::Jpeg(bytes))
+    } else {
+        Err(ConfigError::invalid(
+            KEY,
+            format!("{} is neither a PNG nor a JPEG image", path.display()),
+        ))
+    }
+}
+
+impl Section for FileBilling {
+    type Typed = BillingConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<BillingConfig, ConfigError> {
+        let address_lines: Vec<String> = self
+            .address_lines
+            .unwrap_or_else(|| {
+                vec![
+                    "Hôtel de ville".to_owned(),
+                    "1 place de la Mairie".to_owned(),
+                    "99123 Techniville".to_owned(),
+                ]
+            })
+            .into_iter()
+            .map(|line| line.trim().to_owned())
+            .collect();
+        if address_lines.is_empty() || address_lines.iter().any(String::is_empty) {
+            return Err(ConfigError::invalid(
+                "billing.address_lines",
+                "needs at least one line, none of them empty",
+            ));
+        }
+        if address_lines.len() > 6 {
+            return Err(ConfigError::invalid(
+                "billing.address_lines",
+                "takes 6 lines at most (they must fit beside the envelope's window)",
+            ));
+        }
+        let online_payment_url = required_text(
+            "billing.online_payment_url",
+            self.online_payment_url,
+            "https://www.payfip.gouv.fr/",
+        )?;
+        parse_http_url("billing.online_payment_url", &online_payment_url)?;
+        let logo = self
+            .logo_file
+            .as_deref()
+            .map(read_logo)
+            .transpose()?
+            .map(Arc::new);
+        Ok(BillingConfig {
+            mail_worker: self.mail_worker.unwrap_or(true),
+            commune_name: required_text(
+                "billing.commune_name",
+                self.commune_name,
+                "Commune de Techniville",
+            )?,
+            address_lines,
+            logo_file: self.logo_file,
+            logo,
+            online_payment_url,
+            direct_debit: required_text(
+                "billing.direct_debit",
+                self.direct_debit,
+                "Demandez le mandat de prélèvement SEPA au guichet de la mairie ou à la régie : le montant est alors prélevé le 10 du mois suivant la facture.",
+            )?,
+            counter_address: required_text(
+                "billing.counter_address",
+                self.counter_address,
+                "Guichet unique, hôtel de ville, 1 place de la Mairie, 99123 Techniville",
+            )?,
+            counter_hours: required_text(
+                "billing.counter_hours",
+                self.counter_hours,
+                "du lundi au vendredi de 8 h 30 à 12 h et de 13 h 30 à 17 h",
+            )?,
         })
     }
 }
@@ -2119,6 +2286,12 @@ mod tests {
         secret(dir.path(), "rest", "rest-secret\n");
         secret(dir.path(), "ca.pem", "not checked at load\n");
         secret(dir.path(), "health-data-key", HEALTH_KEY_HEX);
+        // Only its first bytes are judged at load.
+        std::fs::write(
+            dir.path().join("logo.png"),
+            b"\x89PNG\r\n\x1a\nnot drawn here",
+        )
+        .unwrap();
         dir
     }
 
@@ -2198,6 +2371,16 @@ caterer_email = "commandes@traiteur.fr"
 school = "École Jules-Ferry"
 caterer_email = "ferry@traiteur.fr"
 adult_meals = 4
+
+[billing]
+mail_worker = false
+commune_name = "Ville de Techniville"
+address_lines = ["Mairie", "2 rue Haute", "99123 Techniville"]
+logo_file = "{s}/logo.png"
+online_payment_url = "https://paiement.techniville.fr/"
+direct_debit = "Mandat au guichet."
+counter_address = "Régie, 2 rue Haute"
+counter_hours = "le mardi de 9 h à 12 h"
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2416,6 +2599,42 @@ adult_meals = 4
                 "kitchen.schools",
                 "[{ school = \"École A\", adult_meals = 2 }]".into(),
                 "École A".into(),
+            ),
+            ("billing.mail_worker", "false".into(), "false".into()),
+            (
+                "billing.commune_name",
+                "Ville de Lyon".into(),
+                "Ville de Lyon".into(),
+            ),
+            (
+                "billing.address_lines",
+                r#"["Mairie", "69001 Lyon"]"#.into(),
+                "Mairie, 69001 Lyon".into(),
+            ),
+            (
+                "billing.logo_file",
+                format!("{s}/logo.png"),
+                format!("{s}/logo.png"),
+            ),
+            (
+                "billing.online_payment_url",
+                "https://pay.lyon.fr/".into(),
+                "https://pay.lyon.fr/".into(),
+            ),
+            (
+                "billing.direct_debit",
+                "Mandat en mairie".into(),
+                "Mandat en mairie".into(),
+            ),
+            (
+                "billing.counter_address",
+                "Régie, Lyon".into(),
+                "Régie, Lyon".into(),
+            ),
+            (
+                "billing.counter_hours",
+                "le lundi".into(),
+                "le lundi".into(),
             ),
         ]
     }
@@ -2706,6 +2925,40 @@ adult_meals = 4
         assert!(config.secrets.health_data_key.is_none());
         assert!(!config.describe().contains("session_key"));
         assert!(load("", &[]).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn billing_defaults_describe_the_demo_and_a_bad_logo_or_address_is_refused() {
+        let config = load("", &[]).unwrap();
+        assert!(config.billing.mail_worker);
+        assert_eq!(config.billing.commune_name, "Commune de Techniville");
+        assert_eq!(config.billing.address_lines.len(), 3);
+        assert!(config.billing.logo.is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let jpeg = dir.path().join("logo.jpg");
+        std::fs::write(&jpeg, [0xFF, 0xD8, 0xFF, 0xE0, 0, 0]).unwrap();
+        let text = dir.path().join("logo.txt");
+        std::fs::write(&text, "not an image").unwrap();
+        let config = load(
+            &format!("[billing]\nlogo_file = \"{}\"\n", jpeg.display()),
+            &[],
+        )
+        .unwrap();
+        assert!(matches!(
+            config.billing.logo.as_deref(),
+            Some(BillingLogo::Jpeg(_))
+        ));
+        for bad in [
+            format!("[billing]\nlogo_file = \"{}\"\n", text.display()),
+            "[billing]\nlogo_file = \"/nonexistent/logo.png\"\n".to_owned(),
+            "[billing]\naddress_lines = []\n".to_owned(),
+            "[billing]\naddress_lines = [\"Mairie\", \" \"]\n".to_owned(),
+            "[billing]\nonline_payment_url = \"payfip\"\n".to_owned(),
+            "[billing]\ncounter_hours = \"\"\n".to_owned(),
+        ] {
+            let error = load(&bad, &[]).unwrap_err().to_string();
+            assert!(error.contains("billing."), "{bad}: {error}");
+        }
     }
 
     #[test]

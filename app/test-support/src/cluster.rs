@@ -116,5 +116,8 @@ pub fn config() -> Config {
     // The kitchen's freeze worker would write counts into every test's database at start;
     // the tests that need it turn it on (`app/tests/kitchen.rs`).
     config.kitchen.worker = false;
+    // Likewise the billing mail worker: the tests that need it turn it on
+    // (`app/tests/billing_family.rs`) or call `billing::send_due_mails`.
+    config.billing.mail_worker = false;
     config
 }

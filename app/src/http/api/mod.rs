@@ -2,6 +2,7 @@
 //! have their own modules.
 
 pub mod absences;
+pub mod billing;
 pub mod menus;
 pub mod v1;
 
@@ -12,5 +13,6 @@ use super::AppState;
 pub fn routes() -> Router<AppState> {
     v1::routes()
         .merge(absences::routes())
+        .merge(billing::routes())
         .merge(menus::routes())
 }

@@ -8,6 +8,7 @@
 
 pub(super) mod absences;
 mod account;
+mod billing;
 mod calendar;
 mod family;
 pub(super) mod menus;
@@ -67,6 +68,12 @@ pub fn routes() -> Router<AppState> {
                 .post(absences::declare)
                 .layer(DefaultBodyLimit::max(CERTIFICATE_BODY_LIMIT)),
         )
+        .route(routes::INVOICES, get(billing::invoices))
+        .route(routes::INVOICE, get(billing::invoice))
+        .route(routes::INVOICE_PDF, get(billing::invoice_pdf))
+        .route(routes::INVOICE_CONTEST, post(billing::contest))
+        .route(routes::BILLING_ACCOUNT, get(billing::account))
+        .route(routes::YEARLY_STATEMENT, get(billing::yearly_pdf))
         .route(
             routes::ABSENCE_CERTIFICATE,
             get(absences::certificate)
