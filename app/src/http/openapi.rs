@@ -18,6 +18,7 @@ use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
 use super::backoffice::api_attendance as attendance;
+use super::backoffice::api_billing as billing;
 use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
 use super::backoffice::kitchen;
@@ -55,6 +56,11 @@ pub const CSRF: &str = "csrf";
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
         kitchen::kitchen_counts,
         custody::set_custody, custody::remove_custody,
+        billing::run_invoicing, billing::get_invoicing_run, billing::issue_invoices,
+        billing::get_staff_invoice, billing::create_credit_note, billing::list_contests,
+        billing::answer_contest, billing::list_tariffs, billing::save_tariff,
+        billing::record_payment, billing::refund_credit, billing::export_accounting,
+        billing::export_pes,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -66,6 +72,7 @@ pub const CSRF: &str = "csrf";
         (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
         (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
+        (name = "billing", description = "Finance's back office for billing: the monthly run per régie (draft, review, issue), credit notes, contests, counter payments and refunds, tariffs (finance or manager), and the exports for the public accountant; every operation checks the staff member's roles (403 `forbidden`)"),
     )
 )]
 pub struct ApiDoc;

@@ -105,6 +105,7 @@ pub struct Config {
     pub backup: BackupConfig,
     pub open_data: OpenDataConfig,
     pub kitchen: KitchenConfig,
+    pub accounting: AccountingConfig,
 }
 
 /// `[open_data]`: who publishes the menus in the SCDL `menus-collectifs` export, and what kind
@@ -155,6 +156,31 @@ impl OpenDataConfig {
             None => (self.restaurant_type, None),
         }
     }
+}
+
+/// `[accounting]`: the commune's identifiers as the public accountant's Hélios knows them,
+/// for the PES V2 ORMC export (`docs/pes.md`). All unset by default: the export then answers
+/// that they are missing rather than writing a file Hélios would reject. Their shapes are
+/// checked by the PES writer, which names the faulty field.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountingConfig {
+    /// `IdColl`: the commune's SIRET (14 digits).
+    pub siret: Option<String>,
+    /// `CodCol`: Hélios's collectivité code (3 digits).
+    pub cod_col: Option<String>,
+    /// `CodBud`: Hélios's budget code (2 characters).
+    pub cod_bud: Option<String>,
+    /// `IdPost`: the accountant's codique (6–7 digits).
+    pub id_post: Option<String>,
+    /// `LibelleColBud`: the budget's name (38 characters at most); `open_data.commune_name`
+    /// when unset.
+    pub budget_name: Option<String>,
+    /// `CodProdLoc`: the local product code agreed with the accountant (1–4 characters).
+    pub cod_prod_loc: Option<String>,
+    /// `Nature`: the revenue account of the lines (digits, e.g. 7067).
+    pub nature: Option<String>,
+    /// `Per`: the period digit written in every piece and its keys (0–9).
+    pub period: u8,
 }
 
 /// `[kitchen]`: the counts' freeze worker and the caterer's mail.
@@ -851,6 +877,8 @@ struct FileConfig {
     open_data: FileOpenData,
     #[serde(default)]
     kitchen: FileKitchen,
+    #[serde(default)]
+    accounting: FileAccounting,
 }
 
 impl FileConfig {
@@ -872,6 +900,7 @@ impl FileConfig {
         let backup = self.backup.parse(&top, &mut warnings)?;
         let open_data = self.open_data.parse(&top, &mut warnings)?;
         let kitchen = self.kitchen.parse(&top, &mut warnings)?;
+        let accounting = self.accounting.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -888,6 +917,7 @@ impl FileConfig {
             backup,
             open_data,
             kitchen,
+            accounting,
         })
     }
 }
@@ -1415,6 +1445,49 @@ impl Section for FileKitchen {
             catch_up_days,
             caterer_email: self.caterer_email,
             schools: self.schools,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileAccounting {
+    siret: Option<String>,
+    cod_col: Option<String>,
+    cod_bud: Option<String>,
+    id_post: Option<String>,
+    budget_name: Option<String>,
+    cod_prod_loc: Option<String>,
+    nature: Option<String>,
+    period: Option<u8>,
+}
+
+impl Section for FileAccounting {
+    type Typed = AccountingConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<AccountingConfig, ConfigError> {
+        let period = self.period.unwrap_or(1);
+        if period > 9 {
+            return Err(ConfigError::invalid(
+                "accounting.period",
+                "must be one digit, 0 to 9",
+            ));
+        }
+        // A blank value is the same as none: the export then says what is missing.
+        let set = |v: Option<String>| {
+            v.map(|t| t.trim().to_owned())
+                .filter(|t: &String| !t.is_empty())
+        };
+        Ok(AccountingConfig {
+            siret: set(self.siret),
+            cod_col: set(self.cod_col),
+            cod_bud: set(self.cod_bud),
+            id_post: set(self.id_post),
+            budget_name: set(self.budget_name),
+            cod_prod_loc: set(self.cod_prod_loc),
+            nature: set(self.nature),
+            period,
         })
     }
 }
@@ -2198,6 +2271,16 @@ caterer_email = "commandes@traiteur.fr"
 school = "École Jules-Ferry"
 caterer_email = "ferry@traiteur.fr"
 adult_meals = 4
+
+[accounting]
+siret = "21990123400019"
+cod_col = "052"
+cod_bud = "01"
+id_post = "099010"
+budget_name = "Commune de Techniville"
+cod_prod_loc = "CANT"
+nature = "7067"
+period = 1
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2417,6 +2500,22 @@ adult_meals = 4
                 "[{ school = \"École A\", adult_meals = 2 }]".into(),
                 "École A".into(),
             ),
+            (
+                "accounting.siret",
+                "21690123000011".into(),
+                "21690123000011".into(),
+            ),
+            ("accounting.cod_col", "052".into(), "052".into()),
+            ("accounting.cod_bud", "01".into(), "01".into()),
+            ("accounting.id_post", "069010".into(), "069010".into()),
+            (
+                "accounting.budget_name",
+                "Ville de Lyon".into(),
+                "Ville de Lyon".into(),
+            ),
+            ("accounting.cod_prod_loc", "CANT".into(), "CANT".into()),
+            ("accounting.nature", "7067".into(), "7067".into()),
+            ("accounting.period", "3".into(), "3".into()),
         ]
     }
 
