@@ -333,6 +333,16 @@ pub enum FormProblem {
     },
     /// A shared custody's form without its kind of arrangement.
     CustodyKind,
+    /// An amount in euros expected ("3,50").
+    Euros {
+        what: &'static str,
+    },
+    /// A decimal number expected ("0,45").
+    Decimal {
+        what: &'static str,
+    },
+    /// A form that asks its box ticked before an irreversible action.
+    Confirmation,
 }
 
 /// Well-formed input that the current state refuses (409).

@@ -362,6 +362,15 @@ fn form(problem: &FormProblem) -> String {
             "Les deux mots de passe saisis ne sont pas identiques.".to_owned()
         }
         FormProblem::Number { what } => format!("{what} : nombre entier attendu."),
+        FormProblem::Euros { what } => {
+            format!("{what} : montant en euros attendu (par exemple 3,50).")
+        }
+        FormProblem::Decimal { what } => {
+            format!("{what} : nombre attendu (par exemple 0,45).")
+        }
+        FormProblem::Confirmation => {
+            "Cochez la case de confirmation : l'émission est définitive.".to_owned()
+        }
         FormProblem::CustodyKind => {
             "Choisissez comment la garde est partagée : semaines alternées, périodes ou parts fixes.".to_owned()
         }
