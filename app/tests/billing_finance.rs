@@ -874,7 +874,10 @@ async fn finance_runs_issues_and_corrects_a_month_from_the_pages() {
     assert_eq!(issued.status(), 200);
     let text = issued.text().await.unwrap();
     assert!(text.contains("Émise"), "{text}");
-    assert!(text.contains("exports/pes.xml?regie=CANT&amp;month=2026-11"), "{text}");
+    assert!(
+        text.contains("exports/pes.xml?regie=CANT&#38;month=2026-11"),
+        "{text}"
+    );
     let invoice_id: i64 = sqlx::query_scalar("select id from invoice where kind = 'invoice'")
         .fetch_one(&town.app.pool)
         .await

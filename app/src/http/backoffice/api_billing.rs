@@ -902,7 +902,7 @@ pub async fn export_accounting(
     Query(q): Query<RunBody>,
 ) -> Result<Response> {
     let month = q.month()?;
-    let rows = billing::accounting(&state.pool, &q.regie, month).await?;
+    let rows = billing::accounting_rows(&state.pool, &q.regie, month).await?;
     let text = billing_exports::accounting_csv(&rows);
     Ok(attachment(
         "text/csv; charset=utf-8",
