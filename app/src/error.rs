@@ -54,10 +54,14 @@ pub enum Code {
     NoTariff,
     /// Shared custody: the day is the other household's, which books it.
     OtherHouseholdsDay,
+    /// A setting the action needs is missing from the configuration (`[accounting]`).
+    NotConfigured,
+    /// The PES V2 file cannot be written from the month's data or the identifiers.
+    PesRejected,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 38] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -94,6 +98,8 @@ impl Code {
         Code::AmountExceeded,
         Code::NoTariff,
         Code::OtherHouseholdsDay,
+        Code::NotConfigured,
+        Code::PesRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +140,8 @@ impl Code {
             Code::AmountExceeded => "amount_exceeded",
             Code::NoTariff => "no_tariff",
             Code::OtherHouseholdsDay => "other_households_day",
+            Code::NotConfigured => "not_configured",
+            Code::PesRejected => "pes_rejected",
         }
     }
 }
@@ -325,6 +333,16 @@ pub enum FormProblem {
     },
     /// A shared custody's form without its kind of arrangement.
     CustodyKind,
+    /// An amount in euros expected ("3,50").
+    Euros {
+        what: &'static str,
+    },
+    /// A decimal number expected ("0,45").
+    Decimal {
+        what: &'static str,
+    },
+    /// A form that asks its box ticked before an irreversible action.
+    Confirmation,
 }
 
 /// Well-formed input that the current state refuses (409).
@@ -355,6 +373,10 @@ pub enum Conflict {
         child: String,
     },
     Billing(BillingConflict),
+    /// The PES export needs these `[accounting]` keys, unset.
+    AccountingNotConfigured(Vec<&'static str>),
+    /// The PES writer refused the month's file (a malformed identifier, an address too long).
+    Pes(cantine_domain::pes::PesError),
 }
 
 /// What the state of billing refuses.
@@ -462,6 +484,8 @@ impl Error {
                 Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
                     Code::OtherHouseholdsDay
                 }
+                Conflict::AccountingNotConfigured(_) => Code::NotConfigured,
+                Conflict::Pes(_) => Code::PesRejected,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

@@ -237,6 +237,61 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/gestion/foyers/{household_id}/enfants/{child_id}/garde/suppression",
             &[Manager, Admin],
         ),
+        // Billing: finance runs, issues, corrects and exports; tariffs with the service.
+        ("POST", "/api/v1/staff/billing/runs", &[Finance]),
+        ("GET", "/api/v1/staff/billing/runs", &[Finance]),
+        ("POST", "/api/v1/staff/billing/runs/issue", &[Finance]),
+        (
+            "GET",
+            "/api/v1/staff/billing/invoices/{invoice_id}",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/api/v1/staff/billing/invoices/{invoice_id}/credit-notes",
+            &[Finance],
+        ),
+        ("GET", "/api/v1/staff/billing/contests", &[Finance]),
+        (
+            "POST",
+            "/api/v1/staff/billing/contests/{contest_id}/answer",
+            &[Finance],
+        ),
+        ("GET", "/api/v1/staff/billing/tariffs", &[Finance, Manager]),
+        ("POST", "/api/v1/staff/billing/tariffs", &[Finance, Manager]),
+        (
+            "POST",
+            "/api/v1/staff/billing/households/{household_id}/payments",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/api/v1/staff/billing/households/{household_id}/refunds",
+            &[Finance],
+        ),
+        (
+            "GET",
+            "/api/v1/staff/billing/exports/accounting.csv",
+            &[Finance],
+        ),
+        ("GET", "/api/v1/staff/billing/exports/pes.xml", &[Finance]),
+        ("GET", "/gestion/facturation", &[Finance]),
+        ("POST", "/gestion/facturation/calcul", &[Finance]),
+        ("POST", "/gestion/facturation/emission", &[Finance]),
+        ("GET", "/gestion/facturation/factures/{invoice_id}", &[Finance]),
+        (
+            "POST",
+            "/gestion/facturation/factures/{invoice_id}/avoir",
+            &[Finance],
+        ),
+        ("GET", "/gestion/facturation/contestations", &[Finance]),
+        (
+            "POST",
+            "/gestion/facturation/contestations/{contest_id}",
+            &[Finance],
+        ),
+        ("GET", "/gestion/facturation/tarifs", &[Finance, Manager]),
+        ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
     ] {
         m.insert((method, path), Some(roles));
     }
@@ -281,7 +336,9 @@ async fn every_back_office_route_admits_exactly_its_roles() {
             .replace("{account_id}", &spare.id.to_string())
             .replace("{date}", "2026-12-03")
             // No such absence: the roles admitted get 404, the others 403.
-            .replace("{absence_id}", "999999");
+            .replace("{absence_id}", "999999")
+            .replace("{invoice_id}", "999999")
+            .replace("{contest_id}", "999999");
         let page = !route.path.starts_with("/api/");
         let body = (!page && route.method != Method::GET && route.method != Method::DELETE)
             .then(|| json!({}));

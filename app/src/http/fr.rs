@@ -364,6 +364,15 @@ fn form(problem: &FormProblem) -> String {
             "Les deux mots de passe saisis ne sont pas identiques.".to_owned()
         }
         FormProblem::Number { what } => format!("{what} : nombre entier attendu."),
+        FormProblem::Euros { what } => {
+            format!("{what} : montant en euros attendu (par exemple 3,50).")
+        }
+        FormProblem::Decimal { what } => {
+            format!("{what} : nombre attendu (par exemple 0,45).")
+        }
+        FormProblem::Confirmation => {
+            "Cochez la case de confirmation : l'émission est définitive.".to_owned()
+        }
         FormProblem::CustodyKind => {
             "Choisissez comment la garde est partagée : semaines alternées, périodes ou parts fixes.".to_owned()
         }
@@ -501,7 +510,69 @@ fn conflict(conflict: &Conflict) -> String {
         Conflict::OtherHouseholdsDays { child } => format!(
             "Sur ces jours, {child} est chez l'autre parent : c'est lui qui déclare ses absences."
         ),
+        Conflict::AccountingNotConfigured(keys) => format!(
+            "Export PES impossible : les identifiants de la collectivité ne sont pas configurés (section [accounting] : {}). Demandez-les à votre comptable public.",
+            keys.join(", ")
+        ),
+        Conflict::Pes(e) => pes(e),
     }
+}
+
+/// Where the PES writer found a problem, for finance: the settings, the month's bordereau, or
+/// an invoice by its article number (`docs/pes.md` says how invoice numbers map to it).
+fn pes_at(at: cantine_domain::pes::At) -> String {
+    use cantine_domain::pes::At;
+    match at {
+        At::Collectivite => "paramètres [accounting]".to_owned(),
+        At::Bordereau => "bordereau du mois".to_owned(),
+        At::Piece { id_pce } => format!("article {id_pce}"),
+        At::Line { id_pce, id_ligne } => format!("article {id_pce}, ligne {id_ligne}"),
+    }
+}
+
+fn pes(e: &cantine_domain::pes::PesError) -> String {
+    use cantine_domain::pes::PesError;
+    let detail = match e {
+        PesError::Empty { at, field } => format!("{} : {field} est vide", pes_at(*at)),
+        PesError::TooLong { at, field, max, len } => format!(
+            "{} : {field} fait {len} caractères, {max} au plus",
+            pes_at(*at)
+        ),
+        PesError::Unrepresentable { at, field, character } => format!(
+            "{} : {field} contient le caractère « {character} », que le format PES ne peut pas transporter",
+            pes_at(*at)
+        ),
+        PesError::Malformed { at, field, .. } => {
+            format!("{} : {field} n'a pas la forme attendue", pes_at(*at))
+        }
+        PesError::NotPositive { at, amount } => format!(
+            "{} : le montant {} n'est pas strictement positif",
+            pes_at(*at),
+            euros(*amount)
+        ),
+        PesError::TooLarge { at, amount } => {
+            format!("{} : le montant {} est trop élevé", pes_at(*at), euros(*amount))
+        }
+        PesError::NoPieces => "aucune facture émise à transmettre ce mois-ci".to_owned(),
+        PesError::TooManyPieces { count } => format!("{count} factures, trop pour un bordereau"),
+        PesError::NoLines { id_pce } => format!("article {id_pce} : aucune ligne"),
+        PesError::DuplicatePiece { id_pce } => format!("article {id_pce} en double"),
+        PesError::DuplicateLine { id_pce, id_ligne } => {
+            format!("article {id_pce} : ligne {id_ligne} en double")
+        }
+        PesError::DuplicateInvoice { invoice_number } => {
+            format!("dette n° {invoice_number} en double")
+        }
+        PesError::TotalMismatch { declared, lines } => format!(
+            "les lignes font {}, le total du bordereau {}",
+            euros(*lines),
+            euros(*declared)
+        ),
+        PesError::NoticesBeforeEmission { .. } => {
+            "date d'envoi des avis antérieure à l'émission du bordereau".to_owned()
+        }
+    };
+    format!("Fichier PES non produit : {detail}. Corrigez la donnée puis relancez l'export.")
 }
 
 /// A shared custody's arrangement in a sentence, for the back office's household page.

@@ -19,6 +19,7 @@ use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
 use super::backoffice::api_attendance as attendance;
+use super::backoffice::api_billing as finance;
 use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
 use super::backoffice::kitchen;
@@ -59,6 +60,11 @@ pub const CSRF: &str = "csrf";
         billing::list_invoices, billing::get_invoice, billing::get_invoice_pdf,
         billing::contest_invoice_line, billing::get_balance, billing::list_ledger,
         billing::get_yearly_statement_pdf,
+        finance::run_invoicing, finance::get_invoicing_run, finance::issue_invoices,
+        finance::get_staff_invoice, finance::create_credit_note, finance::list_contests,
+        finance::answer_contest, finance::list_tariffs, finance::save_tariff,
+        finance::record_payment, finance::refund_credit, finance::export_accounting,
+        finance::export_pes,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -71,6 +77,7 @@ pub const CSRF: &str = "csrf";
         (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "billing", description = "The household's invoices and credit notes (each line with what happened and its tariff basis), their PDFs, contests on a line, the balance, the ledger and the yearly statement; another household's answers 404"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
+        (name = "finance", description = "Finance's back office for billing: the monthly run per régie (draft, review, issue), credit notes, contests, counter payments and refunds, tariffs (finance or manager), and the exports for the public accountant; every operation checks the staff member's roles (403 `forbidden`)"),
     )
 )]
 pub struct ApiDoc;

@@ -84,6 +84,16 @@ pub const ATTENDANCE_SCRIPT: &str = "/static/appel.js";
 pub const ATTENDANCE_WORKER: &str = "/static/appel-sw.js";
 pub const ATTENDANCE_STYLESHEET: &str = "/static/appel.css";
 
+// Finance's billing pages.
+pub const STAFF_BILLING: &str = "/gestion/facturation";
+pub const STAFF_BILLING_RUN: &str = "/gestion/facturation/calcul";
+pub const STAFF_BILLING_ISSUE: &str = "/gestion/facturation/emission";
+pub const STAFF_INVOICE: &str = "/gestion/facturation/factures/{invoice_id}";
+pub const STAFF_CREDIT_NOTE: &str = "/gestion/facturation/factures/{invoice_id}/avoir";
+pub const STAFF_CONTESTS: &str = "/gestion/facturation/contestations";
+pub const STAFF_CONTEST_ANSWER: &str = "/gestion/facturation/contestations/{contest_id}";
+pub const STAFF_TARIFFS: &str = "/gestion/facturation/tarifs";
+
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {
     let mut out = String::with_capacity(path.len());

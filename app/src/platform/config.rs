@@ -106,6 +106,7 @@ pub struct Config {
     pub open_data: OpenDataConfig,
     pub kitchen: KitchenConfig,
     pub billing: BillingConfig,
+    pub accounting: AccountingConfig,
 }
 
 /// `[billing]`: what the families' invoices, credit notes and yearly statements say of the
@@ -201,6 +202,31 @@ impl OpenDataConfig {
             None => (self.restaurant_type, None),
         }
     }
+}
+
+/// `[accounting]`: the commune's identifiers as the public accountant's Hélios knows them,
+/// for the PES V2 ORMC export (`docs/pes.md`). All unset by default: the export then answers
+/// that they are missing rather than writing a file Hélios would reject. Their shapes are
+/// checked by the PES writer, which names the faulty field.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AccountingConfig {
+    /// `IdColl`: the commune's SIRET (14 digits).
+    pub siret: Option<String>,
+    /// `CodCol`: Hélios's collectivité code (3 digits).
+    pub cod_col: Option<String>,
+    /// `CodBud`: Hélios's budget code (2 characters).
+    pub cod_bud: Option<String>,
+    /// `IdPost`: the accountant's codique (6–7 digits).
+    pub id_post: Option<String>,
+    /// `LibelleColBud`: the budget's name (38 characters at most); `open_data.commune_name`
+    /// when unset.
+    pub budget_name: Option<String>,
+    /// `CodProdLoc`: the local product code agreed with the accountant (1–4 characters).
+    pub cod_prod_loc: Option<String>,
+    /// `Nature`: the revenue account of the lines (digits, e.g. 7067).
+    pub nature: Option<String>,
+    /// `Per`: the period digit written in every piece and its keys (0–9).
+    pub period: u8,
 }
 
 /// `[kitchen]`: the counts' freeze worker and the caterer's mail.
@@ -899,6 +925,7 @@ struct FileConfig {
     kitchen: FileKitchen,
     #[serde(default)]
     billing: FileBilling,
+    accounting: FileAccounting,
 }
 
 impl FileConfig {
@@ -921,6 +948,7 @@ impl FileConfig {
         let open_data = self.open_data.parse(&top, &mut warnings)?;
         let kitchen = self.kitchen.parse(&top, &mut warnings)?;
         let billing = self.billing.parse(&top, &mut warnings)?;
+        let accounting = self.accounting.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -938,6 +966,7 @@ impl FileConfig {
             open_data,
             kitchen,
             billing,
+            accounting,
         })
     }
 }
@@ -1582,6 +1611,42 @@ impl Section for FileBilling {
                 self.counter_hours,
                 "du lundi au vendredi de 8 h 30 à 12 h et de 13 h 30 à 17 h",
             )?,
+struct FileAccounting {
+    siret: Option<String>,
+    cod_col: Option<String>,
+    cod_bud: Option<String>,
+    id_post: Option<String>,
+    budget_name: Option<String>,
+    cod_prod_loc: Option<String>,
+    nature: Option<String>,
+    period: Option<u8>,
+}
+
+impl Section for FileAccounting {
+    type Typed = AccountingConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<AccountingConfig, ConfigError> {
+        let period = self.period.unwrap_or(1);
+        if period > 9 {
+            return Err(ConfigError::invalid(
+                "accounting.period",
+                "must be one digit, 0 to 9",
+            ));
+        }
+        // A blank value is the same as none: the export then says what is missing.
+        let set = |v: Option<String>| {
+            v.map(|t| t.trim().to_owned())
+                .filter(|t: &String| !t.is_empty())
+        };
+        Ok(AccountingConfig {
+            siret: set(self.siret),
+            cod_col: set(self.cod_col),
+            cod_bud: set(self.cod_bud),
+            id_post: set(self.id_post),
+            budget_name: set(self.budget_name),
+            cod_prod_loc: set(self.cod_prod_loc),
+            nature: set(self.nature),
+            period,
         })
     }
 }
@@ -2381,6 +2446,15 @@ online_payment_url = "https://paiement.techniville.fr/"
 direct_debit = "Mandat au guichet."
 counter_address = "Régie, 2 rue Haute"
 counter_hours = "le mardi de 9 h à 12 h"
+[accounting]
+siret = "21990123400019"
+cod_col = "052"
+cod_bud = "01"
+id_post = "099010"
+budget_name = "Commune de Techniville"
+cod_prod_loc = "CANT"
+nature = "7067"
+period = 1
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2636,6 +2710,22 @@ counter_hours = "le mardi de 9 h à 12 h"
                 "le lundi".into(),
                 "le lundi".into(),
             ),
+            (
+                "accounting.siret",
+                "21690123000011".into(),
+                "21690123000011".into(),
+            ),
+            ("accounting.cod_col", "052".into(), "052".into()),
+            ("accounting.cod_bud", "01".into(), "01".into()),
+            ("accounting.id_post", "069010".into(), "069010".into()),
+            (
+                "accounting.budget_name",
+                "Ville de Lyon".into(),
+                "Ville de Lyon".into(),
+            ),
+            ("accounting.cod_prod_loc", "CANT".into(), "CANT".into()),
+            ("accounting.nature", "7067".into(), "7067".into()),
+            ("accounting.period", "3".into(), "3".into()),
         ]
     }
 

@@ -13,6 +13,8 @@
 pub mod api;
 pub mod api_absences;
 pub mod api_attendance;
+pub mod api_billing;
+pub mod billing_exports;
 pub mod api_custody;
 pub mod api_menus;
 pub mod kitchen;
@@ -124,6 +126,7 @@ fn declare(state: &AppState) -> Table {
     let table = api::declare(Table::new(state));
     let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
     let table = api_custody::declare(table);
+    let table = api_billing::declare(table);
     kitchen::declare(pages::declare(table))
 }
 

@@ -6,6 +6,7 @@ use axum::response::Response;
 use crate::http::backoffice::{
     ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, Staff,
 };
+use crate::http::backoffice::api_billing::{FINANCE, TARIFF_WRITERS};
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
 
@@ -22,6 +23,8 @@ struct HomePage {
     menus: bool,
     attendance: bool,
     kitchen: bool,
+    finance: bool,
+    tariffs: bool,
 }
 
 pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
@@ -36,5 +39,7 @@ pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
         menus: roles.any_of(MENU_WRITERS),
         attendance: roles.any_of(ATTENDANCE),
         kitchen: roles.any_of(KITCHEN_READERS),
+        finance: roles.any_of(FINANCE),
+        tariffs: roles.any_of(TARIFF_WRITERS),
     })
 }

@@ -10,7 +10,9 @@
 
 mod absences;
 mod attendance;
+mod billing;
 mod closures;
+mod contests;
 mod custody;
 mod home;
 mod households;
@@ -19,6 +21,7 @@ mod members;
 mod menus;
 mod queue;
 mod second_factor;
+mod tariffs;
 
 use axum::Router;
 use axum::http::Method;
@@ -29,6 +32,8 @@ use super::{
     MENU_WRITERS, QUOTIENT_WRITERS, Table,
 };
 use cantine_domain::ids::SchoolId;
+
+use super::api_billing::{FINANCE, TARIFF_WRITERS};
 
 use crate::error::{Error, FormProblem};
 use crate::http::portal::FormData;
@@ -226,6 +231,60 @@ pub(super) fn declare(table: Table) -> Table {
             routes::STAFF_ATTENDANCE_LOCK,
             manager,
             attendance::lock,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_BILLING,
+            Access::Roles(FINANCE),
+            billing::run_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_BILLING_RUN,
+            Access::Roles(FINANCE),
+            billing::compute,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_BILLING_ISSUE,
+            Access::Roles(FINANCE),
+            billing::issue,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_INVOICE,
+            Access::Roles(FINANCE),
+            billing::invoice_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_CREDIT_NOTE,
+            Access::Roles(FINANCE),
+            billing::credit_note,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_CONTESTS,
+            Access::Roles(FINANCE),
+            contests::contests_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_CONTEST_ANSWER,
+            Access::Roles(FINANCE),
+            contests::answer,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_TARIFFS,
+            Access::Roles(TARIFF_WRITERS),
+            tariffs::tariffs_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_TARIFFS,
+            Access::Roles(TARIFF_WRITERS),
+            tariffs::save,
         )
 }
 
