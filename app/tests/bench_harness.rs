@@ -88,3 +88,53 @@ async fn after_a_small_rush_every_acknowledged_change_is_stored_with_its_history
     assert!(verified.ok(), "{:#?}", verified);
     assert_eq!(verified.events, report.acks.len());
 }
+
+/// The billing scenario of `make bench`, tiny: each scale's database is made, seeded, billed,
+/// issued and dropped, and every line kind the seed planned is what the draft holds.
+#[tokio::test]
+async fn the_billing_scenario_bills_every_planned_day_at_two_scales() {
+    let data = tempfile::Builder::new()
+        .prefix("cantine-bench-billing-")
+        .tempdir()
+        .unwrap();
+    let (_served, base_url) = serve(data.path());
+    let started = Instant::now();
+    while reqwest::get(format!("{base_url}/readyz"))
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let year = seed::current_year(cantine_bench::today()).unwrap();
+    let report = cantine_bench::billing::run(
+        &data.path().join("pg/run"),
+        year,
+        &cantine_bench::billing::Options {
+            children: 60,
+            scales: vec![1, 2],
+            limit_s: 60.0,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.wrong, 0, "{report:#?}");
+    assert!(report.within_limit, "{report:#?}");
+    assert_eq!(report.scales.len(), 2);
+    let (one, two) = (&report.scales[0], &report.scales[1]);
+    assert_eq!((one.commune.children, two.commune.children), (60, 120));
+    for scale in [one, two] {
+        assert!(scale.invoices > 0 && scale.total_cents > 0, "{scale:#?}");
+        for kind in ["meal", "no_show", "unbooked", "late_absence", "illness_carence", "closure"] {
+            assert!(
+                scale.lines_by_kind.get(kind).copied().unwrap_or(0) > 0,
+                "no {kind} line at {}x: {:?}",
+                scale.scale,
+                scale.lines_by_kind
+            );
+        }
+    }
+    assert!(report.ratios_to_1x.contains_key("2x"));
+}

@@ -5,10 +5,12 @@
 //!
 //! It talks to a running `cantine serve` over HTTP only, as families and staff do
 //! ([`search`]: household search as a manager; [`attendance`]: the day's list as an agent;
-//! [`kitchen`]: the kitchen's counts), and to its database only to seed it and to
-//! check it afterwards.
+//! [`kitchen`]: the kitchen's counts), and to its database only to seed it and to check it
+//! afterwards. The billing run ([`billing`]) is timed in this process, as the console runs it,
+//! in databases of its own that it creates in the same cluster.
 
 pub mod attendance;
+pub mod billing;
 pub mod kitchen;
 pub mod load;
 pub mod rush;

@@ -1,4 +1,4 @@
-//! `cantine-bench seed|rush|search|attendance|kitchen|load`: the pieces `scripts/bench` puts together. Each prints
+//! `cantine-bench seed|rush|search|attendance|kitchen|billing|load`: the pieces `scripts/bench` puts together. Each prints
 //! one JSON object on standard output.
 
 use std::path::PathBuf;
@@ -68,6 +68,19 @@ enum Command {
         socket: PathBuf,
         #[arg(long, default_value_t = 100)]
         requests: usize,
+    },
+    /// The monthly billing run (draft, then issue) at 1×, 2× and 4× the commune, each in a
+    /// database of its own in the cluster; fails when 1× takes `limit_seconds` or more.
+    Billing {
+        #[arg(long)]
+        socket: PathBuf,
+        /// Children at 1×.
+        #[arg(long, default_value_t = 10_000)]
+        children: usize,
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+        scales: Vec<u32>,
+        #[arg(long, default_value_t = 10.0)]
+        limit_seconds: f64,
     },
     /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
     Load {
@@ -157,6 +170,28 @@ async fn main() -> anyhow::Result<()> {
                 bail!("{} answers missed a school or a day", report.wrong);
             }
             serde_json::to_value(&report)?
+        }
+        Command::Billing {
+            socket,
+            children,
+            scales,
+            limit_seconds,
+        } => {
+            let options = cantine_bench::billing::Options {
+                children,
+                scales,
+                limit_s: limit_seconds,
+            };
+            let report = cantine_bench::billing::run(&socket, year, &options).await?;
+            // The figures go out first: a run over the limit is still worth reading.
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if report.wrong > 0 {
+                bail!("{} billing checks failed", report.wrong);
+            }
+            if !report.within_limit {
+                bail!("the 1x billing run and issue took {limit_seconds} s or more");
+            }
+            return Ok(());
         }
         Command::Load {
             url,

@@ -16,6 +16,7 @@
 //! audit entry committed before the file is answered.
 
 pub mod files;
+mod preview;
 mod store;
 
 use cantine_domain::absence::{self, CertificateType, Reason, Status};
@@ -31,6 +32,7 @@ use crate::error::{Conflict, Error, Invalid, Result};
 use crate::platform::mail::{Mail, Mailer};
 
 pub use files::CertificateFiles;
+pub use preview::{Preview, PreviewDay, preview};
 pub use store::AbsenceRow;
 
 /// The only activity with absences today; see `cantine_domain::activity`.
@@ -124,27 +126,30 @@ fn checked(declaration: &Declaration, today: NaiveDate) -> Result<(Vec<ChildId>,
     Ok((children, comment.to_owned()))
 }
 
-/// A family declares an absence for children of its household, with an optional certificate.
-/// All or nothing: one child that is not the household's (404) or has no service day in the
-/// range (422) refuses the whole declaration.
-pub async fn declare(
+/// A child's service days in a declaration, each with its notice, as `declare` records them.
+#[derive(Debug, Clone)]
+pub struct PlannedChild {
+    pub child: ChildId,
+    pub first_name: String,
+    pub days: Vec<(NaiveDate, absence::Notice)>,
+}
+
+/// The days a declaration covers for each child (under a shared custody, this household's
+/// days only), judged at `rules.now`, with the refusals `declare` gives; nothing is written.
+pub async fn planned_days(
     pool: &PgPool,
-    files: &CertificateFiles,
     rules: &Rules<'_>,
-    (household, actor): (HouseholdId, AccountId),
+    household: HouseholdId,
     declaration: &Declaration,
-    certificate: Option<Vec<u8>>,
-) -> Result<AbsenceId> {
-    let (children, comment) = checked(declaration, rules.today())?;
+) -> Result<Vec<PlannedChild>> {
+    let (children, _) = checked(declaration, rules.today())?;
     let (first, last) = (declaration.first_day, declaration.last_day);
     let year = match (rules.year_of(first), rules.year_of(last)) {
         (Some(a), Some(b)) if a == b => a,
         _ => return Err(Error::absence(absence::AbsenceError::OutsideSchoolYear)),
     };
-    let now = rules.now;
-    // The days first: a declaration that makes no sense writes no file.
     let mut conn = pool.acquire().await?;
-    let mut days = Vec::new();
+    let mut planned = Vec::new();
     for &child in &children {
         let (school, first_name) = store::school_of(&mut conn, household, child)
             .await?
@@ -154,7 +159,7 @@ pub async fn declare(
             &calendar,
             (first, last),
             declaration.reason,
-            now,
+            rules.now,
             rules.deadline,
         )
         .map_err(Error::absence)?;
@@ -169,9 +174,36 @@ pub async fn declare(
                 }));
             }
         }
-        days.push((child, child_days));
+        planned.push(PlannedChild {
+            child,
+            first_name,
+            days: child_days,
+        });
     }
-    drop(conn);
+    Ok(planned)
+}
+
+/// A family declares an absence for children of its household, with an optional certificate.
+/// All or nothing: one child that is not the household's (404) or has no service day in the
+/// range (422) refuses the whole declaration.
+pub async fn declare(
+    pool: &PgPool,
+    files: &CertificateFiles,
+    rules: &Rules<'_>,
+    (household, actor): (HouseholdId, AccountId),
+    declaration: &Declaration,
+    certificate: Option<Vec<u8>>,
+) -> Result<AbsenceId> {
+    let (children, comment) = checked(declaration, rules.today())?;
+    let (first, last) = (declaration.first_day, declaration.last_day);
+    let now = rules.now;
+    // The days first: a declaration that makes no sense writes no file.
+    let days: Vec<(ChildId, Vec<(NaiveDate, absence::Notice)>)> =
+        planned_days(pool, rules, household, declaration)
+            .await?
+            .into_iter()
+            .map(|p| (p.child, p.days))
+            .collect();
     let written = match certificate {
         Some(bytes) => Some(write_certificate(files, bytes).await?),
         None => None,

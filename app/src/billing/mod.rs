@@ -14,6 +14,7 @@ pub(crate) mod ledger;
 mod ledger_store;
 mod month;
 pub mod outbox;
+mod prices;
 mod reports;
 mod review;
 mod run;
@@ -508,4 +509,27 @@ pub async fn meal_price(
     date: NaiveDate,
 ) -> Result<(Price, Tariff)> {
     tariffs::meal_price(pool, household, child, date).await
+}
+
+/// A child's meal on one day at the tariff of the day, for the family's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DayPrice {
+    pub date: NaiveDate,
+    /// The meal, booked.
+    pub meal: Cents,
+    /// The meal without a booking: with the tariff's surcharge or multiplier.
+    pub walk_in: Cents,
+    /// The first days of an illness that stay charged.
+    pub carence_days: u32,
+}
+
+/// [`meal_price`] for each day of `[from, to]` that has a tariff, in a handful of queries.
+pub async fn meal_prices(
+    pool: &PgPool,
+    household: HouseholdId,
+    child: ChildId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DayPrice>> {
+    prices::meal_prices(pool, household, child, from, to).await
 }

@@ -51,7 +51,7 @@ pub const CSRF: &str = "csrf";
         staff::create_staff_account, staff::set_staff_roles, staff::reset_second_factor,
         staff::audit_log,
         absences::declare_absence, absences::list_absences, absences::upload_certificate,
-        absences::get_certificate, staff_absences::list_pending_absences,
+        absences::get_certificate, absences::preview_absence, staff_absences::list_pending_absences,
         staff_absences::decide_absence, staff_absences::get_absence_certificate,
         menus::list_menus, staff_menus::set_menu,
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -29,6 +29,7 @@ use super::v1::{children_schema, text_schema};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/absences", get(list_absences).post(declare_absence))
+        .route("/api/v1/absences/preview", post(preview_absence))
         .route(
             "/api/v1/absences/{absence_id}/certificate",
             put(upload_certificate).get(get_certificate),
@@ -191,6 +192,89 @@ pub async fn declare_absence(
     .await?;
     let absence = absences::one_for_household(&state.pool, household, id).await?;
     Ok((StatusCode::CREATED, Json(absence.into())))
+}
+
+impl DeclareAbsence {
+    fn declaration(self) -> Declaration {
+        Declaration {
+            children: self.children.into_iter().map(ChildId).collect(),
+            first_day: self.first_day,
+            last_day: self.last_day,
+            reason: self.reason.into(),
+            comment: self.comment,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewDayOut {
+    child_id: i64,
+    date: NaiveDate,
+    /// As `declareAbsence` would record it: `before_deadline`, `same_morning_illness` or `late`.
+    notice: String,
+    booked: bool,
+    /// The invoice line the day would give if the absence is accepted: `illness_carence`,
+    /// `illness_free`, `excused_absence`, `late_absence`; null for a day not booked.
+    line_kind: Option<String>,
+    /// True when the day stays charged although the child is absent.
+    charged: bool,
+    /// What stays charged, in cents (0 when nothing does); null when a charged day has no
+    /// tariff to price it yet.
+    amount_cents: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AbsencePreviewOut {
+    /// Every service day the declaration covers, per child.
+    days: Vec<PreviewDayOut>,
+    /// The days that stay charged, as `days` lists them.
+    charged_days: Vec<PreviewDayOut>,
+    /// What stays charged in all, in cents.
+    total_cents: i64,
+    /// True when something stays charged: show it, and ask before calling `declareAbsence`.
+    confirmation_needed: bool,
+}
+
+impl From<absences::Preview> for AbsencePreviewOut {
+    fn from(p: absences::Preview) -> Self {
+        let out = |d: &absences::PreviewDay| PreviewDayOut {
+            child_id: d.child.get(),
+            date: d.date,
+            notice: d.notice.code().to_owned(),
+            booked: d.booked,
+            line_kind: d.kind.map(|k| k.code().to_owned()),
+            charged: d.charged(),
+            amount_cents: d.amount.map(|a| a.get()),
+        };
+        let charged_days: Vec<PreviewDayOut> = p.charged_days().map(out).collect();
+        Self {
+            confirmation_needed: !charged_days.is_empty(),
+            days: p.days.iter().map(out).collect(),
+            charged_days,
+            total_cents: p.total.get(),
+        }
+    }
+}
+
+/// What a declaration would leave charged, before it is made: the same body as
+/// `declareAbsence`, judged now and as if the absence were accepted, nothing recorded. A late
+/// absence for another reason stays charged, and so do an illness's first days (the tariff's
+/// carence); a cancellation before the deadline leaves nothing charged.
+#[utoipa::path(post, path = "/api/v1/absences/preview", operation_id = "previewAbsence", tag = "absences",
+    request_body = DeclareAbsence, security(("session" = [], "csrf" = [])),
+    responses((status = 200, body = AbsencePreviewOut),
+        (status = 404, body = Problem, description = "`not_found`: a child not of the household"),
+        (status = 409, body = Problem, description = "`other_households_day`: under a shared custody, every day of the range is the other household's"),
+        (status = 422, body = Problem, description = "`not_a_service_day`: no service day of a child's school in the range, or a range outside one school year; `validation`: a reversed or too long range, a start more than 30 days ago, a comment too long")))]
+pub async fn preview_absence(
+    State(state): State<AppState>,
+    session: Session,
+    Json(body): Json<DeclareAbsence>,
+) -> Result<Json<AbsencePreviewOut>> {
+    let household = session.household()?;
+    let preview =
+        absences::preview(&state.pool, &state.rules(), household, &body.declaration()).await?;
+    Ok(Json(preview.into()))
 }
 
 /// The household's absences, newest first, with the manager's decision.

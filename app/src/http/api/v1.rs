@@ -24,6 +24,7 @@ use cantine_domain::ids::{ChildId, SchoolId};
 use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 
+use crate::billing;
 use crate::accounts::{self, NewAccount};
 use crate::custody;
 use crate::enrollments;
@@ -617,11 +618,19 @@ pub struct DayOut {
     /// Under a shared custody, a day the child spends with the other household: that household
     /// books it, and this one cannot change it (`locked` is true).
     other_household: bool,
+    /// The meal's price for this household on a service day, in cents, at the tariff of the
+    /// day; null on other days, on the other household's days, or when no tariff applies yet.
+    meal_price_cents: Option<i64>,
+    /// On a day whose deadline has passed and that is not booked: what a meal eaten anyway
+    /// costs (the meal with the tariff's unbooked surcharge), in cents; null otherwise.
+    walk_in_cents: Option<i64>,
 }
 
 impl DayOut {
     fn new(d: DayView, other_household: bool) -> Self {
         Self {
+            meal_price_cents: None,
+            walk_in_cents: None,
             date: d.date,
             booked: d.booked,
             locked: d.locked || other_household,
@@ -658,11 +667,20 @@ pub async fn list_reservations(
     )
     .await?;
     let holding = custody::holding_of(&state.pool, household, child).await?;
+    let prices = billing::meal_prices(&state.pool, household, child, range.from, range.to).await?;
     Ok(Json(
         days.into_iter()
             .map(|d| {
                 let theirs = holding.as_ref().is_some_and(|h| !h.books(d.date));
-                DayOut::new(d, theirs)
+                let price = prices.iter().find(|p| p.date == d.date);
+                let service_day = d.reason.is_none() && !theirs;
+                let walk_in = service_day && d.locked && !d.booked;
+                let mut out = DayOut::new(d, theirs);
+                if service_day && let Some(price) = price {
+                    out.meal_price_cents = Some(price.meal.get());
+                    out.walk_in_cents = walk_in.then_some(price.walk_in.get());
+                }
+                out
             })
             .collect(),
     ))

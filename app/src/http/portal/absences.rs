@@ -10,6 +10,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use cantine_domain::absence::{CertificateProblem, MAX_CERTIFICATE_BYTES, Reason, Status};
+use cantine_domain::billing::LineKind;
 use cantine_domain::ids::{AbsenceId, ChildId};
 
 use super::widgets::{Choice, parse_date};
@@ -220,6 +221,54 @@ struct AbsencesPage {
     comment: String,
     max_mb: usize,
     absences: Vec<AbsenceLine>,
+    /// Before recording a declaration that leaves meals charged: what stays charged.
+    confirmation: Option<Confirmation>,
+}
+
+/// The step between the form and the declaration when days stay charged.
+struct Confirmation {
+    /// "Ce repas restera facturé 3,50 €"
+    message: String,
+    /// "Lina, lundi 7 décembre : absence déclarée après la date limite, 3,50 €"
+    days: Vec<String>,
+    /// The previewed total in cents, posted back: a changed form is previewed again.
+    total_cents: i64,
+    /// A file chosen with the first post is not sent again by the browser.
+    had_file: bool,
+}
+
+/// The confirmation's words, or `None` when nothing stays charged.
+fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmation> {
+    let charged: Vec<&absences::PreviewDay> = preview.charged_days().collect();
+    if charged.is_empty() {
+        return None;
+    }
+    let total = fr::euros(preview.total);
+    let message = if charged.len() == 1 {
+        format!("Ce repas restera facturé {total}")
+    } else {
+        format!("Ces {} repas resteront facturés {total} au total", charged.len())
+    };
+    let days = charged
+        .iter()
+        .map(|d| {
+            let why = match d.kind {
+                Some(LineKind::IllnessCarence) => "jour de carence en cas de maladie",
+                Some(LineKind::LateAbsence) => "absence déclarée après la date limite",
+                _ => "repas dû",
+            };
+            let amount = d
+                .amount
+                .map_or_else(|| "tarif non encore fixé".to_owned(), fr::euros);
+            format!("{}, {} : {why}, {amount}", d.first_name, fr::long_date(d.date))
+        })
+        .collect();
+    Some(Confirmation {
+        message,
+        days,
+        total_cents: preview.total.get(),
+        had_file,
+    })
 }
 
 form_page!(AbsencesPage);
@@ -259,6 +308,7 @@ async fn absences_page(
             .unwrap_or_default(),
         max_mb: MAX_CERTIFICATE_BYTES / (1024 * 1024),
         absences: absences.into_iter().map(line).collect(),
+        confirmation: None,
     })
 }
 
@@ -315,6 +365,16 @@ pub(super) async fn declare(
             ))?,
             comment: form.get("commentaire").to_owned(),
         };
+        // What stays charged is shown, and confirmed, before the absence is recorded; the
+        // confirmation carries the total it showed, so a changed form is shown again.
+        let preview =
+            absences::preview(&state.pool, &state.rules(), household, &declaration).await?;
+        let confirmed = form.get("confirme").parse::<i64>().ok() == Some(preview.total.get());
+        if !confirmed
+            && let Some(step) = confirmation(&preview, form.file()?.is_some())
+        {
+            return Ok(Err(step));
+        }
         absences::declare(
             &state.pool,
             &certificate_files(&state),
@@ -324,10 +384,16 @@ pub(super) async fn declare(
             form.file()?,
         )
         .await
+        .map(Ok)
     }
     .await;
     match result {
-        Ok(_) => Ok(see_other(&format!("{}?info=declaree", routes::ABSENCES))),
+        Ok(Ok(_)) => Ok(see_other(&format!("{}?info=declaree", routes::ABSENCES))),
+        Ok(Err(step)) => {
+            let mut page = absences_page(&state, &session, Some(&form)).await?;
+            page.confirmation = Some(step);
+            super::ok(&page)
+        }
         Err(e) => refused(e, absences_page(&state, &session, Some(&form))).await,
     }
 }

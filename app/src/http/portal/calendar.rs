@@ -27,7 +27,7 @@ use crate::households::{self, Child};
 use crate::http::AppState;
 use crate::http::auth::Session;
 use crate::reservations::PatternResult;
-use crate::{custody, menus, reservations};
+use crate::{billing, custody, menus, reservations};
 
 struct Week {
     title: String,
@@ -38,6 +38,8 @@ struct CalendarDay {
     row: DayRow,
     /// The menu the child's school serves that day, with the child's allergen warnings.
     menu: Option<MenuView>,
+    /// "Repas : 3,50 €", and on an unbooked day past its deadline what eating anyway costs.
+    price: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,12 +119,29 @@ async fn calendar_page(
         (first, last),
     )
     .await?;
+    let prices = billing::meal_prices(&state.pool, household, child.id, first, last).await?;
+    let price_text = |day: &cantine_domain::booking::DayView| {
+        if day.reason.is_some() || theirs(day.date) {
+            return None;
+        }
+        let price = prices.iter().find(|p| p.date == day.date)?;
+        Some(if day.locked && !day.booked {
+            format!(
+                "Repas : {} ; sans réservation : {}",
+                fr::euros(price.meal),
+                fr::euros(price.walk_in)
+            )
+        } else {
+            format!("Repas : {}", fr::euros(price.meal))
+        })
+    };
     let mut weeks: Vec<Week> = Vec::new();
     for day in views
         .iter()
         .filter(|d| d.date.weekday().number_from_monday() <= 5)
     {
         let row = CalendarDay {
+            price: price_text(day),
             row: if theirs(day.date) {
                 DayRow::other_household(day)
             } else {
