@@ -54,10 +54,16 @@ pub enum Code {
     NoTariff,
     /// Shared custody: the day is the other household's, which books it.
     OtherHouseholdsDay,
+    /// An earlier online payment of the invoice may still succeed.
+    PaymentInProgress,
+    /// The invoice has nothing left to pay.
+    NothingToPay,
+    /// Online payment is not offered for this invoice, or PayFiP cannot take it now.
+    PaymentUnavailable,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 39] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -94,6 +100,9 @@ impl Code {
         Code::AmountExceeded,
         Code::NoTariff,
         Code::OtherHouseholdsDay,
+        Code::PaymentInProgress,
+        Code::NothingToPay,
+        Code::PaymentUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +143,9 @@ impl Code {
             Code::AmountExceeded => "amount_exceeded",
             Code::NoTariff => "no_tariff",
             Code::OtherHouseholdsDay => "other_households_day",
+            Code::PaymentInProgress => "payment_in_progress",
+            Code::NothingToPay => "nothing_to_pay",
+            Code::PaymentUnavailable => "payment_unavailable",
         }
     }
 }
@@ -355,6 +367,24 @@ pub enum Conflict {
         child: String,
     },
     Billing(BillingConflict),
+    Payment(PaymentConflict),
+}
+
+/// What an online payment's state, or PayFiP, refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentConflict {
+    /// An earlier attempt on the invoice may still succeed (its page is open, or PayFiP has
+    /// not decided): a second one could make the family pay twice.
+    InProgress,
+    /// Paid, cancelled by credit notes, or not issued.
+    NothingToPay,
+    /// The régie takes no payment online (no PayFiP client number), or what is due is below
+    /// PayFiP's 1 € or above its 100,000 €.
+    NotOffered,
+    /// PayFiP did not answer, or answered a technical fault: worth trying again later (503).
+    Unavailable,
+    /// PayFiP refused the operation with a functional fault, whose code is kept for the logs.
+    Refused { code: String },
 }
 
 /// What the state of billing refuses.
@@ -462,6 +492,13 @@ impl Error {
                 Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
                     Code::OtherHouseholdsDay
                 }
+                Conflict::Payment(PaymentConflict::InProgress) => Code::PaymentInProgress,
+                Conflict::Payment(PaymentConflict::NothingToPay) => Code::NothingToPay,
+                Conflict::Payment(
+                    PaymentConflict::NotOffered
+                    | PaymentConflict::Unavailable
+                    | PaymentConflict::Refused { .. },
+                ) => Code::PaymentUnavailable,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

@@ -14,6 +14,8 @@ pub mod fr;
 mod openapi;
 mod opendata;
 mod ops;
+pub mod payfip;
+pub mod payfip_simulator;
 mod portal;
 pub mod routes;
 
@@ -54,6 +56,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     pub limiter: Arc<RateLimiter>,
     pub links: Arc<routes::Links>,
+    /// The PayFiP SOAP client (`payfip.endpoint`), shared by requests and the worker.
+    pub payfip: crate::payments::PayfipClient,
 }
 
 impl AppState {
@@ -68,6 +72,10 @@ impl AppState {
                 public_url: config.public_url.clone(),
             }),
             mailer: Arc::new(Mailer::from_config(&config)?),
+            payfip: crate::payments::PayfipClient::new(
+                config.payfip.endpoint.clone(),
+                Duration::from_secs(config.payfip.timeout_secs),
+            )?,
             config: Arc::new(config),
             metrics: Arc::new(metrics),
             clock: Arc::new(SystemClock),
@@ -115,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(backoffice::routes(&state))
         .merge(opendata::routes())
+        .merge(payfip::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -235,6 +244,13 @@ pub async fn serve(
         shutdown.await;
         drop(stop_worker);
     };
+    // PayFiP's reconciliation: pending attempts asked again, whatever notifications came.
+    let payfip_worker = state.config.payfip.worker.then(|| {
+        tokio::spawn(crate::payments::run(
+            payfip::payments(&state),
+            worker_stopped.clone(),
+        ))
+    });
     let worker = state
         .config
         .kitchen
@@ -250,6 +266,11 @@ pub async fn serve(
         && let Err(e) = worker.await
     {
         tracing::warn!(error = %e, "the kitchen worker ended abnormally");
+    }
+    if let Some(worker) = payfip_worker
+        && let Err(e) = worker.await
+    {
+        tracing::warn!(error = %e, "the PayFiP reconciliation worker ended abnormally");
     }
     served
 }

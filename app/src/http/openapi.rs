@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::api::absences;
 use super::api::menus;
+use super::api::payments;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
@@ -55,6 +56,7 @@ pub const CSRF: &str = "csrf";
         attendance::attendance_list, attendance::mark_attendance, attendance::lock_attendance,
         kitchen::kitchen_counts,
         custody::set_custody, custody::remove_custody,
+        payments::start_payment, payments::get_payment, payments::list_payments,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -64,6 +66,7 @@ pub const CSRF: &str = "csrf";
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
         (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
+        (name = "payments", description = "Paying invoices online through the DGFiP's PayFiP (card or one-off direct debit): the outcome is what PayFiP answers Cantine, never what the browser says"),
         (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),
     )

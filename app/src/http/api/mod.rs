@@ -3,6 +3,7 @@
 
 pub mod absences;
 pub mod menus;
+pub mod payments;
 pub mod v1;
 
 use axum::Router;
@@ -13,4 +14,5 @@ pub fn routes() -> Router<AppState> {
     v1::routes()
         .merge(absences::routes())
         .merge(menus::routes())
+        .merge(payments::routes())
 }
