@@ -46,7 +46,26 @@ enum Command {
         command: AdminCommand,
     },
     /// Print the effective configuration, secrets masked; exit non-zero if it is invalid.
-    CheckConfig,
+    CheckConfig {
+        /// Also ask PayFiP (`payfip.endpoint`) whether each régie's `numcli` is known.
+        #[arg(long)]
+        payfip: bool,
+    },
+    /// A PayFiP simulator (SOAP service and payment page) for the demo and tests: never money.
+    PayfipSimulator {
+        /// Where to listen, e.g. 127.0.0.1:8090 (loopback only: it takes no credentials).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+        /// Never call the service's `urlnotif` (the reconciliation must find the payments).
+        #[arg(long)]
+        drop_notifications: bool,
+        /// Notify this many milliseconds after the choice instead of before the redirect.
+        #[arg(long, default_value_t = 0)]
+        notification_delay_ms: u64,
+        /// Notify this many more times.
+        #[arg(long, default_value_t = 0)]
+        repeat_notifications: u32,
+    },
     /// Monthly invoicing: compute the draft, review it, issue it.
     Billing {
         #[command(subcommand)]
@@ -120,6 +139,23 @@ fn parse_totp_secret(text: &str) -> Result<TotpSecret, String> {
 pub fn main() -> ExitCode {
     crate::platform::return_large_blocks_to_the_system();
     let cli = Cli::parse();
+    if let Command::PayfipSimulator {
+        listen,
+        drop_notifications,
+        notification_delay_ms,
+        repeat_notifications,
+    } = cli.command
+    {
+        return payfip_simulator(
+            listen,
+            crate::http::payfip_simulator::Switches {
+                drop_notifications,
+                notification_delay_ms,
+                repeat_notifications,
+                ..Default::default()
+            },
+        );
+    }
     let source = Source {
         file: cli.config.clone(),
         ..Source::default()
@@ -131,11 +167,14 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Command::CheckConfig = cli.command {
+    if let Command::CheckConfig { payfip } = cli.command {
         for warning in &config.warnings {
             eprintln!("cantine: warning: {warning}");
         }
         print!("{}", config.describe());
+        if payfip {
+            return check_payfip(&config);
+        }
         return ExitCode::SUCCESS;
     }
     crate::platform::telemetry::init(&config.log.filter);
@@ -186,7 +225,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             migrate(&pool).await?;
             billing(&pool, command).await
         }
-        Command::CheckConfig | Command::Backup { .. } => {
+        Command::CheckConfig { .. } | Command::Backup { .. } | Command::PayfipSimulator { .. } => {
             unreachable!("handled before connecting")
         }
     };
@@ -194,6 +233,88 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     // Stopping the private server last: requests in flight have finished by now.
     drop(embedded);
     result
+}
+
+/// Asks PayFiP about each configured `numcli` (`recupererDetailClient`); fails if one is
+/// unknown or PayFiP cannot be asked.
+fn check_payfip(config: &Config) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cantine: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        let client = match crate::payments::PayfipClient::new(
+            config.payfip.endpoint.clone(),
+            std::time::Duration::from_secs(config.payfip.timeout_secs),
+        ) {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("cantine: PayFiP client: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if config.payfip.regies.is_empty() {
+            println!("payfip: no régie configured, nothing to check");
+        }
+        let mut ok = true;
+        for regie in &config.payfip.regies {
+            let Some(numcli) = config.payfip.numcli(&regie.code) else {
+                continue;
+            };
+            match crate::payments::verify_numcli(&client, &numcli).await {
+                Ok(labels) => println!(
+                    "payfip: régie {} numcli {} known at {}: {}",
+                    regie.code,
+                    numcli.as_str(),
+                    config.payfip.endpoint,
+                    labels.join(" / ")
+                ),
+                Err(e) => {
+                    ok = false;
+                    eprintln!(
+                        "cantine: payfip: régie {} numcli {}: {e}",
+                        regie.code,
+                        numcli.as_str()
+                    );
+                }
+            }
+        }
+        if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// `cantine payfip-simulator`: serves until Ctrl-C or SIGTERM.
+fn payfip_simulator(
+    listen: std::net::SocketAddr,
+    switches: crate::http::payfip_simulator::Switches,
+) -> ExitCode {
+    crate::platform::telemetry::init("info");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cantine: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = runtime.block_on(async {
+        let listener = TcpListener::bind(listen).await?;
+        tracing::info!(address = %listener.local_addr()?, "PayFiP simulator listening");
+        crate::http::payfip_simulator::serve(listener, switches, shutdown_signal()).await
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cantine: payfip-simulator on {listen}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn admin(config: &Config, pool: &PgPool, command: AdminCommand) -> anyhow::Result<()> {

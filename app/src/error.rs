@@ -58,10 +58,16 @@ pub enum Code {
     NotConfigured,
     /// The PES V2 file cannot be written from the month's data or the identifiers.
     PesRejected,
+    /// An earlier online payment of the invoice may still succeed.
+    PaymentInProgress,
+    /// The invoice has nothing left to pay.
+    NothingToPay,
+    /// Online payment is not offered for this invoice, or PayFiP cannot take it now.
+    PaymentUnavailable,
 }
 
 impl Code {
-    pub const ALL: [Code; 38] = [
+    pub const ALL: [Code; 41] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -100,6 +106,9 @@ impl Code {
         Code::OtherHouseholdsDay,
         Code::NotConfigured,
         Code::PesRejected,
+        Code::PaymentInProgress,
+        Code::NothingToPay,
+        Code::PaymentUnavailable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +151,9 @@ impl Code {
             Code::OtherHouseholdsDay => "other_households_day",
             Code::NotConfigured => "not_configured",
             Code::PesRejected => "pes_rejected",
+            Code::PaymentInProgress => "payment_in_progress",
+            Code::NothingToPay => "nothing_to_pay",
+            Code::PaymentUnavailable => "payment_unavailable",
         }
     }
 }
@@ -377,6 +389,24 @@ pub enum Conflict {
     AccountingNotConfigured(Vec<&'static str>),
     /// The PES writer refused the month's file (a malformed identifier, an address too long).
     Pes(cantine_domain::pes::PesError),
+    Payment(PaymentConflict),
+}
+
+/// What an online payment's state, or PayFiP, refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentConflict {
+    /// An earlier attempt on the invoice may still succeed (its page is open, or PayFiP has
+    /// not decided): a second one could make the family pay twice.
+    InProgress,
+    /// Paid, cancelled by credit notes, or not issued.
+    NothingToPay,
+    /// The régie takes no payment online (no PayFiP client number), or what is due is below
+    /// PayFiP's 1 € or above its 100,000 €.
+    NotOffered,
+    /// PayFiP did not answer, or answered a technical fault: worth trying again later (503).
+    Unavailable,
+    /// PayFiP refused the operation with a functional fault, whose code is kept for the logs.
+    Refused { code: String },
 }
 
 /// What the state of billing refuses.
@@ -486,6 +516,13 @@ impl Error {
                 }
                 Conflict::AccountingNotConfigured(_) => Code::NotConfigured,
                 Conflict::Pes(_) => Code::PesRejected,
+                Conflict::Payment(PaymentConflict::InProgress) => Code::PaymentInProgress,
+                Conflict::Payment(PaymentConflict::NothingToPay) => Code::NothingToPay,
+                Conflict::Payment(
+                    PaymentConflict::NotOffered
+                    | PaymentConflict::Unavailable
+                    | PaymentConflict::Refused { .. },
+                ) => Code::PaymentUnavailable,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

@@ -26,6 +26,7 @@ pub mod households;
 pub mod http;
 pub mod kitchen;
 pub mod menus;
+pub mod payments;
 pub mod platform;
 pub mod reservations;
 pub mod staff;

@@ -563,6 +563,21 @@ pub struct Client {
     pub labels: Vec<String>,
 }
 
+impl Client {
+    /// The answer PayFiP would send: what the simulator sends.
+    pub fn envelope(&self) -> String {
+        let mut fields = String::new();
+        for (name, label) in ["libelleN1", "libelleN2", "libelleN3"]
+            .iter()
+            .zip(&self.labels)
+        {
+            fields.push_str(&format!("<{name}>{}</{name}>", escape(label)));
+        }
+        fields.push_str(&format!("<numcli>{}</numcli>", escape(&self.numcli)));
+        response_envelope("recupererDetailClient", &fields)
+    }
+}
+
 /// The `idOp` of `creerPaiementSecurise`'s answer.
 pub fn parse_create(xml: &str) -> Result<String, AnswerError> {
     let fields = read_return(xml, "creerPaiementSecuriseResponse")?;
@@ -1115,13 +1130,12 @@ mod tests {
             "recupererDetailClient",
             "<libelleN1>REGIE CANTINE</libelleN1><libelleN2>TECHNIVILLE</libelleN2><numcli>012345</numcli>",
         );
-        assert_eq!(
-            parse_client(&client).unwrap(),
-            Client {
-                numcli: "012345".into(),
-                labels: vec!["REGIE CANTINE".into(), "TECHNIVILLE".into()]
-            }
-        );
+        let expected = Client {
+            numcli: "012345".into(),
+            labels: vec!["REGIE CANTINE".into(), "TECHNIVILLE".into()],
+        };
+        assert_eq!(parse_client(&client).unwrap(), expected);
+        assert_eq!(parse_client(&expected.envelope()).unwrap(), expected);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod ledger_store;
 mod month;
 pub mod outbox;
 mod prices;
+mod payfip_support;
 mod reports;
 mod review;
 mod run;
@@ -439,6 +440,15 @@ pub async fn record_payment(
     payment: PaymentInput,
 ) -> Result<PaymentOutcome> {
     ledger::record_payment(pool, actor, payment).await
+}
+
+/// [`record_payment`] inside the caller's transaction, for a system action (PayFiP's
+/// verdict applied with its attempt).
+pub async fn record_payment_in(
+    tx: &mut sqlx::PgConnection,
+    payment: &PaymentInput,
+) -> Result<PaymentOutcome> {
+    payfip_support::record_payment_in(tx, payment).await
 }
 
 /// Pays back part of a household's credit: an explicit finance action.

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use cantine_domain::absence::CertificateProblem;
 
-use crate::error::{Code, Invalid, Malformed};
+use crate::error::{Code, Conflict, Invalid, Malformed, PaymentConflict};
 pub use crate::error::{Error, Result};
 
 /// The body of every error answer.
@@ -47,6 +47,10 @@ pub fn status(error: &Error) -> StatusCode {
             StatusCode::PAYLOAD_TOO_LARGE
         }
         Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        // PayFiP is down or faulty: the family may try again later.
+        Error::Conflict(Conflict::Payment(PaymentConflict::Unavailable)) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         Error::Conflict { .. } => StatusCode::CONFLICT,
         Error::Malformed { .. } => StatusCode::BAD_REQUEST,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

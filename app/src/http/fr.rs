@@ -25,7 +25,7 @@ use cantine_domain::roles::Role;
 use crate::audit::Action;
 use crate::error::{
     BillingConflict, Conflict, Error, Field, FormProblem, ImportLine, ImportProblem, Invalid,
-    Malformed, MenuProblem, Refusal,
+    Malformed, MenuProblem, PaymentConflict, Refusal,
 };
 
 /// The French name of a weekday, lowercase as written inside a sentence (`"mercredi"`).
@@ -503,6 +503,7 @@ fn conflict(conflict: &Conflict) -> String {
             "Le pointage de ce jour est verrouillé : seul un gestionnaire peut le corriger, avec un motif.".to_owned()
         }
         Conflict::Billing(e) => billing(e),
+        Conflict::Payment(e) => payment(e).to_owned(),
         Conflict::OtherHouseholdsDay { child, date } => format!(
             "Le {}, {child} est chez l'autre parent : c'est lui qui réserve ce jour-là.",
             long_date(*date)
@@ -640,6 +641,28 @@ fn billing(e: &BillingConflict) -> String {
         BillingConflict::AmountExceeded { max } => format!("Le montant dépasse ce qui est possible ({} au plus).", euros(*max)),
         BillingConflict::TariffVersionExists(date) => format!("Une version du tarif s'applique déjà à partir du {} : une version enregistrée ne se modifie pas, saisissez-en une nouvelle à partir d'un autre jour.", long_date(*date)),
         BillingConflict::NoTariff(date) => format!("Aucun tarif ne s'applique au {} : saisissez les tarifs de l'année.", long_date(*date)),
+    }
+}
+
+fn payment(e: &PaymentConflict) -> &'static str {
+    match e {
+        PaymentConflict::InProgress => "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois.",
+        PaymentConflict::NothingToPay => "Cette facture n'a plus rien à payer.",
+        PaymentConflict::NotOffered => "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie.",
+        PaymentConflict::Unavailable => "Le service de paiement en ligne de la DGFiP (PayFiP) ne répond pas pour le moment. Rien n'a été payé ; réessayez dans quelques minutes.",
+        PaymentConflict::Refused { .. } => "Le service de paiement en ligne (PayFiP) a refusé d'ouvrir ce paiement. Rien n'a été payé ; la mairie a été prévenue, vous pouvez régler la facture en mairie.",
+    }
+}
+
+/// An online payment's state, as the family reads it.
+pub fn payment_status(status: crate::payments::Status) -> &'static str {
+    use crate::payments::Status;
+    match status {
+        Status::Pending => "en cours",
+        Status::Paid => "payé",
+        Status::Refused => "refusé",
+        Status::Abandoned => "abandonné",
+        Status::Expired => "expiré",
     }
 }
 

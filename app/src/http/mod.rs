@@ -17,6 +17,8 @@ pub mod fr;
 mod openapi;
 mod opendata;
 mod ops;
+pub mod payfip;
+pub mod payfip_simulator;
 mod portal;
 pub mod routes;
 
@@ -58,6 +60,8 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     pub limiter: Arc<RateLimiter>,
     pub links: Arc<routes::Links>,
+    /// The PayFiP SOAP client (`payfip.endpoint`), shared by requests and the worker.
+    pub payfip: crate::payments::PayfipClient,
 }
 
 impl AppState {
@@ -72,6 +76,10 @@ impl AppState {
                 public_url: config.public_url.clone(),
             }),
             mailer: Arc::new(Mailer::from_config(&config)?),
+            payfip: crate::payments::PayfipClient::new(
+                config.payfip.endpoint.clone(),
+                Duration::from_secs(config.payfip.timeout_secs),
+            )?,
             config: Arc::new(config),
             metrics: Arc::new(metrics),
             clock: Arc::new(SystemClock),
@@ -119,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(backoffice::routes(&state))
         .merge(opendata::routes())
+        .merge(payfip::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()
@@ -239,6 +248,13 @@ pub async fn serve(
         shutdown.await;
         drop(stop_worker);
     };
+    // PayFiP's reconciliation: pending attempts asked again, whatever notifications came.
+    let payfip_worker = state.config.payfip.worker.then(|| {
+        tokio::spawn(crate::payments::run(
+            payfip::payments(&state),
+            worker_stopped.clone(),
+        ))
+    });
     let worker = state
         .config
         .kitchen
@@ -268,6 +284,11 @@ pub async fn serve(
         && let Err(e) = worker.await
     {
         tracing::warn!(error = %e, "the billing mail worker ended abnormally");
+    }
+    if let Some(worker) = payfip_worker
+        && let Err(e) = worker.await
+    {
+        tracing::warn!(error = %e, "the PayFiP reconciliation worker ended abnormally");
     }
     served
 }

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
 use super::api::absences;
 use super::api::billing;
 use super::api::menus;
+use super::api::payments;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
@@ -65,6 +66,7 @@ pub const CSRF: &str = "csrf";
         finance::answer_contest, finance::list_tariffs, finance::save_tariff,
         finance::record_payment, finance::refund_credit, finance::export_accounting,
         finance::export_pes,
+        payments::start_payment, payments::get_payment, payments::list_payments,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
@@ -74,6 +76,7 @@ pub const CSRF: &str = "csrf";
         (name = "family", description = "Schools, children, enrollments"),
         (name = "reservations", description = "Meal bookings and their deadlines"),
         (name = "absences", description = "Absences a family declares, with an optional certificate (PDF, JPEG or PNG by its content, 5 MiB at most), and the manager's decision"),
+        (name = "payments", description = "Paying invoices online through the DGFiP's PayFiP (card or one-off direct debit): the outcome is what PayFiP answers Cantine, never what the browser says"),
         (name = "menus", description = "The canteen's menus with their allergens: public data, no session needed"),
         (name = "billing", description = "The household's invoices and credit notes (each line with what happened and its tariff basis), their PDFs, contests on a line, the balance, the ledger and the yearly statement; another household's answers 404"),
         (name = "staff", description = "The town hall's back office: every operation checks the staff member's roles (403 `forbidden`), and another school's data answers 404"),

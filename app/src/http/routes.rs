@@ -39,6 +39,15 @@ pub const BILLING_ACCOUNT: &str = "/mon-compte";
 pub const YEARLY_STATEMENT: &str = "/mon-compte/releve-annuel";
 /// The menus as SCDL `menus-collectifs` open data: public.
 pub const OPEN_DATA_MENUS: &str = "/donnees/menus-collectifs.csv";
+// Online payment (PayFiP): the family's button, PayFiP's return and its notification.
+pub const PAY_INVOICE: &str = "/factures/{invoice_id}/payer";
+/// The family's invoice page (served by the billing pages), where a payment comes back to.
+pub const INVOICE_PAGE: &str = "/factures/{invoice_id}";
+/// `urlredirect`: followed by the attempt's `refdet`.
+pub const PAYMENT_RETURN_PREFIX: &str = "/paiements/retour/";
+pub const PAYMENT_RETURN: &str = "/paiements/retour/{refdet}";
+/// `urlnotif`: not a page, not an API; PayFiP calls it with the `idop`.
+pub const PAYFIP_NOTIFICATION: &str = "/payfip/notification";
 
 // The back office.
 pub const SET_PASSWORD: &str = "/personnel/mot-de-passe";

@@ -107,6 +107,54 @@ pub struct Config {
     pub kitchen: KitchenConfig,
     pub billing: BillingConfig,
     pub accounting: AccountingConfig,
+    pub payfip: PayfipConfig,
+}
+
+/// `[payfip]`: the DGFiP's PayFiP web service, where families pay their invoices online. The
+/// endpoints default to the real service; the demo and the tests point them at
+/// `cantine payfip-simulator`. Test or production is `saisie`, not the host.
+#[derive(Debug, Clone, Serialize)]
+pub struct PayfipConfig {
+    /// The SOAP endpoint (`creerPaiementSecurise`, `recupererDetailPaiementSecurise`).
+    pub endpoint: Url,
+    /// The payment page the family is sent to, completed with `?idop=`.
+    pub payment_page: Url,
+    /// `T` (test payments, never money), `X` (activation) or `W` (production).
+    pub saisie: String,
+    /// Seconds one SOAP call may take.
+    pub timeout_secs: u64,
+    /// Whether `serve` runs the reconciliation worker that asks PayFiP about pending attempts.
+    pub worker: bool,
+    /// Seconds between two reconciliation runs (it also runs at start).
+    pub tick_secs: u64,
+    /// The régies that take payments online, each with its PayFiP client number; an invoice
+    /// of a régie not listed cannot be paid online.
+    pub regies: Vec<PayfipRegie>,
+}
+
+/// `[[payfip.regies]]`: a régie's client number at PayFiP.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PayfipRegie {
+    /// The régie's code (`CANT`).
+    pub code: String,
+    /// 6 digits, given by the DGFiP.
+    pub numcli: String,
+}
+
+impl PayfipConfig {
+    pub fn saisie(&self) -> cantine_domain::payfip::Saisie {
+        cantine_domain::payfip::Saisie::parse(&self.saisie)
+            .unwrap_or(cantine_domain::payfip::Saisie::Test)
+    }
+
+    /// The régie's client number, when it takes payments online.
+    pub fn numcli(&self, regie: &str) -> Option<cantine_domain::payfip::NumCli> {
+        self.regies
+            .iter()
+            .find(|r| r.code == regie)
+            .and_then(|r| cantine_domain::payfip::NumCli::new(&r.numcli).ok())
+    }
 }
 
 /// `[billing]`: what the families' invoices, credit notes and yearly statements say of the
@@ -620,6 +668,14 @@ impl Config {
         if let Some(s) = school {
             return Some(s.school.clone());
         }
+        let regie = key
+            .strip_prefix("payfip.regies[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+            .and_then(|i| self.payfip.regies.get(i));
+        if let Some(r) = regie {
+            return Some(r.code.clone());
+        }
         match key {
             "database.url" => Some(format!(
                 "embedded PostgreSQL in {}",
@@ -925,7 +981,10 @@ struct FileConfig {
     kitchen: FileKitchen,
     #[serde(default)]
     billing: FileBilling,
+    #[serde(default)]
     accounting: FileAccounting,
+    #[serde(default)]
+    payfip: FilePayfip,
 }
 
 impl FileConfig {
@@ -949,6 +1008,7 @@ impl FileConfig {
         let kitchen = self.kitchen.parse(&top, &mut warnings)?;
         let billing = self.billing.parse(&top, &mut warnings)?;
         let accounting = self.accounting.parse(&top, &mut warnings)?;
+        let payfip = self.payfip.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -967,6 +1027,7 @@ impl FileConfig {
             kitchen,
             billing,
             accounting,
+            payfip,
         })
     }
 }
@@ -1737,6 +1798,89 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, C
     })
 }
 
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FilePayfip {
+    endpoint: Option<String>,
+    payment_page: Option<String>,
+    saisie: Option<String>,
+    timeout_secs: Option<u64>,
+    worker: Option<bool>,
+    tick_secs: Option<u64>,
+    #[serde(default)]
+    regies: Vec<PayfipRegie>,
+}
+
+impl Section for FilePayfip {
+    type Typed = PayfipConfig;
+
+    /// Checked now as PayFiP would (a `numcli` of 6 digits, a known `saisie`), so that a
+    /// family never meets a payment refused for the commune's typo.
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<PayfipConfig, ConfigError> {
+        use cantine_domain::payfip;
+        let endpoint = parse_http_url(
+            "payfip.endpoint",
+            self.endpoint.as_deref().unwrap_or(payfip::ENDPOINT),
+        )?;
+        let payment_page = parse_http_url(
+            "payfip.payment_page",
+            self.payment_page.as_deref().unwrap_or(payfip::PAYMENT_PAGE),
+        )?;
+        let saisie = self.saisie.unwrap_or_else(|| "T".to_owned());
+        if payfip::Saisie::parse(&saisie).is_none() {
+            return Err(ConfigError::invalid(
+                "payfip.saisie",
+                format!("{saisie:?} is not T (test), X (activation) or W (production)"),
+            ));
+        }
+        let timeout_secs = self.timeout_secs.unwrap_or(15);
+        if !(1..=120).contains(&timeout_secs) {
+            return Err(ConfigError::invalid(
+                "payfip.timeout_secs",
+                "must be between 1 and 120",
+            ));
+        }
+        let tick_secs = self.tick_secs.unwrap_or(120);
+        if !(1..=86_400).contains(&tick_secs) {
+            return Err(ConfigError::invalid(
+                "payfip.tick_secs",
+                "must be between 1 and 86400",
+            ));
+        }
+        for (i, regie) in self.regies.iter().enumerate() {
+            let key = format!("payfip.regies[{i}]");
+            if regie.code.trim().is_empty() {
+                return Err(ConfigError::invalid(&key, "`code` must name a régie"));
+            }
+            if self.regies[..i].iter().any(|r| r.code == regie.code) {
+                return Err(ConfigError::invalid(
+                    &key,
+                    format!("a second entry for the régie `{}`", regie.code),
+                ));
+            }
+            if payfip::NumCli::new(&regie.numcli).is_err() {
+                return Err(ConfigError::invalid(
+                    &format!("{key}.numcli"),
+                    format!(
+                        "{:?} is not a PayFiP client number (6 digits, given by the DGFiP)",
+                        regie.numcli
+                    ),
+                ));
+            }
+        }
+        Ok(PayfipConfig {
+            endpoint,
+            payment_page,
+            saisie,
+            timeout_secs,
+            worker: self.worker.unwrap_or(true),
+            tick_secs,
+            regies: self.regies,
+        })
+    }
+}
+
 fn parse_http_url(key: &str, text: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(text)
         .map_err(|e| ConfigError::invalid(key, format!("{text:?} is not a URL: {e}")))?;
@@ -2455,6 +2599,18 @@ budget_name = "Commune de Techniville"
 cod_prod_loc = "CANT"
 nature = "7067"
 period = 1
+
+[payfip]
+endpoint = "https://www.payfip.gouv.fr/tpa/services/securite"
+payment_page = "https://www.payfip.gouv.fr/tpa/paiementws.web"
+saisie = "W"
+timeout_secs = 10
+worker = false
+tick_secs = 300
+
+[[payfip.regies]]
+code = "CANT"
+numcli = "012345"
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2726,6 +2882,25 @@ period = 1
             ("accounting.cod_prod_loc", "CANT".into(), "CANT".into()),
             ("accounting.nature", "7067".into(), "7067".into()),
             ("accounting.period", "3".into(), "3".into()),
+            (
+                "payfip.endpoint",
+                "http://127.0.0.1:8090/tpa/services/securite".into(),
+                "http://127.0.0.1:8090/tpa/services/securite".into(),
+            ),
+            (
+                "payfip.payment_page",
+                "http://127.0.0.1:8090/tpa/paiementws.web".into(),
+                "http://127.0.0.1:8090/tpa/paiementws.web".into(),
+            ),
+            ("payfip.saisie", "X".into(), "X".into()),
+            ("payfip.timeout_secs", "5".into(), "5".into()),
+            ("payfip.worker", "false".into(), "false".into()),
+            ("payfip.tick_secs", "60".into(), "60".into()),
+            (
+                "payfip.regies",
+                "[{ code = \"CANT\", numcli = \"123456\" }]".into(),
+                "CANT".into(),
+            ),
         ]
     }
 
@@ -2751,7 +2926,10 @@ period = 1
             let config = load("", &[(&variable, &value)])
                 .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
             let described = config.describe();
-            let line = if key == "backup.targets" || key == "kitchen.schools" {
+            let line = if key == "backup.targets"
+                || key == "kitchen.schools"
+                || key == "payfip.regies"
+            {
                 format!("{key}[0] = {shown}\n")
             } else if key == "open_data.schools" {
                 format!("open_data.schools[0].name = {shown}\n")
@@ -3048,6 +3226,40 @@ period = 1
         ] {
             let error = load(&bad, &[]).unwrap_err().to_string();
             assert!(error.contains("billing."), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn payfip_client_numbers_and_mode_are_checked_at_load() {
+        let config = load(
+            "[payfip]\nsaisie = \"W\"\n[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"012345\"\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            config.payfip.numcli("CANT").unwrap().as_str(),
+            "012345"
+        );
+        assert!(config.payfip.numcli("AUTRE").is_none());
+        assert_eq!(config.payfip.saisie(), cantine_domain::payfip::Saisie::Production);
+        assert_eq!(config.payfip.timeout_secs, 15);
+        assert_eq!(
+            config.payfip.endpoint.as_str(),
+            cantine_domain::payfip::ENDPOINT
+        );
+        for (bad, key) in [
+            ("[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"12345\"\n", "payfip.regies[0].numcli"),
+            ("[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"01234a\"\n", "payfip.regies[0].numcli"),
+            ("[payfip]\nsaisie = \"P\"\n", "payfip.saisie"),
+            ("[payfip]\nendpoint = \"ftp://x\"\n", "payfip.endpoint"),
+            ("[payfip]\ntimeout_secs = 0\n", "payfip.timeout_secs"),
+            (
+                "[[payfip.regies]]\ncode = \"A\"\nnumcli = \"012345\"\n[[payfip.regies]]\ncode = \"A\"\nnumcli = \"012346\"\n",
+                "payfip.regies[1]",
+            ),
+        ] {
+            let error = load(bad, &[]).unwrap_err().to_string();
+            assert!(error.contains(key), "{bad}: {error}");
         }
     }
 

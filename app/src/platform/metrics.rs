@@ -2,7 +2,7 @@
 //! that tests running several instances in one process count separately.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,6 +10,10 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub db_pool_connections: IntGaugeVec,
+    /// PayFiP answers judged, by verdict (`paid`, `pending`, `retry`, `mismatch`…).
+    pub payfip_checks: IntCounterVec,
+    /// Paid answers that were not the attempt's: credited nothing, alerted.
+    pub payfip_mismatches: IntCounter,
 }
 
 /// The commit the binary was built from, stamped by `build.rs`.
@@ -52,12 +56,27 @@ impl Metrics {
         )
         .expect("valid metric");
         build_info.with_label_values(&[VERSION, COMMIT]).set(1);
+        let payfip_checks = IntCounterVec::new(
+            Opts::new(
+                "cantine_payfip_checks_total",
+                "PayFiP answers about payment attempts, by verdict",
+            ),
+            &["verdict"],
+        )
+        .expect("valid metric");
+        let payfip_mismatches = IntCounter::new(
+            "cantine_payfip_mismatches_total",
+            "PayFiP paid answers that did not match their attempt (nothing credited)",
+        )
+        .expect("valid metric");
 
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(db_pool_connections.clone()),
             Box::new(build_info),
+            Box::new(payfip_checks.clone()),
+            Box::new(payfip_mismatches.clone()),
         ] {
             registry
                 .register(collector)
@@ -68,6 +87,8 @@ impl Metrics {
             http_requests,
             http_duration,
             db_pool_connections,
+            payfip_checks,
+            payfip_mismatches,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod absences;
 pub mod billing;
 pub mod menus;
+pub mod payments;
 pub mod v1;
 
 use axum::Router;
@@ -15,4 +16,5 @@ pub fn routes() -> Router<AppState> {
         .merge(absences::routes())
         .merge(billing::routes())
         .merge(menus::routes())
+        .merge(payments::routes())
 }

@@ -12,6 +12,7 @@ mod billing;
 mod calendar;
 mod family;
 pub(super) mod menus;
+mod payments;
 pub(super) mod widgets;
 
 use askama::Template;
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
             routes::PATTERN,
             get(calendar::pattern_form).post(calendar::set_pattern),
         )
+        .route(routes::PAY_INVOICE, post(payments::pay))
+        .route(routes::PAYMENT_RETURN, get(payments::returned))
         .route(
             routes::ABSENCES,
             get(absences::absences_form)
