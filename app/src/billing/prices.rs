@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use cantine_domain::custody::{Payers, Range, Side};
+use cantine_domain::custody::{Payers, Side};
 use cantine_domain::ids::{ChildId, HouseholdId};
 use cantine_domain::tariff::Eater;
 use chrono::NaiveDate;
@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use super::DayPrice;
 use super::run_store as store;
-use super::tariffs::{self, PriceBook, Quotients};
+use super::tariffs::{PriceBook, Quotients};
 use crate::error::{Error, Result};
 
 pub async fn meal_prices(
@@ -32,21 +32,10 @@ pub async fn meal_prices(
     // second household pays its own days, and sees the first's days at the first's price.
     let schedule = match found.arrangement.as_deref() {
         Some(kind) if kind != "shares" && found.household_id != household.get() => {
-            let ranges = store::custody_ranges(&mut conn, &[child.get()]).await?;
-            let custody = store::custodies(&mut conn, &[child.get()]).await?;
-            let row = custody.first();
-            Some(tariffs::arrangement(
-                kind,
-                row.and_then(|r| r.first_has_even_weeks),
-                row.and_then(|r| r.first_basis_points),
-                ranges
-                    .into_iter()
-                    .map(|r| Range {
-                        first_day: r.first_day,
-                        last_day: r.last_day,
-                    })
-                    .collect(),
-            ))
+            crate::custody::arrangements(&mut conn, &[child])
+                .await?
+                .remove(&child)
+                .map(|(_, arrangement)| arrangement)
         }
         _ => None,
     };

@@ -1672,6 +1672,13 @@ impl Section for FileBilling {
                 self.counter_hours,
                 "du lundi au vendredi de 8 h 30 à 12 h et de 13 h 30 à 17 h",
             )?,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
 struct FileAccounting {
     siret: Option<String>,
     cod_col: Option<String>,
