@@ -17,6 +17,7 @@ mod reports;
 mod review;
 mod run;
 mod run_store;
+pub mod stats;
 pub mod store;
 mod tariffs;
 
