@@ -19,6 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cantine::backup::state;
+use cantine_test_support::fixtures;
 use cantine_test_support::{self as testing, TestApp};
 use serde_json::Value;
 
@@ -66,18 +67,29 @@ fn record_backups(data_dir: &Path) {
     });
 }
 
-#[tokio::test]
-async fn the_catalogue_and_the_exposition_agree_both_ways() {
-    let app = TestApp::spawn().await;
-    record_backups(app.data_dir());
-    // A labelled counter shows only once it has a series.
-    reqwest::get(app.url("/healthz")).await.unwrap();
-    let text = reqwest::get(app.url("/metrics"))
+async fn scrape(app: &TestApp) -> String {
+    reqwest::get(app.url("/metrics"))
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// The value of one series, by its exact label set as the exposition writes it.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn the_catalogue_and_the_exposition_agree_both_ways() {
+    let app = TestApp::spawn().await;
+    record_backups(app.data_dir());
+    // A labelled counter shows only once it has a series: a request, and a refusal.
+    reqwest::get(app.url("/healthz")).await.unwrap();
+    reqwest::get(app.url("/api/v1/nowhere")).await.unwrap();
+    let text = scrape(&app).await;
     let exposed = exposition(&text);
     let listed = catalogue();
     assert!(listed.len() >= 10, "catalogue read: {listed:?}");
@@ -110,6 +122,50 @@ async fn the_catalogue_and_the_exposition_agree_both_ways() {
             );
         }
     }
+}
+
+/// The sampled gauges follow the database, and the counters count what happened: an
+/// enrollment validated (which books the child's days), a refused request.
+#[tokio::test]
+async fn the_metrics_follow_what_happens() {
+    let app = TestApp::spawn().await;
+    fixtures::current_school_year(&app).await;
+    let before = scrape(&app).await;
+    assert_eq!(
+        value(&before, r#"cantine_enrollments{state="validated"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&before, r#"cantine_invoices_issued{regie="CANT"}"#),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&before, r#"cantine_billing_mails_pending{state="queued"}"#),
+        Some(0.0)
+    );
+    let booked = r#"cantine_reservation_changes_total{change="booked",source="enrollment"}"#;
+    let booked_before = value(&before, booked).unwrap();
+
+    let school = fixtures::school(&app.pool, "École Jules-Ferry", "").await;
+    let family = fixtures::family(&app, "martin", "un mot de passe solide").await;
+    fixtures::enrolled_child(&app, &family, school, "Léa").await;
+    reqwest::get(app.url("/api/v1/nowhere")).await.unwrap();
+    reqwest::get(app.url("/api/v1/nowhere")).await.unwrap();
+
+    let after = scrape(&app).await;
+    assert_eq!(
+        value(&after, r#"cantine_enrollments{state="validated"}"#),
+        Some(1.0)
+    );
+    // The counter is process-wide (other tests of this binary may book too): it moved.
+    assert!(value(&after, booked).unwrap() > booked_before, "{after}");
+    assert_eq!(
+        value(
+            &after,
+            r#"cantine_refusals_total{code="not_found",route="unmatched"}"#
+        ),
+        Some(2.0)
+    );
 }
 
 fn free_port() -> SocketAddr {

@@ -94,4 +94,3 @@ pub async fn preview(
     let total = days.iter().filter_map(|d| d.amount).sum();
     Ok(Preview { days, total })
 }
-

@@ -14,12 +14,13 @@ pub(crate) mod ledger;
 mod ledger_store;
 mod month;
 pub mod outbox;
-mod prices;
 mod payfip_support;
+mod prices;
 mod reports;
 mod review;
 mod run;
 mod run_store;
+pub mod stats;
 pub mod store;
 mod tariffs;
 

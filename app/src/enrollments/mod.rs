@@ -219,3 +219,8 @@ pub async fn request_at_counter(
     )
     .await
 }
+
+/// How many enrollments are in each state (pending, validated, rejected, cancelled).
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>> {
+    store::count_by_status(pool).await
+}

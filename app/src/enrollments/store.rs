@@ -5,7 +5,7 @@ use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::enrollment::Enrollment;
 use cantine_domain::ids::{AccountId, ChildId, EnrollmentId, HouseholdId, SchoolId};
 use cantine_domain::weekdays::WeekdaySet;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::error::{Conflict, Error, Result, on_constraint};
 use crate::platform::sql::{decode, stored_enrollment, weekdays_from_sql, weekdays_to_sql};
@@ -210,4 +210,16 @@ pub async fn addressees(conn: &mut PgConnection, child: ChildId) -> Result<Addre
         emails: r.emails,
         first_name: r.guardian,
     })
+}
+
+/// How many enrollments are in each state, for the metrics page.
+pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(String, i64)>> {
+    Ok(sqlx::query!(
+        r#"select status, count(*) as "count!" from enrollment group by status order by status"#
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.status, r.count))
+    .collect())
 }

@@ -83,6 +83,8 @@ fn problem(status: StatusCode, code: Code, detail: String) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
+    // For `count_requests`, which counts refusals by code.
+    response.extensions_mut().insert(code);
     response
 }
 

@@ -535,11 +535,20 @@ fn pes(e: &cantine_domain::pes::PesError) -> String {
     use cantine_domain::pes::PesError;
     let detail = match e {
         PesError::Empty { at, field } => format!("{} : {field} est vide", pes_at(*at)),
-        PesError::TooLong { at, field, max, len } => format!(
+        PesError::TooLong {
+            at,
+            field,
+            max,
+            len,
+        } => format!(
             "{} : {field} fait {len} caractères, {max} au plus",
             pes_at(*at)
         ),
-        PesError::Unrepresentable { at, field, character } => format!(
+        PesError::Unrepresentable {
+            at,
+            field,
+            character,
+        } => format!(
             "{} : {field} contient le caractère « {character} », que le format PES ne peut pas transporter",
             pes_at(*at)
         ),
@@ -552,7 +561,11 @@ fn pes(e: &cantine_domain::pes::PesError) -> String {
             euros(*amount)
         ),
         PesError::TooLarge { at, amount } => {
-            format!("{} : le montant {} est trop élevé", pes_at(*at), euros(*amount))
+            format!(
+                "{} : le montant {} est trop élevé",
+                pes_at(*at),
+                euros(*amount)
+            )
         }
         PesError::NoPieces => "aucune facture émise à transmettre ce mois-ci".to_owned(),
         PesError::TooManyPieces { count } => format!("{count} factures, trop pour un bordereau"),
@@ -646,11 +659,19 @@ fn billing(e: &BillingConflict) -> String {
 
 fn payment(e: &PaymentConflict) -> &'static str {
     match e {
-        PaymentConflict::InProgress => "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois.",
+        PaymentConflict::InProgress => {
+            "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois."
+        }
         PaymentConflict::NothingToPay => "Cette facture n'a plus rien à payer.",
-        PaymentConflict::NotOffered => "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie.",
-        PaymentConflict::Unavailable => "Le service de paiement en ligne de la DGFiP (PayFiP) ne répond pas pour le moment. Rien n'a été payé ; réessayez dans quelques minutes.",
-        PaymentConflict::Refused { .. } => "Le service de paiement en ligne (PayFiP) a refusé d'ouvrir ce paiement. Rien n'a été payé ; la mairie a été prévenue, vous pouvez régler la facture en mairie.",
+        PaymentConflict::NotOffered => {
+            "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie."
+        }
+        PaymentConflict::Unavailable => {
+            "Le service de paiement en ligne de la DGFiP (PayFiP) ne répond pas pour le moment. Rien n'a été payé ; réessayez dans quelques minutes."
+        }
+        PaymentConflict::Refused { .. } => {
+            "Le service de paiement en ligne (PayFiP) a refusé d'ouvrir ce paiement. Rien n'a été payé ; la mairie a été prévenue, vous pouvez régler la facture en mairie."
+        }
     }
 }
 

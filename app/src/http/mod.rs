@@ -206,6 +206,15 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
         .http_requests
         .with_label_values(&[&method, &route, response.status().as_str()])
         .inc();
+    if response.status().is_client_error()
+        && let Some(code) = response.extensions().get::<crate::error::Code>()
+    {
+        state
+            .metrics
+            .refusals
+            .with_label_values(&[&route, code.as_str()])
+            .inc();
+    }
     state
         .metrics
         .http_duration

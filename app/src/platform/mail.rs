@@ -92,6 +92,16 @@ impl Mailer {
             }
             builder.multipart(parts)?
         };
+        let sent = self.deliver(message).await;
+        let outcome = if sent.is_ok() { "sent" } else { "failed" };
+        super::metrics::EVENTS
+            .mails
+            .with_label_values(&[outcome])
+            .inc();
+        sent
+    }
+
+    async fn deliver(&self, message: Message) -> anyhow::Result<()> {
         match &self.transport {
             Transport::Smtp(transport) => {
                 transport.send(message).await?;

@@ -1,8 +1,13 @@
 //! Prometheus metrics. One registry per application instance (not the crate's global one), so
-//! that tests running several instances in one process count separately.
+//! that tests running several instances in one process count separately; the few events that
+//! services count where they happen ([`EVENTS`]) are process-wide and registered in each.
+//! `monitoring/README.md` lists every metric, and a test checks the list against `/metrics`.
+
+use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -10,10 +15,82 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub db_pool_connections: IntGaugeVec,
+    /// Problem answers (4xx) by route and code: refused bookings (`deadline_passed`…), failed
+    /// logins (`invalid_credentials`), throttling (`rate_limited`).
+    pub refusals: IntCounterVec,
+    /// Sampled from the database at each scrape ([`Samples`]).
+    enrollments: IntGaugeVec,
+    billing_mails: IntGaugeVec,
+    billing_mail_oldest: GaugeVec,
+    invoices_issued: IntGaugeVec,
+    invoiced_euros: GaugeVec,
+    outstanding_euros: GaugeVec,
     /// PayFiP answers judged, by verdict (`paid`, `pending`, `retry`, `mismatch`…).
     pub payfip_checks: IntCounterVec,
     /// Paid answers that were not the attempt's: credited nothing, alerted.
     pub payfip_mismatches: IntCounter,
+}
+
+/// Events counted by the services where they happen, for the whole process.
+pub struct Events {
+    /// `cantine_reservation_changes_total{source, change}`: each day booked or cancelled, by
+    /// who changed it (parent, pattern, enrollment, staff, closure).
+    pub reservation_changes: IntCounterVec,
+    /// `cantine_mails_total{outcome}`: mails handed to SMTP (or the spool), sent or failed.
+    pub mails: IntCounterVec,
+}
+
+pub static EVENTS: LazyLock<Events> = LazyLock::new(|| {
+    let reservation_changes = IntCounterVec::new(
+        Opts::new(
+            "cantine_reservation_changes_total",
+            "Days booked or cancelled, by source",
+        ),
+        &["source", "change"],
+    )
+    .expect("valid metric");
+    // Every series from zero, so that rate() sees the first change.
+    for source in ["parent", "pattern", "enrollment", "staff", "closure"] {
+        for change in ["booked", "cancelled"] {
+            reservation_changes.with_label_values(&[source, change]);
+        }
+    }
+    let mails = IntCounterVec::new(
+        Opts::new(
+            "cantine_mails_total",
+            "Mails handed to the mail server, by outcome",
+        ),
+        &["outcome"],
+    )
+    .expect("valid metric");
+    for outcome in ["sent", "failed"] {
+        mails.with_label_values(&[outcome]);
+    }
+    Events {
+        reservation_changes,
+        mails,
+    }
+});
+
+/// What the metrics page reads from the database at each scrape.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Samples {
+    /// (state, count): pending, validated, rejected, cancelled.
+    pub enrollments: Vec<(String, i64)>,
+    /// (state, count) of the billing mail outbox: queued (never tried), retrying.
+    pub billing_mails: Vec<(String, i64)>,
+    /// Age of the oldest unsent billing mail, seconds (0 when none waits).
+    pub billing_mail_oldest_seconds: f64,
+    /// Per régie code: issued invoices, their total in cents, and what households owe.
+    pub billing: Vec<RegieSample>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegieSample {
+    pub regie: String,
+    pub invoices_issued: i64,
+    pub invoiced_cents: i64,
+    pub outstanding_cents: i64,
 }
 
 /// The commit the binary was built from, stamped by `build.rs`.
@@ -69,12 +146,61 @@ impl Metrics {
             "PayFiP paid answers that did not match their attempt (nothing credited)",
         )
         .expect("valid metric");
+        let refusals = IntCounterVec::new(
+            Opts::new(
+                "cantine_refusals_total",
+                "Requests refused with a problem answer (4xx), by route and code",
+            ),
+            &["route", "code"],
+        )
+        .expect("valid metric");
+        let gauge = |name: &str, help: &str, label: &str| {
+            IntGaugeVec::new(Opts::new(name, help), &[label]).expect("valid metric")
+        };
+        let float = |name: &str, help: &str, label: &str| {
+            GaugeVec::new(Opts::new(name, help), &[label]).expect("valid metric")
+        };
+        let enrollments = gauge("cantine_enrollments", "Enrollments by state", "state");
+        let billing_mails = gauge(
+            "cantine_billing_mails_pending",
+            "Billing mails waiting in the outbox, by state (queued, retrying)",
+            "state",
+        );
+        let billing_mail_oldest = float(
+            "cantine_billing_mail_oldest_pending_seconds",
+            "Age of the oldest billing mail waiting in the outbox",
+            "queue",
+        );
+        let invoices_issued = gauge(
+            "cantine_invoices_issued",
+            "Invoices issued so far, by régie",
+            "regie",
+        );
+        let invoiced_euros = float(
+            "cantine_invoiced_euros",
+            "Total of the invoices issued so far, by régie",
+            "regie",
+        );
+        let outstanding_euros = float(
+            "cantine_outstanding_euros",
+            "What households owe on their ledgers, by régie (credits not netted)",
+            "regie",
+        );
 
         for collector in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(db_pool_connections.clone()),
             Box::new(build_info),
+            Box::new(refusals.clone()),
+            Box::new(enrollments.clone()),
+            Box::new(billing_mails.clone()),
+            Box::new(billing_mail_oldest.clone()),
+            Box::new(invoices_issued.clone()),
+            Box::new(invoiced_euros.clone()),
+            Box::new(outstanding_euros.clone()),
+            Box::new(EVENTS.reservation_changes.clone()),
+            Box::new(EVENTS.mails.clone()),
             Box::new(payfip_checks.clone()),
             Box::new(payfip_mismatches.clone()),
         ] {
@@ -87,8 +213,52 @@ impl Metrics {
             http_requests,
             http_duration,
             db_pool_connections,
+            refusals,
+            enrollments,
+            billing_mails,
+            billing_mail_oldest,
+            invoices_issued,
+            invoiced_euros,
+            outstanding_euros,
             payfip_checks,
             payfip_mismatches,
+        }
+    }
+
+    /// Replaces the sampled gauges with this scrape's values.
+    pub fn set_samples(&self, samples: &Samples) {
+        self.enrollments.reset();
+        for state in ["pending", "validated", "rejected", "cancelled"] {
+            self.enrollments.with_label_values(&[state]).set(0);
+        }
+        for (state, count) in &samples.enrollments {
+            self.enrollments.with_label_values(&[state]).set(*count);
+        }
+        self.billing_mails.reset();
+        for state in ["queued", "retrying"] {
+            self.billing_mails.with_label_values(&[state]).set(0);
+        }
+        for (state, count) in &samples.billing_mails {
+            self.billing_mails.with_label_values(&[state]).set(*count);
+        }
+        self.billing_mail_oldest
+            .with_label_values(&["billing"])
+            .set(samples.billing_mail_oldest_seconds);
+        self.invoices_issued.reset();
+        self.invoiced_euros.reset();
+        self.outstanding_euros.reset();
+        for r in &samples.billing {
+            let regie = [r.regie.as_str()];
+            self.invoices_issued
+                .with_label_values(&regie)
+                .set(r.invoices_issued);
+            // Exact for any amount a commune bills: i64 cents far below 2^53.
+            self.invoiced_euros
+                .with_label_values(&regie)
+                .set(r.invoiced_cents as f64 / 100.0);
+            self.outstanding_euros
+                .with_label_values(&regie)
+                .set(r.outstanding_cents as f64 / 100.0);
         }
     }
 

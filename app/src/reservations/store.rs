@@ -157,6 +157,16 @@ pub async fn record(
     }
     let dates: Vec<NaiveDate> = changes.iter().map(|c| c.date).collect();
     let booked: Vec<bool> = changes.iter().map(|c| c.booked).collect();
+    // Counted as recorded: the caller's transaction almost never rolls back after this, and a
+    // metric is a trend, not the ledger of bookings (`reservation_event` is).
+    let counter = &crate::platform::metrics::EVENTS.reservation_changes;
+    let booked_count = booked.iter().filter(|b| **b).count() as u64;
+    counter
+        .with_label_values(&[source.code(), "booked"])
+        .inc_by(booked_count);
+    counter
+        .with_label_values(&[source.code(), "cancelled"])
+        .inc_by(booked.len() as u64 - booked_count);
     sqlx::query!(
         "with stored as (
              insert into reservation (child_id, activity, service_date, booked)

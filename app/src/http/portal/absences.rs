@@ -247,7 +247,10 @@ fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmat
     let message = if charged.len() == 1 {
         format!("Ce repas restera facturé {total}")
     } else {
-        format!("Ces {} repas resteront facturés {total} au total", charged.len())
+        format!(
+            "Ces {} repas resteront facturés {total} au total",
+            charged.len()
+        )
     };
     let days = charged
         .iter()
@@ -260,7 +263,11 @@ fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmat
             let amount = d
                 .amount
                 .map_or_else(|| "tarif non encore fixé".to_owned(), fr::euros);
-            format!("{}, {} : {why}, {amount}", d.first_name, fr::long_date(d.date))
+            format!(
+                "{}, {} : {why}, {amount}",
+                d.first_name,
+                fr::long_date(d.date)
+            )
         })
         .collect();
     Some(Confirmation {
@@ -370,9 +377,7 @@ pub(super) async fn declare(
         let preview =
             absences::preview(&state.pool, &state.rules(), household, &declaration).await?;
         let confirmed = form.get("confirme").parse::<i64>().ok() == Some(preview.total.get());
-        if !confirmed
-            && let Some(step) = confirmation(&preview, form.file()?.is_some())
-        {
+        if !confirmed && let Some(step) = confirmation(&preview, form.file()?.is_some()) {
             return Ok(Err(step));
         }
         absences::declare(
