@@ -33,6 +33,9 @@ async fn eats(commune: &Commune, child: ChildId, days: &[&str]) {
     commune.lock(&days).await;
 }
 
+/// A line kind and how many lines of it.
+type LineCount = (LineKind, usize);
+
 fn nov() -> billing::Month {
     month("2026-11")
 }
@@ -467,7 +470,7 @@ async fn a_small_communes_month_matches_the_invoices_computed_by_hand() {
         .unwrap();
 
     // Per household: its total, and its lines counted by kind.
-    let expected: [(HouseholdId, i64, &[(LineKind, usize)]); 4] = [
+    let expected: [(HouseholdId, i64, &[LineCount]); 4] = [
         // Léa 7 meals + Tom 5 meals + 2 carence days = 14 × 150 = 2 100; Friday 13th: two
         // closure lines at 0.
         (
