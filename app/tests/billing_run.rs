@@ -1447,3 +1447,62 @@ async fn random_months_bill_every_day_as_the_rules_table_says() {
         assert_eq!(review.total, Cents(total), "seed {seed}");
     }
 }
+
+/// A day regularised once, then changed again: the second regularisation counts the first.
+#[tokio::test]
+async fn a_day_regularised_twice_counts_its_earlier_regularisation() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Deuxfois", Some(600)).await;
+    let child = c.child(h, "Victor", false).await;
+    let (oct9, nov2, dec7) = (date("2026-10-09"), date("2026-11-02"), date("2026-12-07"));
+    // October: Friday 9th booked, not locked when issued: 2,90 € as booked.
+    c.book(child, &[oct9]).await;
+    billing::run(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
+    billing::issue(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
+    // Then locked absent with an excuse in time: November gives the 2,90 € back.
+    c.attend(child, oct9, false).await;
+    c.absence(h, child, &[oct9], ("other", "before_deadline", "accepted"))
+        .await;
+    c.lock(&[oct9]).await;
+    eats(&c, child, &["2026-11-02"]).await;
+    let november = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&november, h).id).await,
+        vec![
+            (Some(child), Some(nov2), LineKind::Meal, 290),
+            (Some(child), Some(oct9), LineKind::Regularisation, -290),
+        ]
+    );
+    billing::issue(&c.pool, None, REGIE, nov()).await.unwrap();
+    // The child had eaten after all (a manager's correction of the locked day): December
+    // bills the day again, once, from the 0 it stands at (290 − 290).
+    c.attend(child, oct9, true).await;
+    eats(&c, child, &["2026-12-07"]).await;
+    let december = billing::run(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
+    let doc = document_of(&december, h);
+    assert_eq!(
+        line_facts(&c.pool, doc.id).await,
+        vec![
+            (Some(child), Some(dec7), LineKind::Meal, 290),
+            (Some(child), Some(oct9), LineKind::Regularisation, 290),
+        ]
+    );
+    let line = &lines(&c.pool, doc.id).await[1];
+    let regularised = line.explanation.regularises.clone().unwrap();
+    assert_eq!(
+        (
+            regularised.billed_before,
+            regularised.now,
+            regularised.kind_now
+        ),
+        (Cents(0), Cents(290), Some(LineKind::Meal))
+    );
+    assert_eq!(doc.amount, Cents(580));
+}
