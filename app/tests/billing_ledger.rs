@@ -887,3 +887,52 @@ async fn concurrent_uses_of_one_credit_never_spend_it_twice() {
     assert!(exceeded(0)(&refused), "{refused:?}");
     checked_ledger(&c, h).await;
 }
+
+/// Credit notes written at once on several invoices (and contests answered with credit)
+/// take the credit-note sequence's numbers 1..n, no gap, no duplicate.
+#[tokio::test]
+async fn concurrent_credit_notes_are_numbered_without_gap() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let mut households = Vec::new();
+    for i in 0..6 {
+        let h = c.household(&format!("Numero{i}"), Some(600)).await;
+        let child = c.child(h, &format!("N{i}"), false).await;
+        eats(&c, child, &["2026-11-02", "2026-11-03"]).await;
+        households.push(h);
+    }
+    let review = run_and_issue(&c, month("2026-11")).await;
+    let tasks: Vec<_> = households
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let pool = c.pool.clone();
+            let agent = c.agent.clone();
+            let invoice = document_of(&review, *h).id;
+            tokio::spawn(async move {
+                billing::create_credit_note(
+                    &pool,
+                    &agent,
+                    invoice,
+                    vec![CreditLine {
+                        line: None,
+                        amount: Cents(10 + i as i64),
+                    }],
+                    "Geste".into(),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for task in tasks {
+        numbers.push(task.await.unwrap().unwrap().number.unwrap());
+    }
+    numbers.sort();
+    let year = &numbers[0]["AV-CANT-".len().."AV-CANT-".len() + 4];
+    let wanted: Vec<String> = (1..=6).map(|n| format!("AV-CANT-{year}-{n:06}")).collect();
+    assert_eq!(numbers, wanted);
+    for h in households {
+        checked_ledger(&c, h).await;
+    }
+}
