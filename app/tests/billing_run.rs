@@ -22,6 +22,7 @@ use cantine_test_support::billing::{
     Commune, REGIE, brackets, document_of, line_facts, lines, month, service_days,
 };
 use cantine_test_support::time::date;
+use chrono::NaiveDate;
 
 /// Books, marks present and locks the child on the days.
 async fn eats(commune: &Commune, child: ChildId, days: &[&str]) {
@@ -32,6 +33,9 @@ async fn eats(commune: &Commune, child: ChildId, days: &[&str]) {
     }
     commune.lock(&days).await;
 }
+
+/// A line kind and how many lines of it.
+type LineCount = (LineKind, usize);
 
 fn nov() -> billing::Month {
     month("2026-11")
@@ -467,7 +471,7 @@ async fn a_small_communes_month_matches_the_invoices_computed_by_hand() {
         .unwrap();
 
     // Per household: its total, and its lines counted by kind.
-    let expected: [(HouseholdId, i64, &[(LineKind, usize)]); 4] = [
+    let expected: [(HouseholdId, i64, &[LineCount]); 4] = [
         // Léa 7 meals + Tom 5 meals + 2 carence days = 14 × 150 = 2 100; Friday 13th: two
         // closure lines at 0.
         (
@@ -1297,4 +1301,208 @@ async fn a_later_version_regularises_only_the_issued_days_it_applies_to() {
             ),
         ]
     );
+}
+
+/// What one child's day is, drawn at random.
+#[derive(Debug, Clone, Copy)]
+struct DrawnDay {
+    booked: bool,
+    /// `None`: not marked.
+    mark: Option<bool>,
+}
+
+/// Seeded random months: four children, every November day drawn (booked or not, marked
+/// present, absent or not at all), some days never locked, a strike that cancels bookings and
+/// a closure that does not, absences of every kind and status over runs of days. The run's
+/// lines must be, day by day, what the rules' table says (written again here from the table,
+/// not from the domain's code), in cents.
+#[tokio::test]
+async fn random_months_bill_every_day_as_the_rules_table_says() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    for seed in 0..6u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let c = Commune::new().await;
+        c.tariff("2026-09-01", brackets()).await;
+        let days = service_days("2026-11-01", "2026-11-30");
+        let unlocked: Vec<NaiveDate> = days
+            .iter()
+            .copied()
+            .filter(|_| rng.gen_bool(0.15))
+            .collect();
+        let strike = days[rng.gen_range(0..days.len())];
+        let closed_kept = days[rng.gen_range(0..days.len())];
+        let mut expected: Vec<(HouseholdId, Vec<cantine_test_support::billing::Line>)> = Vec::new();
+        for i in 0..4 {
+            let h = c.household(&format!("Tirage{i}"), Some(600)).await;
+            let child = c.child(h, &format!("Tire{i}"), false).await;
+            let drawn: Vec<DrawnDay> = days
+                .iter()
+                .map(|_| {
+                    let booked = rng.gen_bool(0.6);
+                    let mark = match rng.gen_range(0..10) {
+                        0..=5 => Some(booked || rng.gen_bool(0.2)),
+                        6..=8 => Some(false),
+                        _ => None,
+                    };
+                    DrawnDay { booked, mark }
+                })
+                .collect();
+            let booked: Vec<NaiveDate> = days
+                .iter()
+                .zip(&drawn)
+                .filter(|(_, d)| d.booked)
+                .map(|(day, _)| *day)
+                .collect();
+            c.book(child, &booked).await;
+            for (day, d) in days.iter().zip(&drawn) {
+                if let Some(present) = d.mark {
+                    c.attend(child, *day, present).await;
+                }
+            }
+            // Absences over runs of 1 to 4 service days, never overlapping: (first index,
+            // length, reason, notice, status).
+            let kinds = [
+                ("illness", "same_morning_illness", "accepted"),
+                ("other", "before_deadline", "accepted"),
+                ("other", "late", "accepted"),
+                ("illness", "late", "pending"),
+                ("other", "before_deadline", "refused"),
+            ];
+            // Per day index: the accepted absence's (reason, notice) and day number.
+            let mut absent: Vec<Option<(&str, &str, usize)>> = vec![None; days.len()];
+            let mut at = rng.gen_range(0..4);
+            while at < days.len() {
+                let len = rng.gen_range(1..=4).min(days.len() - at);
+                let (reason, notice, status) = kinds[rng.gen_range(0..kinds.len())];
+                c.absence(h, child, &days[at..at + len], (reason, notice, status))
+                    .await;
+                if status == "accepted" {
+                    for n in 0..len {
+                        absent[at + n] = Some((reason, notice, n + 1));
+                    }
+                }
+                at += len + rng.gen_range(1..6);
+            }
+            // The rules' table, day by day.
+            let mut lines = Vec::new();
+            for (index, (day, d)) in days.iter().zip(&drawn).enumerate() {
+                let locked = !unlocked.contains(day);
+                let attendance = if locked { d.mark } else { None };
+                let closed = *day == strike || *day == closed_kept;
+                let line = if closed {
+                    d.booked.then_some((LineKind::Closure, 0))
+                } else if d.booked {
+                    match (absent[index], attendance) {
+                        (Some((reason, notice, n)), a) if a != Some(true) => {
+                            Some(match (reason, notice) {
+                                ("illness", _) if n <= 2 => (LineKind::IllnessCarence, 290),
+                                ("illness", _) => (LineKind::IllnessFree, 0),
+                                (_, "before_deadline") => (LineKind::ExcusedAbsence, 0),
+                                _ => (LineKind::LateAbsence, 290),
+                            })
+                        }
+                        (_, Some(true)) => Some((LineKind::Meal, 290)),
+                        (_, Some(false)) => Some((LineKind::NoShow, 290)),
+                        (_, None) => Some((LineKind::BookedNotRecorded, 290)),
+                    }
+                } else {
+                    (attendance == Some(true)).then_some((LineKind::Unbooked, 390))
+                };
+                if let Some((kind, cents)) = line {
+                    lines.push((Some(child), Some(*day), kind, cents));
+                }
+            }
+            expected.push((h, lines));
+        }
+        c.closure(&strike.to_string(), &strike.to_string(), true)
+            .await;
+        if closed_kept != strike {
+            c.closure(&closed_kept.to_string(), &closed_kept.to_string(), false)
+                .await;
+        }
+        let locked: Vec<NaiveDate> = days
+            .iter()
+            .copied()
+            .filter(|d| !unlocked.contains(d))
+            .collect();
+        c.lock(&locked).await;
+        let review = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+        let mut total = 0;
+        for (h, lines) in expected {
+            let sum: i64 = lines.iter().map(|l| l.3).sum();
+            total += sum;
+            if lines.is_empty() {
+                assert!(
+                    review.invoices.iter().all(|i| i.household != h),
+                    "seed {seed}"
+                );
+                continue;
+            }
+            let doc = document_of(&review, h);
+            assert_eq!(line_facts(&c.pool, doc.id).await, lines, "seed {seed}");
+            assert_eq!(doc.amount, Cents(sum), "seed {seed}");
+        }
+        assert_eq!(review.total, Cents(total), "seed {seed}");
+    }
+}
+
+/// A day regularised once, then changed again: the second regularisation counts the first.
+#[tokio::test]
+async fn a_day_regularised_twice_counts_its_earlier_regularisation() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Deuxfois", Some(600)).await;
+    let child = c.child(h, "Victor", false).await;
+    let (oct9, nov2, dec7) = (date("2026-10-09"), date("2026-11-02"), date("2026-12-07"));
+    // October: Friday 9th booked, not locked when issued: 2,90 € as booked.
+    c.book(child, &[oct9]).await;
+    billing::run(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
+    billing::issue(&c.pool, None, REGIE, month("2026-10"))
+        .await
+        .unwrap();
+    // Then locked absent with an excuse in time: November gives the 2,90 € back.
+    c.attend(child, oct9, false).await;
+    c.absence(h, child, &[oct9], ("other", "before_deadline", "accepted"))
+        .await;
+    c.lock(&[oct9]).await;
+    eats(&c, child, &["2026-11-02"]).await;
+    let november = billing::run(&c.pool, None, REGIE, nov()).await.unwrap();
+    assert_eq!(
+        line_facts(&c.pool, document_of(&november, h).id).await,
+        vec![
+            (Some(child), Some(nov2), LineKind::Meal, 290),
+            (Some(child), Some(oct9), LineKind::Regularisation, -290),
+        ]
+    );
+    billing::issue(&c.pool, None, REGIE, nov()).await.unwrap();
+    // The child had eaten after all (a manager's correction of the locked day): December
+    // bills the day again, once, from the 0 it stands at (290 − 290).
+    c.attend(child, oct9, true).await;
+    eats(&c, child, &["2026-12-07"]).await;
+    let december = billing::run(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
+    let doc = document_of(&december, h);
+    assert_eq!(
+        line_facts(&c.pool, doc.id).await,
+        vec![
+            (Some(child), Some(dec7), LineKind::Meal, 290),
+            (Some(child), Some(oct9), LineKind::Regularisation, 290),
+        ]
+    );
+    let line = &lines(&c.pool, doc.id).await[1];
+    let regularised = line.explanation.regularises.clone().unwrap();
+    assert_eq!(
+        (
+            regularised.billed_before,
+            regularised.now,
+            regularised.kind_now
+        ),
+        (Cents(0), Cents(290), Some(LineKind::Meal))
+    );
+    assert_eq!(doc.amount, Cents(580));
 }

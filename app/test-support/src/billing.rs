@@ -2,21 +2,25 @@
 //! agent, households with their QF, children enrolled for the year, bookings, locked
 //! attendance, absences, closures and shared custody.
 //!
-//! The days' facts are written as the services leave them in the database (the rows the
-//! canteen tablet, the lock, the absence decision and a closure write, as the demo seeds
-//! them), so that a billing test states a month in a few lines; prices and custody go through
-//! their services (`cantine::billing::save_tariff`, `cantine::custody::set`), which validate.
+//! Prices, custody and attendance go through their services (`cantine::billing::save_tariff`,
+//! `cantine::custody::set`, `cantine::attendance::{mark, lock_day}`), which validate. Rows a
+//! service would need a family's session or a mailer for (enrollments, bookings, absences and
+//! their decisions, closures) are written as those services leave them, as the demo seeds
+//! them, so that a billing test states a month in a few lines.
 
+use cantine::attendance::{self, NewMark};
 use cantine::audit::Actor;
 use cantine::billing::{self, Month, TariffVersion};
 use cantine::custody::{self, NewCustody};
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::custody::Arrangement;
-use cantine_domain::ids::{AccountId, ChildId, HouseholdId};
+use cantine_domain::ids::{AccountId, ChildId, HouseholdId, SchoolId};
 use cantine_domain::money::Cents;
+use cantine_domain::roles::{Role, Scope};
 use cantine_domain::tariff::{Bracket, Pricing, Tariff, UnbookedRule};
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::{Datelike, NaiveDate, Utc, Weekday};
 use sqlx::PgPool;
+use sqlx::types::Uuid;
 
 use crate::cluster::{self, TestDb};
 use crate::time::date;
@@ -24,6 +28,9 @@ use crate::time::date;
 /// The régie migration 0009 creates, which every school bills through by default.
 pub const REGIE: &str = "CANT";
 pub const YEAR: &str = "2026-2027";
+/// The year's last day: the "today" the attendance service judges marks and locks at, so
+/// that every day of the year may be marked.
+const LAST_DAY: &str = "2027-07-03";
 
 /// The tests' usual tariff (brackets), whose figures the tests' comments use:
 ///
@@ -100,7 +107,7 @@ impl Commune {
         let pool = db.pool.clone();
         let school =
             crate::fixtures::school(&pool, "École Jules-Ferry", "1 place de la Mairie").await;
-        crate::fixtures::school_year(&pool, YEAR, date("2026-09-01"), date("2027-07-03")).await;
+        crate::fixtures::school_year(&pool, YEAR, date("2026-09-01"), date(LAST_DAY)).await;
         let agent_id: i64 = sqlx::query_scalar(
             "insert into account (email, first_name, last_name, email_confirmed_at)
              values ('finances@mairie.test', 'Dominique', 'Finances', now()) returning id",
@@ -269,30 +276,34 @@ impl Commune {
         .expect("bookings");
     }
 
-    /// Marks the child present or absent on the day, as the canteen's tablet does (the last
-    /// mark holds). Billing reads it once the day is locked.
+    /// The agent as the attendance service sees them: a manager, for the whole commune (a
+    /// manager may correct a locked day, with a reason).
+    fn attendance_agent(&self) -> attendance::Agent<'_> {
+        attendance::Agent {
+            actor: &self.agent,
+            roles: [Role::Manager, Role::Finance].into_iter().collect(),
+            scope: Scope::Commune,
+        }
+    }
+
+    /// Marks the child present or absent on the day through the attendance service, as the
+    /// canteen's tablet does (the last mark holds; a locked day is corrected as a manager
+    /// does, with a reason). Billing reads it once the day is locked.
     pub async fn attend(&self, child: ChildId, day: NaiveDate, present: bool) {
-        sqlx::query(
-            "with m as (
-                 insert into attendance_mark (client_id, child_id, school_id, service_date, present,
-                                              walk_in, marked_at, marked_by)
-                 select gen_random_uuid(), c.id, c.school_id, $2, $3,
-                        not exists (select 1 from reservation r where r.child_id = c.id
-                                    and r.service_date = $2 and r.booked),
-                        clock_timestamp(), $4
-                 from child c where c.id = $1
-                 returning id, child_id, school_id, service_date, present, walk_in, marked_at)
-             insert into attendance (child_id, service_date, school_id, present, walk_in, marked_at, mark_id)
-             select child_id, service_date, school_id, present, walk_in, marked_at, id from m
-             on conflict (child_id, activity, service_date) do update
-                 set present = excluded.present, walk_in = excluded.walk_in,
-                     marked_at = excluded.marked_at, mark_id = excluded.mark_id",
+        attendance::mark(
+            &self.pool,
+            &self.attendance_agent(),
+            date(LAST_DAY),
+            Utc::now(),
+            &[NewMark {
+                client_id: Uuid::new_v4(),
+                child,
+                date: day,
+                present,
+                marked_at: None,
+                reason: Some("Correction du pointage".to_owned()),
+            }],
         )
-        .bind(child.get())
-        .bind(day)
-        .bind(present)
-        .bind(self.agent.account.get())
-        .execute(&self.pool)
         .await
         .expect("an attendance mark");
     }
@@ -314,18 +325,26 @@ impl Commune {
         }
     }
 
-    /// Locks the days of every school: their attendance is final and billed.
+    /// Locks the days of every school through the attendance service: their attendance is
+    /// final and billed.
     pub async fn lock(&self, days: &[NaiveDate]) {
-        sqlx::query(
-            "insert into attendance_lock (school_id, service_date, locked_by)
-             select s.id, d, $2 from school s cross join unnest($1::date[]) d
-             on conflict do nothing",
-        )
-        .bind(days)
-        .bind(self.agent.account.get())
-        .execute(&self.pool)
-        .await
-        .expect("locks");
+        let schools: Vec<i64> = sqlx::query_scalar("select id from school order by id")
+            .fetch_all(&self.pool)
+            .await
+            .expect("the schools");
+        for school in schools {
+            for day in days {
+                attendance::lock_day(
+                    &self.pool,
+                    &self.attendance_agent(),
+                    SchoolId(school),
+                    *day,
+                    (date(LAST_DAY), Utc::now()),
+                )
+                .await
+                .expect("lock a day");
+            }
+        }
     }
 
     /// An absence of the child over `days` (its service days), declared by the household's
