@@ -954,3 +954,73 @@ async fn the_family_pages_list_explain_and_take_a_contest() {
         "{account}"
     );
 }
+
+#[tokio::test]
+async fn a_mail_that_fails_waits_for_its_retry_and_the_issue_stands() {
+    let town = town().await;
+    // A relay that refuses connections.
+    let unreachable = cantine::platform::config::Config::load_from(
+        &cantine::platform::config::Source {
+            file: None,
+            skip_default_file: true,
+        },
+        |name| (name == "CANTINE_MAIL__SMTP_URL").then(|| "smtp://127.0.0.1:1".to_owned()),
+    )
+    .unwrap();
+    let failing = cantine::http::FamilyMails {
+        links: town.app.state.links.clone(),
+        mailer: std::sync::Arc::new(
+            cantine::platform::mail::Mailer::from_config(&unreachable).unwrap(),
+        ),
+    };
+    let sent = billing::send_due_mails(&town.app.pool, &failing)
+        .await
+        .unwrap();
+    assert_eq!(sent, 0);
+    let rows: Vec<(i32, Option<String>, bool)> = sqlx::query_as(
+        "select attempts, last_error, next_attempt_at > clock_timestamp() + interval '50 seconds'
+         from billing_mail order by id",
+    )
+    .fetch_all(&town.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (attempts, error, later) in &rows {
+        assert_eq!(*attempts, 1);
+        assert!(error.is_some());
+        assert!(later, "retried in a minute, not at once");
+    }
+    // The invoice is issued and readable all the same.
+    let list = json(
+        town.martin
+            .call(Method::GET, "/api/v1/invoices", None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list[0]["status"], "issued");
+    // Not due yet: a working relay sends nothing before the retry time…
+    let working = cantine::http::FamilyMails::new(&town.app.state);
+    assert_eq!(
+        billing::send_due_mails(&town.app.pool, &working)
+            .await
+            .unwrap(),
+        0
+    );
+    // …and both once it comes.
+    sqlx::query("update billing_mail set next_attempt_at = clock_timestamp()")
+        .execute(&town.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        billing::send_due_mails(&town.app.pool, &working)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        mail::spool(town.app.data_dir())
+            .iter()
+            .any(|m| m.body.contains(town.invoice["number"].as_str().unwrap()))
+    );
+}
