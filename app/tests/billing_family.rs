@@ -555,14 +555,31 @@ async fn a_contested_line_shows_its_open_contest_and_cannot_be_contested_twice()
         .json()
         .await
         .unwrap();
-    assert!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["kind"] == "credit_note"
-                && i["amount_cents"].as_i64().map(i64::abs) == Some(250)),
-        "{list}"
+    let credit_note = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            i["kind"] == "credit_note" && i["amount_cents"].as_i64().map(i64::abs) == Some(250)
+        })
+        .unwrap_or_else(|| panic!("a credit note of 2,50 € in {list}"));
+    // Its PDF names the invoice it corrects.
+    let text = pdf_text(
+        &pdf(
+            &town.martin,
+            &format!("/api/v1/invoices/{}/pdf", credit_note["id"]),
+        )
+        .await,
     );
+    let number = credit_note["number"].as_str().unwrap();
+    assert!(number.starts_with("AV-CANT-2026-"), "{number}");
+    assert!(text.contains(&format!("Avoir n° {number}")), "{text}");
+    assert!(
+        text.contains("Corrige la facture")
+            && text.contains(town.invoice["number"].as_str().unwrap()),
+        "{text}"
+    );
+    assert!(text.contains(&euros(250)), "{text}");
 }
 
 #[tokio::test]
@@ -668,6 +685,66 @@ async fn the_invoice_pdf_reads_its_number_every_line_and_the_total() {
     // The page's link gives the same document.
     let again = pdf(&town.martin, &format!("/factures/{id}/pdf")).await;
     assert_eq!(pdf_text(&again), text);
+}
+
+/// A 1 × 1 PNG, as a commune's logo file.
+const LOGO_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+
+#[tokio::test]
+async fn the_communes_logo_and_address_head_the_invoice() {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.png");
+    std::fs::write(
+        &logo,
+        base64::engine::general_purpose::STANDARD
+            .decode(LOGO_PNG)
+            .unwrap(),
+    )
+    .unwrap();
+    let file = format!(
+        "[billing]\ncommune_name = \"Ville de Lyon\"\naddress_lines = [\"Régie cantine\", \"69001 Lyon\"]\nlogo_file = \"{}\"\n",
+        logo.display()
+    );
+    let path = dir.path().join("cantine.toml");
+    std::fs::write(&path, file).unwrap();
+    let loaded = cantine::platform::config::Config::load_from(
+        &cantine::platform::config::Source {
+            file: Some(path),
+            skip_default_file: true,
+        },
+        |_| None,
+    )
+    .unwrap();
+    let billing_config = loaded.billing.clone();
+    let town = town_with(move |c| c.billing = billing_config).await;
+    let id = town.invoice["id"].as_i64().unwrap();
+    let bytes = pdf(&town.martin, &format!("/api/v1/invoices/{id}/pdf")).await;
+    let text = pdf_text(&bytes);
+    assert!(
+        text.contains("Ville de Lyon") && text.contains("69001 Lyon"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Commune de Techniville"),
+        "the default letterhead is gone"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invoice.pdf");
+    std::fs::write(&file, &bytes).unwrap();
+    let images = std::process::Command::new("pdfimages")
+        .arg("-list")
+        .arg(&file)
+        .output()
+        .expect("pdfimages (poppler-utils)");
+    let listed = String::from_utf8(images.stdout).unwrap();
+    // One image on page 1 (its transparency comes as a second, `smask`, entry).
+    let drawn: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2) == Some("image"))
+        .collect();
+    assert_eq!(drawn.len(), 1, "{listed}");
+    assert!(drawn[0].trim_start().starts_with("1 "), "{listed}");
 }
 
 #[tokio::test]
@@ -875,5 +952,75 @@ async fn the_family_pages_list_explain_and_take_a_contest() {
     assert!(
         account.contains("/mon-compte/releve-annuel?annee=2026"),
         "{account}"
+    );
+}
+
+#[tokio::test]
+async fn a_mail_that_fails_waits_for_its_retry_and_the_issue_stands() {
+    let town = town().await;
+    // A relay that refuses connections.
+    let unreachable = cantine::platform::config::Config::load_from(
+        &cantine::platform::config::Source {
+            file: None,
+            skip_default_file: true,
+        },
+        |name| (name == "CANTINE_MAIL__SMTP_URL").then(|| "smtp://127.0.0.1:1".to_owned()),
+    )
+    .unwrap();
+    let failing = cantine::http::FamilyMails {
+        links: town.app.state.links.clone(),
+        mailer: std::sync::Arc::new(
+            cantine::platform::mail::Mailer::from_config(&unreachable).unwrap(),
+        ),
+    };
+    let sent = billing::send_due_mails(&town.app.pool, &failing)
+        .await
+        .unwrap();
+    assert_eq!(sent, 0);
+    let rows: Vec<(i32, Option<String>, bool)> = sqlx::query_as(
+        "select attempts, last_error, next_attempt_at > clock_timestamp() + interval '50 seconds'
+         from billing_mail order by id",
+    )
+    .fetch_all(&town.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (attempts, error, later) in &rows {
+        assert_eq!(*attempts, 1);
+        assert!(error.is_some());
+        assert!(later, "retried in a minute, not at once");
+    }
+    // The invoice is issued and readable all the same.
+    let list = json(
+        town.martin
+            .call(Method::GET, "/api/v1/invoices", None)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list[0]["status"], "issued");
+    // Not due yet: a working relay sends nothing before the retry time…
+    let working = cantine::http::FamilyMails::new(&town.app.state);
+    assert_eq!(
+        billing::send_due_mails(&town.app.pool, &working)
+            .await
+            .unwrap(),
+        0
+    );
+    // …and both once it comes.
+    sqlx::query("update billing_mail set next_attempt_at = clock_timestamp()")
+        .execute(&town.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        billing::send_due_mails(&town.app.pool, &working)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        mail::spool(town.app.data_dir())
+            .iter()
+            .any(|m| m.body.contains(town.invoice["number"].as_str().unwrap()))
     );
 }

@@ -77,7 +77,7 @@ fn payment_sections(config: &BillingConfig, number: &str, page: &str, left: Cent
     sections.push(Section {
         heading: "Une erreur ? Une question ?".to_owned(),
         paragraphs: vec![format!(
-            "Ouvrez cette facture dans votre espace Cantine ({page}) et choisissez « Contester cette ligne » sur la ligne qui ne va pas. La mairie vous répond par e-mail ; si elle vous donne raison, un avoir corrige la facture."
+            "Ouvrez cette facture dans votre espace Cantine ({page}) et choisissez «\u{a0}Contester cette ligne\u{a0}» sur la ligne qui ne va pas. La mairie vous répond par e-mail ; si elle vous donne raison, un avoir corrige la facture."
         )],
     });
     sections
@@ -122,7 +122,7 @@ pub fn invoice(config: &BillingConfig, public_url: &url::Url, doc: &Invoice) -> 
                 line.explanation
                     .price
                     .as_ref()
-                    .map(|p| words::price_basis(&p.basis))
+                    .map(|p| words::price_basis_short(&p.basis))
                     .into_iter()
                     .chain(
                         line.explanation
@@ -151,7 +151,30 @@ pub fn invoice(config: &BillingConfig, public_url: &url::Url, doc: &Invoice) -> 
             fr::euros(s.amount),
         )],
     };
-    let sections = match s.kind {
+    let mut sections = Vec::new();
+    // The table says the tariff in a few words; here it is in full, once per basis.
+    let mut bases: Vec<String> = Vec::new();
+    for price in doc
+        .lines
+        .iter()
+        .filter_map(|l| l.explanation.price.as_ref())
+    {
+        let text = format!(
+            "{} : repas à {}.",
+            words::price_basis(&price.basis),
+            fr::euros(price.cents)
+        );
+        if !bases.contains(&text) {
+            bases.push(text);
+        }
+    }
+    if !bases.is_empty() {
+        sections.push(Section {
+            heading: "Votre tarif".to_owned(),
+            paragraphs: bases,
+        });
+    }
+    sections.extend(match s.kind {
         DocumentKind::Invoice => payment_sections(config, &number, &page, left),
         DocumentKind::CreditNote => vec![Section {
             heading: "Ce que devient cet avoir".to_owned(),
@@ -159,7 +182,7 @@ pub fn invoice(config: &BillingConfig, public_url: &url::Url, doc: &Invoice) -> 
                 "Le montant de cet avoir est déduit de ce que vous devez : il règle d'abord la facture corrigée, puis vos prochaines factures.".to_owned(),
             ],
         }],
-    };
+    });
     Document {
         letterhead: letterhead(config),
         title: format!("{kind} n° {number}"),

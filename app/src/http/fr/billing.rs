@@ -129,6 +129,44 @@ pub fn price_basis(basis: &PriceBasis) -> String {
     }
 }
 
+/// [`price_basis`] in a few words, for a table's cell: "QF 650 € : tranche 0 à 699 €".
+pub fn price_basis_short(basis: &PriceBasis) -> String {
+    match basis {
+        PriceBasis::Bracket {
+            qf,
+            qf_min,
+            qf_max: Some(max),
+        } => format!(
+            "QF {qf}\u{a0}€ : tranche {qf_min} à {}\u{a0}€",
+            max.saturating_sub(1)
+        ),
+        PriceBasis::Bracket {
+            qf,
+            qf_min,
+            qf_max: None,
+        } => format!("QF {qf}\u{a0}€ : tranche dès {qf_min}\u{a0}€"),
+        PriceBasis::TopBracketNoQf { .. } => "Sans QF : tranche la plus haute".to_owned(),
+        PriceBasis::EffortRate {
+            qf,
+            rate_millionths,
+            bounded,
+            ..
+        } => format!(
+            "{} × QF {qf}\u{a0}€{}",
+            effort_rate(*rate_millionths),
+            match bounded {
+                Bound::None => "",
+                Bound::Minimum => " (minimum)",
+                Bound::Maximum => " (maximum)",
+            }
+        ),
+        PriceBasis::EffortMaxNoQf => "Sans QF : prix maximum".to_owned(),
+        PriceBasis::Pai => "PAI : panier-repas".to_owned(),
+        PriceBasis::NonResident => "Hors commune".to_owned(),
+        PriceBasis::Adult => "Adulte".to_owned(),
+    }
+}
+
 /// Everything a line's explanation says, in sentences: the price and its basis, a shared
 /// custody's share, what a correction changes, finance's words on a credit note.
 pub fn explanation(explanation: &Explanation) -> String {
