@@ -141,6 +141,11 @@ impl Metrics {
             &["verdict"],
         )
         .expect("valid metric");
+        for verdict in [
+            "paid", "refused", "abandoned", "pending", "expired", "mismatch", "failed", "retry",
+        ] {
+            payfip_checks.with_label_values(&[verdict]);
+        }
         let payfip_mismatches = IntCounter::new(
             "cantine_payfip_mismatches_total",
             "PayFiP paid answers that did not match their attempt (nothing credited)",
