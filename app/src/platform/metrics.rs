@@ -15,6 +15,8 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     pub http_duration: HistogramVec,
     pub db_pool_connections: IntGaugeVec,
+    /// The pool's ceiling: exhausted when `in_use` reaches it.
+    db_pool_max: prometheus::IntGauge,
     /// Problem answers (4xx) by route and code: refused bookings (`deadline_passed`…), failed
     /// logins (`invalid_credentials`), throttling (`rate_limited`).
     pub refusals: IntCounterVec,
@@ -116,6 +118,11 @@ impl Metrics {
             &["method", "route"],
         )
         .expect("valid metric");
+        let db_pool_max = prometheus::IntGauge::new(
+            "cantine_db_pool_max_connections",
+            "The most connections the database pool opens",
+        )
+        .expect("valid metric");
         let db_pool_connections = IntGaugeVec::new(
             Opts::new(
                 "cantine_db_pool_connections",
@@ -196,6 +203,7 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(db_pool_connections.clone()),
+            Box::new(db_pool_max.clone()),
             Box::new(build_info),
             Box::new(refusals.clone()),
             Box::new(enrollments.clone()),
@@ -218,6 +226,7 @@ impl Metrics {
             http_requests,
             http_duration,
             db_pool_connections,
+            db_pool_max,
             refusals,
             enrollments,
             billing_mails,
@@ -275,6 +284,8 @@ impl Metrics {
     pub fn render(&self, pool: &sqlx::PgPool) -> String {
         let idle = i64::try_from(pool.num_idle()).unwrap_or(i64::MAX);
         let size = i64::from(pool.size());
+        self.db_pool_max
+            .set(i64::from(pool.options().get_max_connections()));
         self.db_pool_connections
             .with_label_values(&["idle"])
             .set(idle);
