@@ -133,7 +133,10 @@ impl World {
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.unwrap();
         let url = body["redirect_url"].as_str().unwrap().to_owned();
-        assert!(url.starts_with(&format!("{}/tpa/paiementws.web?idop=", self.sim)), "{url}");
+        assert!(
+            url.starts_with(&format!("{}/tpa/paiementws.web?idop=", self.sim)),
+            "{url}"
+        );
         assert_eq!(body["payment"]["status"], "pending");
         assert_eq!(body["payment"]["amount_cents"], AMOUNT);
         let id_op = url.split("idop=").nth(1).unwrap().to_owned();
@@ -151,7 +154,10 @@ impl World {
             .unwrap();
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
-        assert!(html.contains("42,50 €") && html.contains("name=\"resultrans\""), "{html}");
+        assert!(
+            html.contains("42,50 €") && html.contains("name=\"resultrans\""),
+            "{html}"
+        );
         let response = self
             .browser
             .post(format!("{}/tpa/paiementws.web", self.sim))
@@ -294,7 +300,12 @@ async fn each_resultrans_ends_as_payfip_answers_and_only_a_payment_credits_once(
             let again = w.start_on(w.invoice).await;
             assert_eq!(again.status(), 201, "{resultrans}");
             let body: Value = again.json().await.unwrap();
-            assert!(body["payment"]["reference"].as_str().unwrap().ends_with("T2"));
+            assert!(
+                body["payment"]["reference"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("T2")
+            );
         }
         let list = w.family.call(Method::GET, "/api/v1/payments", None).await;
         let list: Value = list.json().await.unwrap();
@@ -333,11 +344,30 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
         .unwrap();
     // The family's browser follows to PayFiP's page.
     assert_eq!(response.status(), 200);
-    assert!(response.url().as_str().starts_with(&w.sim), "{}", response.url());
-    let id_op = response.url().query().unwrap().trim_start_matches("idop=").to_owned();
+    assert!(
+        response.url().as_str().starts_with(&w.sim),
+        "{}",
+        response.url()
+    );
+    let id_op = response
+        .url()
+        .query()
+        .unwrap()
+        .trim_start_matches("idop=")
+        .to_owned();
     let back = w.choose(&id_op, "P").await;
-    let page = client.get(&back).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Paiement accepté") && page.contains("42,50"), "{page}");
+    let page = client
+        .get(&back)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Paiement accepté") && page.contains("42,50"),
+        "{page}"
+    );
     // A second click: nothing left to pay, said in French on a page of ours.
     let again = client
         .post(w.app.url(&format!("/factures/{}/payer", w.invoice)))
@@ -356,13 +386,21 @@ async fn forged_unknown_or_empty_notifications_answer_200_and_change_nothing() {
     let w = world().await;
     let (_, id_op) = w.start().await;
     for forged in ["00000000-0000-0000-0000-000000000000", "x", "'%20or%201=1"] {
-        assert_eq!(w.notify(forged).await, (StatusCode::OK, "ignored".to_owned()));
+        assert_eq!(
+            w.notify(forged).await,
+            (StatusCode::OK, "ignored".to_owned())
+        );
     }
-    let empty = reqwest::get(w.app.url("/payfip/notification")).await.unwrap();
-    assert_eq!(empty.status(), 200);
-    let long = reqwest::get(w.app.url(&format!("/payfip/notification?idOp={}", "a".repeat(5000))))
+    let empty = reqwest::get(w.app.url("/payfip/notification"))
         .await
         .unwrap();
+    assert_eq!(empty.status(), 200);
+    let long = reqwest::get(
+        w.app
+            .url(&format!("/payfip/notification?idOp={}", "a".repeat(5000))),
+    )
+    .await
+    .unwrap();
     assert_eq!(long.status(), 200);
     // PayFiP's POST form, `idOp` spelling, for the real (undecided) operation: asked, pending.
     let posted = reqwest::Client::new()
@@ -378,10 +416,15 @@ async fn forged_unknown_or_empty_notifications_answer_200_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_paid_answer_for_another_amount_or_refdet_is_recorded_as_a_mismatch_and_credits_nothing() {
-    for answer_override in [json!({"montant": 100}), json!({"refdet": "CANT2026999999T1"})] {
+async fn a_paid_answer_for_another_amount_or_refdet_is_recorded_as_a_mismatch_and_credits_nothing()
+{
+    for answer_override in [
+        json!({"montant": 100}),
+        json!({"refdet": "CANT2026999999T1"}),
+    ] {
         let w = world().await;
-        w.switches(json!({"answer_override": answer_override})).await;
+        w.switches(json!({"answer_override": answer_override}))
+            .await;
         let (payment, id_op) = w.start().await;
         w.choose(&id_op, "P").await;
         assert_eq!(w.state(&id_op).await, "mismatch", "{answer_override}");
@@ -409,11 +452,24 @@ async fn a_paid_answer_for_another_amount_or_refdet_is_recorded_as_a_mismatch_an
         assert!(w.ledger_payments().await.is_empty());
         let again = w.start_on(w.invoice).await;
         assert_eq!(again.status(), 409);
-        assert_eq!(again.json::<Value>().await.unwrap()["code"], "payment_in_progress");
-        let day = w.app.clock().now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
-        let report = payments::reconciliation_report(&w.app.pool, day).await.unwrap();
+        assert_eq!(
+            again.json::<Value>().await.unwrap()["code"],
+            "payment_in_progress"
+        );
+        let day = w
+            .app
+            .clock()
+            .now()
+            .with_timezone(&chrono_tz::Europe::Paris)
+            .date_naive();
+        let report = payments::reconciliation_report(&w.app.pool, day)
+            .await
+            .unwrap();
         assert!(
-            matches!(report.differences.as_slice(), [payments::Difference::Mismatch { .. }]),
+            matches!(
+                report.differences.as_slice(),
+                [payments::Difference::Mismatch { .. }]
+            ),
             "{:?}",
             report.differences
         );
@@ -435,8 +491,15 @@ async fn a_dropped_notification_is_recovered_by_the_reconciliation() {
     assert_eq!(w.ledger_payments().await.len(), 1);
     assert_eq!(w.due().await, Cents::ZERO);
     // The report shows it paid and credited, with no difference.
-    let day = w.app.clock().now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
-    let report = payments::reconciliation_report(&w.app.pool, day).await.unwrap();
+    let day = w
+        .app
+        .clock()
+        .now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let report = payments::reconciliation_report(&w.app.pool, day)
+        .await
+        .unwrap();
     assert_eq!(report.paid_total, Cents(AMOUNT));
     assert_eq!(report.ledger_total, Cents(AMOUNT));
     assert!(report.differences.is_empty(), "{:?}", report.differences);
@@ -454,7 +517,10 @@ async fn p5_then_p1_expires_the_attempt_and_lets_the_family_try_again() {
     // A new attempt is refused while this one may still succeed.
     let refused = w.start_on(w.invoice).await;
     assert_eq!(refused.status(), 409);
-    assert_eq!(refused.json::<Value>().await.unwrap()["code"], "payment_in_progress");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "payment_in_progress"
+    );
     // Then PayFiP no longer knows the operation, past its 15 minutes: expired.
     w.switches(json!({"unknown_calls": 1})).await;
     w.advance(Duration::minutes(16));
@@ -512,7 +578,13 @@ async fn technical_faults_are_asked_again_later_and_functional_ones_are_final() 
         let response = w.start_on(invoice).await;
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.unwrap();
-        let id_op = body["redirect_url"].as_str().unwrap().split("idop=").nth(1).unwrap().to_owned();
+        let id_op = body["redirect_url"]
+            .as_str()
+            .unwrap()
+            .split("idop=")
+            .nth(1)
+            .unwrap()
+            .to_owned();
         w.switches(json!({"faults": [{"kind": kind, "code": "", "operation": "detail"}]}))
             .await;
         w.choose(&id_op, "P").await;
@@ -558,7 +630,10 @@ async fn technical_faults_are_asked_again_later_and_functional_ones_are_final() 
         .await;
     let refused = w.start_on(invoice).await;
     assert_eq!(refused.status(), 409);
-    assert_eq!(refused.json::<Value>().await.unwrap()["code"], "payment_unavailable");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "payment_unavailable"
+    );
     assert_eq!(w.attempts().await, before);
     // Once PayFiP answers again, the payment opens.
     assert_eq!(w.start_on(invoice).await.status(), 201);
@@ -570,7 +645,11 @@ async fn another_households_invoice_and_payments_are_not_found() {
     let (payment, _) = w.start().await;
     let other = fixtures::family(&w.app, "durand", PASSWORD).await;
     let start = other
-        .call(Method::POST, &format!("/api/v1/invoices/{}/payments", w.invoice), None)
+        .call(
+            Method::POST,
+            &format!("/api/v1/invoices/{}/payments", w.invoice),
+            None,
+        )
         .await;
     assert_eq!(start.status(), 404);
     let get = other

@@ -573,11 +573,19 @@ fn billing(e: &BillingConflict) -> String {
 
 fn payment(e: &PaymentConflict) -> &'static str {
     match e {
-        PaymentConflict::InProgress => "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois.",
+        PaymentConflict::InProgress => {
+            "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois."
+        }
         PaymentConflict::NothingToPay => "Cette facture n'a plus rien à payer.",
-        PaymentConflict::NotOffered => "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie.",
-        PaymentConflict::Unavailable => "Le service de paiement en ligne de la DGFiP (PayFiP) ne répond pas pour le moment. Rien n'a été payé ; réessayez dans quelques minutes.",
-        PaymentConflict::Refused { .. } => "Le service de paiement en ligne (PayFiP) a refusé d'ouvrir ce paiement. Rien n'a été payé ; la mairie a été prévenue, vous pouvez régler la facture en mairie.",
+        PaymentConflict::NotOffered => {
+            "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie."
+        }
+        PaymentConflict::Unavailable => {
+            "Le service de paiement en ligne de la DGFiP (PayFiP) ne répond pas pour le moment. Rien n'a été payé ; réessayez dans quelques minutes."
+        }
+        PaymentConflict::Refused { .. } => {
+            "Le service de paiement en ligne (PayFiP) a refusé d'ouvrir ce paiement. Rien n'a été payé ; la mairie a été prévenue, vous pouvez régler la facture en mairie."
+        }
     }
 }
 

@@ -188,7 +188,12 @@ fn fault_answer(f: &Fault) -> Response {
 }
 
 fn soap_answer(status: StatusCode, xml: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 /// The operation's name and `arg0`'s fields of a request, as PayFiP reads them.
@@ -235,11 +240,7 @@ async fn soap(State(sim): State<Simulator>, body: String) -> Response {
         "recupererDetailPaiementSecurise" => "detail",
         "recupererDetailClient" => "client",
         _ => {
-            return fault_answer(&fault(
-                FaultKind::TechProtocol,
-                "",
-                "Opération inconnue",
-            ));
+            return fault_answer(&fault(FaultKind::TechProtocol, "", "Opération inconnue"));
         }
     };
     let mut inner = sim.lock();
@@ -271,11 +272,7 @@ async fn soap(State(sim): State<Simulator>, body: String) -> Response {
                 }
                 .envelope(),
             ),
-            Err(_) => fault_answer(&fault(
-                FaultKind::Functional,
-                "T2",
-                "Numéro client inconnu",
-            )),
+            Err(_) => fault_answer(&fault(FaultKind::Functional, "T2", "Numéro client inconnu")),
         },
     }
 }
@@ -466,7 +463,11 @@ struct Choice {
 /// The tester's choice: recorded, notified (unless dropped), and the browser sent back.
 async fn decide(State(sim): State<Simulator>, axum::Form(choice): axum::Form<Choice>) -> Response {
     if !matches!(choice.resultrans.as_str(), "P" | "V" | "R" | "Z" | "A") {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "resultrans: P, V, R, Z or A").into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "resultrans: P, V, R, Z or A",
+        )
+            .into_response();
     }
     let (urlnotif, urlredirect, switches) = {
         let mut inner = sim.lock();

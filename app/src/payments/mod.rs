@@ -322,9 +322,15 @@ pub async fn start_payment(
     })?;
     tracing::info!(invoice = invoice_id, refdet = refdet.as_str(), id_op = %id_op,
         amount_cents = due.get(), "PayFiP payment opened");
-    let payment = one(&p.pool, Filter { id: Some(id), ..Filter::default() })
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("attempt {id} just recorded is gone"))?;
+    let payment = one(
+        &p.pool,
+        Filter {
+            id: Some(id),
+            ..Filter::default()
+        },
+    )
+    .await?
+    .ok_or_else(|| anyhow::anyhow!("attempt {id} just recorded is gone"))?;
     let mut page = p.config.payfip.payment_page.clone();
     page.query_pairs_mut().append_pair("idop", &id_op);
     Ok(Started {
@@ -702,7 +708,10 @@ pub struct Report {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Difference {
     /// An attempt PayFiP answered paid for something else.
-    Mismatch { attempt: i64, found: serde_json::Value },
+    Mismatch {
+        attempt: i64,
+        found: serde_json::Value,
+    },
     /// An attempt paid whose ledger payment is missing or of another amount.
     NotCredited { attempt: i64 },
     /// A PayFiP payment of the ledger that no paid attempt accounts for.

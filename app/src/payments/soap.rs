@@ -63,7 +63,9 @@ impl PayfipClient {
             .await
             .map_err(|e| AnswerError::Malformed(format!("transport: {}", without_url(&e))))?;
         if body.trim().is_empty() {
-            return Err(AnswerError::Malformed(format!("HTTP {status} with no body")));
+            return Err(AnswerError::Malformed(format!(
+                "HTTP {status} with no body"
+            )));
         }
         Ok(body)
     }

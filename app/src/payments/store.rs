@@ -50,7 +50,10 @@ pub struct NewAttempt<'a> {
 }
 
 /// Records the attempt with its `idOp` in one statement: there is no attempt without one.
-pub async fn insert_attempt(conn: &mut PgConnection, a: NewAttempt<'_>) -> Result<i64, sqlx::Error> {
+pub async fn insert_attempt(
+    conn: &mut PgConnection,
+    a: NewAttempt<'_>,
+) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
         "insert into payfip_attempt (invoice_id, household_id, regie_id, numcli, exer, refdet,
                                      attempt, amount_cents, saisie, mel, id_op, created_at,

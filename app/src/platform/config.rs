@@ -2616,16 +2616,14 @@ numcli = "012345"
             let config = load("", &[(&variable, &value)])
                 .unwrap_or_else(|e| panic!("{variable}={value}: {e}"));
             let described = config.describe();
-            let line = if key == "backup.targets"
-                || key == "kitchen.schools"
-                || key == "payfip.regies"
-            {
-                format!("{key}[0] = {shown}\n")
-            } else if key == "open_data.schools" {
-                format!("open_data.schools[0].name = {shown}\n")
-            } else {
-                format!("{key} = {shown}\n")
-            };
+            let line =
+                if key == "backup.targets" || key == "kitchen.schools" || key == "payfip.regies" {
+                    format!("{key}[0] = {shown}\n")
+                } else if key == "open_data.schools" {
+                    format!("open_data.schools[0].name = {shown}\n")
+                } else {
+                    format!("{key} = {shown}\n")
+                };
             assert!(
                 described.contains(&line),
                 "{variable}={value}: {line:?} not in:\n{described}"
@@ -2892,20 +2890,26 @@ numcli = "012345"
             &[],
         )
         .unwrap();
-        assert_eq!(
-            config.payfip.numcli("CANT").unwrap().as_str(),
-            "012345"
-        );
+        assert_eq!(config.payfip.numcli("CANT").unwrap().as_str(), "012345");
         assert!(config.payfip.numcli("AUTRE").is_none());
-        assert_eq!(config.payfip.saisie(), cantine_domain::payfip::Saisie::Production);
+        assert_eq!(
+            config.payfip.saisie(),
+            cantine_domain::payfip::Saisie::Production
+        );
         assert_eq!(config.payfip.timeout_secs, 15);
         assert_eq!(
             config.payfip.endpoint.as_str(),
             cantine_domain::payfip::ENDPOINT
         );
         for (bad, key) in [
-            ("[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"12345\"\n", "payfip.regies[0].numcli"),
-            ("[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"01234a\"\n", "payfip.regies[0].numcli"),
+            (
+                "[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"12345\"\n",
+                "payfip.regies[0].numcli",
+            ),
+            (
+                "[[payfip.regies]]\ncode = \"CANT\"\nnumcli = \"01234a\"\n",
+                "payfip.regies[0].numcli",
+            ),
             ("[payfip]\nsaisie = \"P\"\n", "payfip.saisie"),
             ("[payfip]\nendpoint = \"ftp://x\"\n", "payfip.endpoint"),
             ("[payfip]\ntimeout_secs = 0\n", "payfip.timeout_secs"),

@@ -19,7 +19,10 @@ use crate::payments::{self, Payment};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/invoices/{invoice_id}/payments", post(start_payment))
+        .route(
+            "/api/v1/invoices/{invoice_id}/payments",
+            post(start_payment),
+        )
         .route("/api/v1/payments", get(list_payments))
         .route("/api/v1/payments/{payment_id}", get(get_payment))
 }
