@@ -756,12 +756,10 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
             .find(|l| l.idempotency_key == key)
             .map(|l| (l.id, Cents(l.amount_cents)));
         match a.state {
-            State::Paid if credited.map(|c| c.1) != Some(a.amount) => {
-                // Credited another day is fine: only a payment missing or of another amount
-                // is a difference.
-                if credited.is_some() || a.payment_id.is_none() {
-                    differences.push(Difference::NotCredited { attempt: a.id });
-                }
+            // Credited another day is fine: only a payment missing or of another amount is a
+            // difference.
+            State::Paid if credited.is_some_and(|c| c.1 != a.amount) || a.payment_id.is_none() => {
+                differences.push(Difference::NotCredited { attempt: a.id });
             }
             State::Mismatch => {
                 for m in mismatches.iter().filter(|m| m.attempt_id == a.id) {
