@@ -237,6 +237,8 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/gestion/foyers/{household_id}/enfants/{child_id}/garde/suppression",
             &[Manager, Admin],
         ),
+        // Online payments: finance reconciles PayFiP against the ledger.
+        ("GET", "/api/v1/staff/payments/reconciliation", &[Finance]),
     ] {
         m.insert((method, path), Some(roles));
     }

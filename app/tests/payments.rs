@@ -10,6 +10,7 @@ use cantine::platform::clock::Clock;
 use cantine::platform::config::PayfipRegie;
 use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
+use cantine_domain::roles::Role;
 use cantine_test_support::TestApp;
 use cantine_test_support::fixtures::{self, Family};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -503,6 +504,24 @@ async fn a_dropped_notification_is_recovered_by_the_reconciliation() {
     assert_eq!(report.paid_total, Cents(AMOUNT));
     assert_eq!(report.ledger_total, Cents(AMOUNT));
     assert!(report.differences.is_empty(), "{:?}", report.differences);
+    // Finance reads the same report over the API; a family may not.
+    let finance = fixtures::staff(
+        &w.app,
+        "compta",
+        Role::Finance,
+        &[],
+        &fixtures::staff_password_hash(),
+    )
+    .await;
+    let path = format!("/api/v1/staff/payments/reconciliation?day={day}");
+    let response = finance.call(Method::GET, &path, None).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["lines"][0]["state"], "paid");
+    assert_eq!(body["lines"][0]["ledger_amount_cents"], AMOUNT);
+    assert_eq!(body["paid_total_cents"], AMOUNT);
+    assert_eq!(body["differences"], json!([]));
+    assert_eq!(w.family.call(Method::GET, &path, None).await.status(), 403);
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ use super::backoffice::api_absences as staff_absences;
 use super::backoffice::api_attendance as attendance;
 use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
+use super::backoffice::api_payments as staff_payments;
 use super::backoffice::kitchen;
 use super::ops as health;
 use super::{AppState, error::Json};
@@ -57,6 +58,7 @@ pub const CSRF: &str = "csrf";
         kitchen::kitchen_counts,
         custody::set_custody, custody::remove_custody,
         payments::start_payment, payments::get_payment, payments::list_payments,
+        staff_payments::reconciliation_report,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

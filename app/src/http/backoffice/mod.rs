@@ -15,6 +15,7 @@ pub mod api_absences;
 pub mod api_attendance;
 pub mod api_custody;
 pub mod api_menus;
+pub mod api_payments;
 pub mod kitchen;
 mod pages;
 
@@ -124,6 +125,7 @@ fn declare(state: &AppState) -> Table {
     let table = api::declare(Table::new(state));
     let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
     let table = api_custody::declare(table);
+    let table = api_payments::declare(table);
     kitchen::declare(pages::declare(table))
 }
 
