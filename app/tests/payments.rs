@@ -369,6 +369,16 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
         page.contains("Paiement accepté") && page.contains("42,50"),
         "{page}"
     );
+    // The same way back posted from PayFiP's page.
+    let posted = client
+        .post(back.split('?').next().unwrap())
+        .header("origin", "https://www.payfip.gouv.fr")
+        .form(&[("idop", id_op.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert!(posted.text().await.unwrap().contains("Paiement accepté"));
     // A second click: nothing left to pay, said in French on a page of ours.
     let again = client
         .post(w.app.url(&format!("/factures/{}/payer", w.invoice)))
@@ -411,6 +421,16 @@ async fn forged_unknown_or_empty_notifications_answer_200_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 200);
+    // Posted by PayFiP's site itself: no forgery check stands in the way.
+    let from_payfip = reqwest::Client::new()
+        .post(w.app.url("/payfip/notification"))
+        .header("origin", "https://www.payfip.gouv.fr")
+        .form(&[("idop", id_op.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_payfip.status(), 200);
+    assert_eq!(from_payfip.text().await.unwrap(), "OK");
     assert_eq!(w.state(&id_op).await, "pending");
     assert!(w.last_fault(&id_op).await.unwrap().contains("P5"));
     assert!(w.ledger_payments().await.is_empty());
