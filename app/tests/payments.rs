@@ -716,3 +716,85 @@ async fn a_client_number_is_verified_with_recuperer_detail_client() {
     let error = payments::verify_numcli(client, &numcli).await.unwrap_err();
     assert!(error.contains("T2"), "{error}");
 }
+
+/// After a random run of payments, refusals, abandons, replays, dropped notifications and
+/// reconciliations over several invoices, every household's ledger balance is its invoices
+/// minus what PayFiP said was paid, each paid attempt has exactly one ledger payment, and no
+/// invoice is paid beyond its amount.
+#[tokio::test]
+async fn after_a_random_run_the_ledger_is_invoices_minus_what_payfip_said_was_paid() {
+    use rand::{Rng, SeedableRng};
+    let w = world().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+    let mut invoices = vec![w.invoice];
+    for n in 2..=4 {
+        invoices.push(issued_invoice(&w.app, w.family.household, n).await);
+    }
+    let mut open: Vec<String> = Vec::new();
+    for step in 0..24 {
+        match rng.gen_range(0..5) {
+            0 | 1 => {
+                let invoice = invoices[rng.gen_range(0..invoices.len())];
+                let drop = rng.gen_bool(0.3);
+                w.switches(json!({"drop_notifications": drop, "repeat_notifications": rng.gen_range(0..3)}))
+                    .await;
+                let response = w.start_on(invoice).await;
+                let status = response.status();
+                let body: Value = response.json().await.unwrap();
+                if status == 201 {
+                    let url = body["redirect_url"].as_str().unwrap();
+                    let id_op = url.split("idop=").nth(1).unwrap().to_owned();
+                    let choice = ["P", "V", "R", "Z", "A"][rng.gen_range(0..5)];
+                    w.choose(&id_op, choice).await;
+                    open.push(id_op);
+                } else {
+                    assert!(
+                        ["payment_in_progress", "nothing_to_pay"]
+                            .contains(&body["code"].as_str().unwrap()),
+                        "step {step}: {body}"
+                    );
+                }
+            }
+            2 if !open.is_empty() => {
+                let id_op = open[rng.gen_range(0..open.len())].clone();
+                futures_util::future::join_all((0..rng.gen_range(1..4)).map(|_| w.notify(&id_op)))
+                    .await;
+            }
+            3 => {
+                w.advance(Duration::minutes(rng.gen_range(1..5)));
+                w.reconcile().await;
+            }
+            _ => {
+                assert_eq!(w.notify("forged-id").await.1, "ignored");
+            }
+        }
+    }
+    w.advance(Duration::minutes(10));
+    w.reconcile().await;
+    let paid: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "select invoice_id, amount_cents, payment_id from payfip_attempt where state = 'paid'",
+    )
+    .fetch_all(&w.app.pool)
+    .await
+    .unwrap();
+    assert!(!paid.is_empty(), "the run paid something");
+    let ledger = w.ledger_payments().await;
+    assert_eq!(
+        ledger.len(),
+        paid.len(),
+        "one ledger payment per paid attempt"
+    );
+    let paid_total: i64 = paid.iter().map(|p| p.1).sum();
+    let balance = cantine::billing::balance(&w.app.pool, HouseholdId(w.family.household))
+        .await
+        .unwrap();
+    assert_eq!(
+        balance.balance,
+        Cents(AMOUNT * invoices.len() as i64 - paid_total)
+    );
+    for invoice in &invoices {
+        let on_invoice: i64 = paid.iter().filter(|p| p.0 == *invoice).map(|p| p.1).sum();
+        assert!(on_invoice <= AMOUNT, "invoice {invoice} paid {on_invoice}");
+    }
+    assert_eq!(balance.credit, Cents::ZERO);
+}
