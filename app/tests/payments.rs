@@ -321,6 +321,17 @@ async fn each_resultrans_ends_as_payfip_answers_and_only_a_payment_credits_once(
 #[tokio::test]
 async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
     let w = world().await;
+    let offered = || async {
+        let invoice = cantine::billing::invoice(
+            &w.app.pool,
+            cantine::billing::Reader::Household(HouseholdId(w.family.household)),
+            w.invoice,
+        )
+        .await
+        .unwrap();
+        payments::offered(&w.app.state.config, &invoice.summary)
+    };
+    assert!(offered().await, "the button is shown on an invoice to pay");
     let client = &w.family.client;
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -389,6 +400,7 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
         .unwrap();
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("plus rien à payer"));
+    assert!(!offered().await, "no button on a paid invoice");
     assert_eq!(w.ledger_payments().await.len(), 1);
 }
 

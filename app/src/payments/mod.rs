@@ -193,6 +193,20 @@ pub struct Started {
     pub redirect_url: String,
 }
 
+/// Whether the invoice page should offer « Payer en ligne »: an issued invoice with something
+/// left to pay, of a régie with a PayFiP client number, within PayFiP's amounts.
+/// [`start_payment`] judges it again (and whether an earlier attempt is still live).
+pub fn offered(config: &Config, invoice: &billing::InvoiceSummary) -> bool {
+    let due = Cents(invoice.amount.get() - invoice.paid.get());
+    invoice.kind == DocumentKind::Invoice
+        && matches!(
+            invoice.status,
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
+        )
+        && (payfip::MIN_AMOUNT..=payfip::MAX_AMOUNT).contains(&due)
+        && config.payfip.numcli(&invoice.regie).is_some()
+}
+
 fn conflict(c: PaymentConflict) -> Error {
     Error::Conflict(Conflict::Payment(c))
 }

@@ -116,5 +116,7 @@ pub fn config() -> Config {
     // The kitchen's freeze worker would write counts into every test's database at start;
     // the tests that need it turn it on (`app/tests/kitchen.rs`).
     config.kitchen.worker = false;
+    // Likewise PayFiP's reconciliation: `app/tests/payments.rs` calls `payments::reconcile`.
+    config.payfip.worker = false;
     config
 }
