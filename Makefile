@@ -7,17 +7,25 @@ DEMO_TOTP_SECRET ?= JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP
 SIZE ?= default
 # Only `make run` uses ./var; tests make their own folders.
 RUN_DATA_DIR ?= $(CURDIR)/var
+# `make run` pays through the PayFiP simulator on this address (never money).
+PAYFIP_SIMULATOR ?= 127.0.0.1:8090
+RUN_PAYFIP = CANTINE_PAYFIP__ENDPOINT='http://$(PAYFIP_SIMULATOR)/tpa/services/securite' \
+	CANTINE_PAYFIP__PAYMENT_PAGE='http://$(PAYFIP_SIMULATOR)/tpa/paiementws.web' \
+	CANTINE_PAYFIP__REGIES='[{ code = "CANT", numcli = "012345" }]'
 # The checked queries build from their committed offline data (app/.sqlx), never from a
 # DATABASE_URL that happens to be set: `make sqlx-prepare` is the one place that goes online.
 export SQLX_OFFLINE = true
 
 .PHONY: run test lint lint-rust lint-ops lint-monitoring unit sqlx-prepare deps-run deps-test deps-lint deps-bench build fuzz-api browser-test bench bench-backup image image-verify image-test clean
 
-## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var).
+## Serve the Techniville demo on http://127.0.0.1:8080 (private PostgreSQL under ./var), with
+## the PayFiP simulator on $(PAYFIP_SIMULATOR) for online payments.
 run: deps-run
 	$(CARGO) build --bin cantine
 	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' ./target/debug/cantine demo --password '$(DEMO_PASSWORD)' --totp-secret '$(DEMO_TOTP_SECRET)'
-	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' exec ./target/debug/cantine serve
+	./target/debug/cantine payfip-simulator --listen '$(PAYFIP_SIMULATOR)' & simulator=$$!; \
+	trap 'kill $$simulator' EXIT INT TERM; \
+	CANTINE_DATA_DIR='$(RUN_DATA_DIR)' $(RUN_PAYFIP) ./target/debug/cantine serve
 
 ## Every test: formatting, lints (Rust, shell, Python, the dependency rule, the queries' offline
 ## data), unit and integration tests against real PostgreSQL, the image scripts' Python tests

@@ -296,6 +296,8 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("GET", "/gestion/facturation/tarifs", &[Finance, Manager]),
         ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
+        // Online payments: finance reconciles PayFiP against the ledger.
+        ("GET", "/api/v1/staff/payments/reconciliation", &[Finance]),
     ] {
         m.insert((method, path), Some(roles));
     }

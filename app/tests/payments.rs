@@ -10,6 +10,7 @@ use cantine::platform::clock::Clock;
 use cantine::platform::config::PayfipRegie;
 use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
+use cantine_domain::roles::Role;
 use cantine_test_support::TestApp;
 use cantine_test_support::fixtures::{self, Family};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -320,6 +321,17 @@ async fn each_resultrans_ends_as_payfip_answers_and_only_a_payment_credits_once(
 #[tokio::test]
 async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
     let w = world().await;
+    let offered = || async {
+        let invoice = cantine::billing::invoice(
+            &w.app.pool,
+            cantine::billing::Reader::Household(HouseholdId(w.family.household)),
+            w.invoice,
+        )
+        .await
+        .unwrap();
+        payments::offered(&w.app.state.config, &invoice.summary)
+    };
+    assert!(offered().await, "the button is shown on an invoice to pay");
     let client = &w.family.client;
     let no_redirect = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -368,6 +380,16 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
         page.contains("Paiement accepté") && page.contains("42,50"),
         "{page}"
     );
+    // The same way back posted from PayFiP's page.
+    let posted = client
+        .post(back.split('?').next().unwrap())
+        .header("origin", "https://www.payfip.gouv.fr")
+        .form(&[("idop", id_op.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    assert!(posted.text().await.unwrap().contains("Paiement accepté"));
     // A second click: nothing left to pay, said in French on a page of ours.
     let again = client
         .post(w.app.url(&format!("/factures/{}/payer", w.invoice)))
@@ -378,6 +400,7 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
         .unwrap();
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("plus rien à payer"));
+    assert!(!offered().await, "no button on a paid invoice");
     assert_eq!(w.ledger_payments().await.len(), 1);
 }
 
@@ -410,6 +433,16 @@ async fn forged_unknown_or_empty_notifications_answer_200_and_change_nothing() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 200);
+    // Posted by PayFiP's site itself: no forgery check stands in the way.
+    let from_payfip = reqwest::Client::new()
+        .post(w.app.url("/payfip/notification"))
+        .header("origin", "https://www.payfip.gouv.fr")
+        .form(&[("idop", id_op.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(from_payfip.status(), 200);
+    assert_eq!(from_payfip.text().await.unwrap(), "OK");
     assert_eq!(w.state(&id_op).await, "pending");
     assert!(w.last_fault(&id_op).await.unwrap().contains("P5"));
     assert!(w.ledger_payments().await.is_empty());
@@ -503,6 +536,24 @@ async fn a_dropped_notification_is_recovered_by_the_reconciliation() {
     assert_eq!(report.paid_total, Cents(AMOUNT));
     assert_eq!(report.ledger_total, Cents(AMOUNT));
     assert!(report.differences.is_empty(), "{:?}", report.differences);
+    // Finance reads the same report over the API; a family may not.
+    let finance = fixtures::staff(
+        &w.app,
+        "compta",
+        Role::Finance,
+        &[],
+        &fixtures::staff_password_hash(),
+    )
+    .await;
+    let path = format!("/api/v1/staff/payments/reconciliation?day={day}");
+    let response = finance.call(Method::GET, &path, None).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["lines"][0]["state"], "paid");
+    assert_eq!(body["lines"][0]["ledger_amount_cents"], AMOUNT);
+    assert_eq!(body["paid_total_cents"], AMOUNT);
+    assert_eq!(body["differences"], json!([]));
+    assert_eq!(w.family.call(Method::GET, &path, None).await.status(), 403);
 }
 
 #[tokio::test]
@@ -676,4 +727,86 @@ async fn a_client_number_is_verified_with_recuperer_detail_client() {
         .await;
     let error = payments::verify_numcli(client, &numcli).await.unwrap_err();
     assert!(error.contains("T2"), "{error}");
+}
+
+/// After a random run of payments, refusals, abandons, replays, dropped notifications and
+/// reconciliations over several invoices, every household's ledger balance is its invoices
+/// minus what PayFiP said was paid, each paid attempt has exactly one ledger payment, and no
+/// invoice is paid beyond its amount.
+#[tokio::test]
+async fn after_a_random_run_the_ledger_is_invoices_minus_what_payfip_said_was_paid() {
+    use rand::{Rng, SeedableRng};
+    let w = world().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
+    let mut invoices = vec![w.invoice];
+    for n in 2..=4 {
+        invoices.push(issued_invoice(&w.app, w.family.household, n).await);
+    }
+    let mut open: Vec<String> = Vec::new();
+    for step in 0..24 {
+        match rng.gen_range(0..5) {
+            0 | 1 => {
+                let invoice = invoices[rng.gen_range(0..invoices.len())];
+                let drop = rng.gen_bool(0.3);
+                w.switches(json!({"drop_notifications": drop, "repeat_notifications": rng.gen_range(0..3)}))
+                    .await;
+                let response = w.start_on(invoice).await;
+                let status = response.status();
+                let body: Value = response.json().await.unwrap();
+                if status == 201 {
+                    let url = body["redirect_url"].as_str().unwrap();
+                    let id_op = url.split("idop=").nth(1).unwrap().to_owned();
+                    let choice = ["P", "V", "R", "Z", "A"][rng.gen_range(0..5)];
+                    w.choose(&id_op, choice).await;
+                    open.push(id_op);
+                } else {
+                    assert!(
+                        ["payment_in_progress", "nothing_to_pay"]
+                            .contains(&body["code"].as_str().unwrap()),
+                        "step {step}: {body}"
+                    );
+                }
+            }
+            2 if !open.is_empty() => {
+                let id_op = open[rng.gen_range(0..open.len())].clone();
+                futures_util::future::join_all((0..rng.gen_range(1..4)).map(|_| w.notify(&id_op)))
+                    .await;
+            }
+            3 => {
+                w.advance(Duration::minutes(rng.gen_range(1..5)));
+                w.reconcile().await;
+            }
+            _ => {
+                assert_eq!(w.notify("forged-id").await.1, "ignored");
+            }
+        }
+    }
+    w.advance(Duration::minutes(10));
+    w.reconcile().await;
+    let paid: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+        "select invoice_id, amount_cents, payment_id from payfip_attempt where state = 'paid'",
+    )
+    .fetch_all(&w.app.pool)
+    .await
+    .unwrap();
+    assert!(!paid.is_empty(), "the run paid something");
+    let ledger = w.ledger_payments().await;
+    assert_eq!(
+        ledger.len(),
+        paid.len(),
+        "one ledger payment per paid attempt"
+    );
+    let paid_total: i64 = paid.iter().map(|p| p.1).sum();
+    let balance = cantine::billing::balance(&w.app.pool, HouseholdId(w.family.household))
+        .await
+        .unwrap();
+    assert_eq!(
+        balance.balance,
+        Cents(AMOUNT * invoices.len() as i64 - paid_total)
+    );
+    for invoice in &invoices {
+        let on_invoice: i64 = paid.iter().filter(|p| p.0 == *invoice).map(|p| p.1).sum();
+        assert!(on_invoice <= AMOUNT, "invoice {invoice} paid {on_invoice}");
+    }
+    assert_eq!(balance.credit, Cents::ZERO);
 }

@@ -63,6 +63,14 @@ fn origin_matches(state: &AppState, origin: &str) -> bool {
     origin.trim_end_matches('/') == state.config.public_url.origin().ascii_serialization()
 }
 
+/// PayFiP's notification and the payer's way back from PayFiP's page may come as posts from
+/// PayFiP's site: neither changes anything on the request's word (both only make Cantine ask
+/// PayFiP), so another origin is no forgery there.
+fn from_payfip(path: &str) -> bool {
+    path == super::routes::PAYFIP_NOTIFICATION
+        || path.starts_with(super::routes::PAYMENT_RETURN_PREFIX)
+}
+
 /// Refuses unsafe requests sent by pages of another site, signed in or not.
 pub async fn refuse_foreign_origin(
     State(state): State<AppState>,
@@ -70,6 +78,7 @@ pub async fn refuse_foreign_origin(
     next: Next,
 ) -> Response {
     if is_unsafe(request.method())
+        && !from_payfip(request.uri().path())
         && let Some(origin) = request.headers().get(header::ORIGIN)
         && !origin.to_str().is_ok_and(|o| origin_matches(&state, o))
     {

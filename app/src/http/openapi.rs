@@ -23,6 +23,7 @@ use super::backoffice::api_attendance as attendance;
 use super::backoffice::api_billing as finance;
 use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
+use super::backoffice::api_payments as staff_payments;
 use super::backoffice::kitchen;
 use super::ops as health;
 use super::{AppState, error::Json};
@@ -67,6 +68,7 @@ pub const CSRF: &str = "csrf";
         finance::record_payment, finance::refund_credit, finance::export_accounting,
         finance::export_pes,
         payments::start_payment, payments::get_payment, payments::list_payments,
+        staff_payments::reconciliation_report,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

@@ -193,6 +193,20 @@ pub struct Started {
     pub redirect_url: String,
 }
 
+/// Whether the invoice page should offer « Payer en ligne »: an issued invoice with something
+/// left to pay, of a régie with a PayFiP client number, within PayFiP's amounts.
+/// [`start_payment`] judges it again (and whether an earlier attempt is still live).
+pub fn offered(config: &Config, invoice: &billing::InvoiceSummary) -> bool {
+    let due = Cents(invoice.amount.get() - invoice.paid.get());
+    invoice.kind == DocumentKind::Invoice
+        && matches!(
+            invoice.status,
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid
+        )
+        && (payfip::MIN_AMOUNT..=payfip::MAX_AMOUNT).contains(&due)
+        && config.payfip.numcli(&invoice.regie).is_some()
+}
+
 fn conflict(c: PaymentConflict) -> Error {
     Error::Conflict(Conflict::Payment(c))
 }
@@ -756,12 +770,10 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
             .find(|l| l.idempotency_key == key)
             .map(|l| (l.id, Cents(l.amount_cents)));
         match a.state {
-            State::Paid if credited.map(|c| c.1) != Some(a.amount) => {
-                // Credited another day is fine: only a payment missing or of another amount
-                // is a difference.
-                if credited.is_some() || a.payment_id.is_none() {
-                    differences.push(Difference::NotCredited { attempt: a.id });
-                }
+            // Credited another day is fine: only a payment missing or of another amount is a
+            // difference.
+            State::Paid if credited.is_some_and(|c| c.1 != a.amount) || a.payment_id.is_none() => {
+                differences.push(Difference::NotCredited { attempt: a.id });
             }
             State::Mismatch => {
                 for m in mismatches.iter().filter(|m| m.attempt_id == a.id) {

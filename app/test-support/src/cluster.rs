@@ -119,5 +119,7 @@ pub fn config() -> Config {
     // Likewise the billing mail worker: the tests that need it turn it on
     // (`app/tests/billing_family.rs`) or call `billing::send_due_mails`.
     config.billing.mail_worker = false;
+    // Likewise PayFiP's reconciliation: `app/tests/payments.rs` calls `payments::reconcile`.
+    config.payfip.worker = false;
     config
 }

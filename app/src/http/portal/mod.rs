@@ -64,7 +64,10 @@ pub fn routes() -> Router<AppState> {
             get(calendar::pattern_form).post(calendar::set_pattern),
         )
         .route(routes::PAY_INVOICE, post(payments::pay))
-        .route(routes::PAYMENT_RETURN, get(payments::returned))
+        .route(
+            routes::PAYMENT_RETURN,
+            get(payments::returned).post(payments::returned),
+        )
         .route(
             routes::ABSENCES,
             get(absences::absences_form)

@@ -58,6 +58,8 @@ pub(in crate::http) async fn pay(
     }
 }
 
+/// PayFiP's way back (`urlredirect`), by GET or by a form post from PayFiP's page: either way
+/// it only shows what PayFiP answers Cantine, so it needs no CSRF token.
 pub(in crate::http) async fn returned(
     State(state): State<AppState>,
     Signed(session): Signed,
