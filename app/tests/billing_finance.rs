@@ -423,7 +423,7 @@ async fn a_month_is_run_reviewed_issued_once_and_corrected_by_a_credit_note() {
         .find(|r| r.contains(&format!(";Facture;{number};")))
         .unwrap_or_else(|| panic!("no invoice row in {text}"));
     assert!(
-        invoice_row.ends_with(&format!(";{};;", euros(days * PRICE))),
+        invoice_row.contains(&format!(";{};;", euros(days * PRICE))),
         "{invoice_row}"
     );
     assert!(
