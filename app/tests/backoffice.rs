@@ -278,7 +278,11 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("GET", "/gestion/facturation", &[Finance]),
         ("POST", "/gestion/facturation/calcul", &[Finance]),
         ("POST", "/gestion/facturation/emission", &[Finance]),
-        ("GET", "/gestion/facturation/factures/{invoice_id}", &[Finance]),
+        (
+            "GET",
+            "/gestion/facturation/factures/{invoice_id}",
+            &[Finance],
+        ),
         (
             "POST",
             "/gestion/facturation/factures/{invoice_id}/avoir",

@@ -117,7 +117,8 @@ fn flat_tariff(price: i64) -> Value {
 }
 
 async fn save_flat_tariff(member: &StaffMember) {
-    let body = json!({"year": "2026-2027", "applies_from": "2026-09-01", "tariff": flat_tariff(PRICE)});
+    let body =
+        json!({"year": "2026-2027", "applies_from": "2026-09-01", "tariff": flat_tariff(PRICE)});
     let saved = json_of(
         member
             .call(Method::POST, "/api/v1/staff/billing/tariffs", Some(body))
@@ -125,7 +126,10 @@ async fn save_flat_tariff(member: &StaffMember) {
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(saved["tariff"]["pricing"]["brackets"][0]["meal_cents"], PRICE);
+    assert_eq!(
+        saved["tariff"]["pricing"]["brackets"][0]["meal_cents"],
+        PRICE
+    );
 }
 
 fn run_body() -> Value {
@@ -324,11 +328,10 @@ async fn a_month_is_run_reviewed_issued_once_and_corrected_by_a_credit_note() {
     )
     .await;
     assert_eq!(again["invoices"], issued["invoices"]);
-    let numbered: i64 =
-        sqlx::query_scalar("select count(*) from invoice where number is not null")
-            .fetch_one(&town.app.pool)
-            .await
-            .unwrap();
+    let numbered: i64 = sqlx::query_scalar("select count(*) from invoice where number is not null")
+        .fetch_one(&town.app.pool)
+        .await
+        .unwrap();
     assert_eq!(numbered, 1);
     // An issued month is not recomputed.
     problem(
@@ -427,11 +430,15 @@ async fn a_month_is_run_reviewed_issued_once_and_corrected_by_a_credit_note() {
         "{invoice_row}"
     );
     assert!(
-        rows.iter().any(|r| r.contains(";Avoir;AV-CANT-") && r.contains(";-3,50;")),
+        rows.iter()
+            .any(|r| r.contains(";Avoir;AV-CANT-") && r.contains(";-3,50;")),
         "{text}"
     );
     assert!(
-        text.contains(&format!(";Total factures;1;;;{};;\r\n", euros(days * PRICE))),
+        text.contains(&format!(
+            ";Total factures;1;;;{};;\r\n",
+            euros(days * PRICE)
+        )),
         "{text}"
     );
     assert!(text.contains(";Total avoirs;1;;;-3,50;;\r\n"), "{text}");
@@ -529,7 +536,11 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
 
     let open = json_of(
         finance
-            .call(Method::GET, "/api/v1/staff/billing/contests?state=open", None)
+            .call(
+                Method::GET,
+                "/api/v1/staff/billing/contests?state=open",
+                None,
+            )
             .await,
         StatusCode::OK,
     )
@@ -540,7 +551,11 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
     assert_eq!(open[0]["invoice_id"], invoice_id);
     problem(
         finance
-            .call(Method::GET, "/api/v1/staff/billing/contests?state=later", None)
+            .call(
+                Method::GET,
+                "/api/v1/staff/billing/contests?state=later",
+                None,
+            )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation",
@@ -585,7 +600,11 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
     assert!(open.as_array().unwrap().is_empty(), "{open}");
     let all = json_of(
         finance
-            .call(Method::GET, "/api/v1/staff/billing/contests?state=all", None)
+            .call(
+                Method::GET,
+                "/api/v1/staff/billing/contests?state=all",
+                None,
+            )
             .await,
         StatusCode::OK,
     )
@@ -815,7 +834,8 @@ async fn finance_runs_issues_and_corrects_a_month_from_the_pages() {
     let text = refused.text().await.unwrap();
     assert!(
         text.contains("La tranche 2 commence à 600 alors que la précédente s&#x27;arrête à 500")
-            || text.contains("La tranche 2 commence à 600 alors que la précédente s&#39;arrête à 500"),
+            || text
+                .contains("La tranche 2 commence à 600 alors que la précédente s&#39;arrête à 500"),
         "{text}"
     );
     let saved = post_form(
@@ -887,24 +907,30 @@ async fn finance_runs_issues_and_corrects_a_month_from_the_pages() {
     let path = format!("/gestion/facturation/factures/{invoice_id}");
     let (status, text) = page(&finance, &path).await;
     assert_eq!(status, 200);
-    assert!(text.contains(&format!("CANT-{}-000001", issue_year())), "{text}");
+    assert!(
+        text.contains(&format!("CANT-{}-000001", issue_year())),
+        "{text}"
+    );
     assert!(text.contains("Faire un avoir"), "{text}");
     let note = post_form(
         &town,
         &finance,
         &format!("{path}/avoir"),
-        &[("ligne", ""), ("montant", "2,00"), ("motif", "Geste commercial")],
+        &[
+            ("ligne", ""),
+            ("montant", "2,00"),
+            ("motif", "Geste commercial"),
+        ],
     )
     .await;
     assert_eq!(note.status(), 200);
     let text = note.text().await.unwrap();
     assert!(text.contains("AV-CANT-"), "{text}");
-    let credited: i64 = sqlx::query_scalar(
-        "select amount_cents from invoice where kind = 'credit_note'",
-    )
-    .fetch_one(&town.app.pool)
-    .await
-    .unwrap();
+    let credited: i64 =
+        sqlx::query_scalar("select amount_cents from invoice where kind = 'credit_note'")
+            .fetch_one(&town.app.pool)
+            .await
+            .unwrap();
     assert_eq!(credited, 200);
 
     // The contests page renders, empty.

@@ -532,11 +532,20 @@ fn pes(e: &cantine_domain::pes::PesError) -> String {
     use cantine_domain::pes::PesError;
     let detail = match e {
         PesError::Empty { at, field } => format!("{} : {field} est vide", pes_at(*at)),
-        PesError::TooLong { at, field, max, len } => format!(
+        PesError::TooLong {
+            at,
+            field,
+            max,
+            len,
+        } => format!(
             "{} : {field} fait {len} caractères, {max} au plus",
             pes_at(*at)
         ),
-        PesError::Unrepresentable { at, field, character } => format!(
+        PesError::Unrepresentable {
+            at,
+            field,
+            character,
+        } => format!(
             "{} : {field} contient le caractère « {character} », que le format PES ne peut pas transporter",
             pes_at(*at)
         ),
@@ -549,7 +558,11 @@ fn pes(e: &cantine_domain::pes::PesError) -> String {
             euros(*amount)
         ),
         PesError::TooLarge { at, amount } => {
-            format!("{} : le montant {} est trop élevé", pes_at(*at), euros(*amount))
+            format!(
+                "{} : le montant {} est trop élevé",
+                pes_at(*at),
+                euros(*amount)
+            )
         }
         PesError::NoPieces => "aucune facture émise à transmettre ce mois-ci".to_owned(),
         PesError::TooManyPieces { count } => format!("{count} factures, trop pour un bordereau"),

@@ -763,7 +763,8 @@ pub async fn answer_contest(
 }
 
 fn school_year(text: &str) -> Result<SchoolYearLabel> {
-    text.parse().map_err(|_| Error::Invalid(Invalid::SchoolYear))
+    text.parse()
+        .map_err(|_| Error::Invalid(Invalid::SchoolYear))
 }
 
 /// The versions of a school year's tariff, in the order they apply.

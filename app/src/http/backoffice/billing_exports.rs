@@ -105,7 +105,11 @@ pub fn accounting_csv(rows: &[AccountingRow]) -> String {
         (EntryKind::Refund, "Total remboursements"),
     ];
     for (kind, label) in kinds {
-        let total: Cents = rows.iter().filter(|r| r.kind == kind).map(|r| r.amount).sum();
+        let total: Cents = rows
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.amount)
+            .sum();
         let count = rows.iter().filter(|r| r.kind == kind).count();
         out.push_str(&format!(
             ";{label};{count};;;{};;\r\n",
@@ -330,7 +334,12 @@ mod tests {
             pes_numbers("R2-2027-999999"),
             Some(("2027999999".to_owned(), 27_999_999))
         );
-        for bad in ["AV-CANT-2026-00012", "CANT-26-000001", "2026-000001", "CANT-2026-1000000"] {
+        for bad in [
+            "AV-CANT-2026-00012",
+            "CANT-26-000001",
+            "2026-000001",
+            "CANT-2026-1000000",
+        ] {
             assert_eq!(pes_numbers(bad), None, "{bad}");
         }
     }
@@ -353,7 +362,9 @@ mod tests {
         ]);
         assert!(text.starts_with("\u{feff}Date;Type;Numéro;"));
         assert!(
-            text.contains("30/11/2026;Facture;CANT-2026-000001;7;\"Martin; \"\"Camille\"\"\";42,50;;\r\n"),
+            text.contains(
+                "30/11/2026;Facture;CANT-2026-000001;7;\"Martin; \"\"Camille\"\"\";42,50;;\r\n"
+            ),
             "{text}"
         );
         assert!(text.contains(";'=Dupont;-10,00;"), "{text}");

@@ -14,9 +14,9 @@ pub mod api;
 pub mod api_absences;
 pub mod api_attendance;
 pub mod api_billing;
-pub mod billing_exports;
 pub mod api_custody;
 pub mod api_menus;
+pub mod billing_exports;
 pub mod kitchen;
 mod pages;
 

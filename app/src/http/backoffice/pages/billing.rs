@@ -13,8 +13,8 @@ use cantine_domain::billing::LineKind;
 use cantine_domain::money::Cents;
 
 use crate::billing::{
-    self, CreditLine, DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Month, Reader,
-    RunReview, RunStatus,
+    self, CreditLine, DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Month, Reader, RunReview,
+    RunStatus,
 };
 use crate::error::{Error, FormProblem};
 use crate::http::backoffice::Staff;
@@ -104,9 +104,17 @@ pub(super) fn parse_decimal(text: &str, scale: u32) -> Option<i64> {
     {
         return None;
     }
-    let units: i64 = if units.is_empty() { 0 } else { units.parse().ok()? };
+    let units: i64 = if units.is_empty() {
+        0
+    } else {
+        units.parse().ok()?
+    };
     let padded = format!("{decimals:0<width$}", width = scale as usize);
-    let decimals: i64 = if padded.is_empty() { 0 } else { padded.parse().ok()? };
+    let decimals: i64 = if padded.is_empty() {
+        0
+    } else {
+        padded.parse().ok()?
+    };
     units.checked_mul(10_i64.pow(scale))?.checked_add(decimals)
 }
 
@@ -284,7 +292,13 @@ pub(super) async fn run_page(
     staff: Staff,
     PageQuery(query): PageQuery<RunQuery>,
 ) -> Result<Response, PageError> {
-    let view = run_view(&state, &staff, query.regie.as_deref(), query.mois.as_deref()).await;
+    let view = run_view(
+        &state,
+        &staff,
+        query.regie.as_deref(),
+        query.mois.as_deref(),
+    )
+    .await;
     let mut template = match view {
         Ok(t) => t,
         Err(PageError::Error(e @ Error::Invalid(_))) => {
@@ -448,7 +462,10 @@ async fn invoice_view(state: &AppState, staff: &Staff, id: i64) -> Result<Invoic
         error: None,
         id: s.id,
         kind: document_kind(s.kind),
-        number: s.number.clone().unwrap_or_else(|| "en brouillon".to_owned()),
+        number: s
+            .number
+            .clone()
+            .unwrap_or_else(|| "en brouillon".to_owned()),
         month: month_words(s.month),
         run: run_page_path(&s.regie, &s.month.to_string(), ""),
         household: s.household_name.clone(),
@@ -473,7 +490,10 @@ async fn invoice_view(state: &AppState, staff: &Staff, id: i64) -> Result<Invoic
                 label: format!(
                     "{} {} – {} – {}",
                     l.date.map(fr::numeric_date).unwrap_or_default(),
-                    l.child.as_ref().map(|c| c.first_name.as_str()).unwrap_or(""),
+                    l.child
+                        .as_ref()
+                        .map(|c| c.first_name.as_str())
+                        .unwrap_or(""),
                     line_kind(l.kind),
                     fr::euros(l.amount)
                 ),

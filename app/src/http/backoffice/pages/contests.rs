@@ -50,7 +50,11 @@ struct ContestsPage {
 
 form_page!(ContestsPage);
 
-async fn contests_view(state: &AppState, staff: &Staff, all: bool) -> Result<ContestsPage, PageError> {
+async fn contests_view(
+    state: &AppState,
+    staff: &Staff,
+    all: bool,
+) -> Result<ContestsPage, PageError> {
     let contests = billing::contests(&state.pool, !all).await?;
     Ok(ContestsPage {
         layout: Layout::new("Contestations", Some(&staff.session)),

@@ -3,10 +3,10 @@
 use askama::Template;
 use axum::response::Response;
 
+use crate::http::backoffice::api_billing::{FINANCE, TARIFF_WRITERS};
 use crate::http::backoffice::{
     ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, Staff,
 };
-use crate::http::backoffice::api_billing::{FINANCE, TARIFF_WRITERS};
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
 

@@ -92,7 +92,10 @@ fn version_view(v: &TariffVersion) -> VersionView {
     };
     let unbooked = match t.unbooked {
         UnbookedRule::Surcharge { cents } => {
-            format!("Repas sans réservation : prix du repas + {}", fr::euros(cents))
+            format!(
+                "Repas sans réservation : prix du repas + {}",
+                fr::euros(cents)
+            )
         }
         UnbookedRule::Multiplier { percent } => {
             format!("Repas sans réservation : prix du repas × {percent}\u{a0}%")
@@ -233,7 +236,10 @@ pub(super) async fn save(
             saved.year
         ))),
         Err(e) => {
-            let year = year_text.parse::<SchoolYearLabel>().ok().map(|y| y.to_string());
+            let year = year_text
+                .parse::<SchoolYearLabel>()
+                .ok()
+                .map(|y| y.to_string());
             refused(e, tariffs_view(&state, &staff, year.as_deref())).await
         }
     }
