@@ -764,6 +764,48 @@ async fn the_pes_export_says_when_the_accounting_identifiers_are_missing() {
     assert!(detail.contains("siret"), "{detail}");
 }
 
+#[tokio::test]
+async fn the_pes_export_refuses_an_invoice_it_cannot_address_and_names_it() {
+    let town = town(true).await;
+    let finance = town.staff("finances", Role::Finance).await;
+    let (family, _) = town.family("martin").await;
+    save_flat_tariff(&finance).await;
+    finance
+        .call(Method::POST, "/api/v1/staff/billing/runs", Some(run_body()))
+        .await;
+    finance
+        .call(
+            Method::POST,
+            "/api/v1/staff/billing/runs/issue",
+            Some(run_body()),
+        )
+        .await;
+    // The household's street is gone: no titre can reach it.
+    sqlx::query("update household set address_line1 = '' where id = $1")
+        .bind(family.household)
+        .execute(&town.app.pool)
+        .await
+        .unwrap();
+    let body = problem(
+        finance
+            .call(
+                Method::GET,
+                "/api/v1/staff/billing/exports/pes.xml?regie=CANT&month=2026-11",
+                None,
+            )
+            .await,
+        StatusCode::CONFLICT,
+        "pes_rejected",
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap();
+    let article = format!("article {}000001", issue_year() % 100);
+    assert!(
+        detail.contains(&article) && detail.contains("Adr2"),
+        "{detail}"
+    );
+}
+
 /// A page form as the member's browser posts it.
 async fn post_form(
     town: &Town,
@@ -838,6 +880,8 @@ async fn finance_runs_issues_and_corrects_a_month_from_the_pages() {
                 .contains("La tranche 2 commence à 600 alors que la précédente s&#39;arrête à 500"),
         "{text}"
     );
+    // The grid comes back as typed, for the agent to fix.
+    assert!(text.contains("value=\"600\""), "{text}");
     let saved = post_form(
         &town,
         &manager,
