@@ -296,6 +296,21 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("GET", "/gestion/facturation/tarifs", &[Finance, Manager]),
         ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
+        (
+            "GET",
+            "/gestion/facturation/foyers/{household_id}",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/gestion/facturation/foyers/{household_id}/encaissement",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/gestion/facturation/foyers/{household_id}/remboursement",
+            &[Finance],
+        ),
     ] {
         m.insert((method, path), Some(roles));
     }

@@ -977,6 +977,66 @@ async fn finance_runs_issues_and_corrects_a_month_from_the_pages() {
             .unwrap();
     assert_eq!(credited, 200);
 
+    // The household's account: a cash payment at the counter, the same form sent twice
+    // recorded once, then the surplus refunded.
+    let household: i64 = sqlx::query_scalar("select household_id from invoice where id = $1")
+        .bind(invoice_id)
+        .fetch_one(&town.app.pool)
+        .await
+        .unwrap();
+    let account = format!("/gestion/facturation/foyers/{household}");
+    let (status, text) = page(&finance, &account).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("Encaisser au guichet"), "{text}");
+    let due: i64 = sqlx::query_scalar("select amount_cents - 200 from invoice where id = $1")
+        .bind(invoice_id)
+        .fetch_one(&town.app.pool)
+        .await
+        .unwrap();
+    let paid = format!("{},{:02}", (due + 1000) / 100, (due + 1000) % 100);
+    let fields = [
+        ("cle", "guichet-test-1"),
+        ("regie", REGIE),
+        ("moyen", "especes"),
+        ("montant", paid.as_str()),
+        ("reference", ""),
+        ("recu_le", "2026-12-01"),
+    ];
+    let first = post_form(&town, &finance, &format!("{account}/encaissement"), &fields).await;
+    assert_eq!(first.status(), 200);
+    assert!(
+        first
+            .text()
+            .await
+            .unwrap()
+            .contains("Encaissement enregistré")
+    );
+    let again = post_form(&town, &finance, &format!("{account}/encaissement"), &fields).await;
+    assert!(again.text().await.unwrap().contains("déjà enregistré"));
+    let payments: i64 = sqlx::query_scalar("select count(*) from payment")
+        .fetch_one(&town.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(payments, 1);
+    let refunded = post_form(
+        &town,
+        &finance,
+        &format!("{account}/remboursement"),
+        &[
+            ("regie", REGIE),
+            ("montant", "10,00"),
+            ("motif", "Virement"),
+        ],
+    )
+    .await;
+    assert_eq!(refunded.status(), 200);
+    let text = refunded.text().await.unwrap();
+    assert!(text.contains("Remboursement enregistré"), "{text}");
+    assert!(
+        !text.contains("Rembourser le crédit"),
+        "no credit left: {text}"
+    );
+
     // The contests page renders, empty.
     let (status, text) = page(&finance, "/gestion/facturation/contestations").await;
     assert_eq!(status, 200);
