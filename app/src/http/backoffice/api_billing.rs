@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -34,6 +34,9 @@ use crate::http::error::{Json, Path, Problem, Query};
 pub const FINANCE: &[Role] = &[Role::Finance];
 /// Those who version the tariffs: finance and the canteen service.
 pub const TARIFF_WRITERS: &[Role] = &[Role::Finance, Role::Manager];
+
+/// The most brackets a tariff takes, as `PricingBody::Brackets` states in the schema.
+const MAX_BRACKETS: usize = 50;
 
 pub const RUNS: &str = "/api/v1/staff/billing/runs";
 pub const RUN_ISSUE: &str = "/api/v1/staff/billing/runs/issue";
@@ -480,15 +483,20 @@ pub struct RunBody {
     #[schema(pattern = r"^[A-Z0-9]{2,10}$")]
     #[param(pattern = r"^[A-Z0-9]{2,10}$")]
     regie: String,
-    /// The billed month, `2026-11`.
-    #[schema(pattern = r"^\d{4}-\d{2}$")]
-    #[param(pattern = r"^\d{4}-\d{2}$")]
+    /// The billed month, `2026-11` (2000 to 2199).
+    #[schema(pattern = r"^2[01]\d{2}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = r"^2[01]\d{2}-(0[1-9]|1[0-2])$")]
     month: String,
 }
 
 impl RunBody {
+    /// The month, within the years the schema states.
     fn month(&self) -> Result<Month> {
-        self.month.parse()
+        let month: Month = self.month.parse()?;
+        if !(2000..=2199).contains(&month.first_day().year()) {
+            return Err(Error::Invalid(Invalid::Month));
+        }
+        Ok(month)
     }
 }
 
@@ -792,6 +800,13 @@ pub async fn save_tariff(
     staff: Staff,
     Json(body): Json<SaveTariffBody>,
 ) -> Result<(StatusCode, Json<TariffOut>)> {
+    if let PricingBody::Brackets { brackets } = &body.tariff.pricing
+        && brackets.len() > MAX_BRACKETS
+    {
+        return Err(Error::Invalid(Invalid::Request(format!(
+            "brackets: {MAX_BRACKETS} at most"
+        ))));
+    }
     let year = school_year(&body.year)?;
     let saved = billing::save_tariff(
         &state.pool,
