@@ -335,7 +335,10 @@ pub(super) async fn compute(
             &review.month.to_string(),
             "calcule",
         ))),
-        Err(e) => refused(e, run_view(&state, &staff, Some(&regie), None)).await,
+        Err(e) => {
+            let month = month_field(&form).ok().map(|m| m.to_string());
+            refused(e, run_view(&state, &staff, Some(&regie), month.as_deref())).await
+        }
     }
 }
 
