@@ -298,6 +298,21 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
         // Online payments: finance reconciles PayFiP against the ledger.
         ("GET", "/api/v1/staff/payments/reconciliation", &[Finance]),
+        (
+            "GET",
+            "/gestion/facturation/foyers/{household_id}",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/gestion/facturation/foyers/{household_id}/encaissement",
+            &[Finance],
+        ),
+        (
+            "POST",
+            "/gestion/facturation/foyers/{household_id}/remboursement",
+            &[Finance],
+        ),
     ] {
         m.insert((method, path), Some(roles));
     }

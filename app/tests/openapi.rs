@@ -136,6 +136,18 @@ async fn operations_document_the_answers_of_what_they_take() {
         "listPendingAbsences",
         "decideAbsence",
         "getAbsenceCertificate",
+        "runInvoicing",
+        "getInvoicingRun",
+        "issueInvoices",
+        "createCreditNote",
+        "listContests",
+        "answerContest",
+        "listTariffs",
+        "saveTariff",
+        "refundCredit",
+        "recordCounterPayment",
+        "exportAccounting",
+        "exportPes",
     ] {
         assert!(staff.iter().any(|s| s == id), "{id} is documented");
     }

@@ -102,6 +102,9 @@ pub const STAFF_CREDIT_NOTE: &str = "/gestion/facturation/factures/{invoice_id}/
 pub const STAFF_CONTESTS: &str = "/gestion/facturation/contestations";
 pub const STAFF_CONTEST_ANSWER: &str = "/gestion/facturation/contestations/{contest_id}";
 pub const STAFF_TARIFFS: &str = "/gestion/facturation/tarifs";
+pub const STAFF_BILLING_ACCOUNT: &str = "/gestion/facturation/foyers/{household_id}";
+pub const STAFF_BILLING_PAYMENT: &str = "/gestion/facturation/foyers/{household_id}/encaissement";
+pub const STAFF_BILLING_REFUND: &str = "/gestion/facturation/foyers/{household_id}/remboursement";
 
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {

@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -27,13 +27,64 @@ use crate::billing::{
 };
 use crate::error::{Error, Field, Invalid, Result};
 use crate::http::AppState;
-use crate::http::api::v1::code_schema;
+use crate::http::api::v1::{TRIMMED, code_schema, string, text_schema};
 use crate::http::error::{Json, Path, Problem, Query};
 
 /// Those who run, issue and correct invoices, answer contests, take payments and export.
 pub const FINANCE: &[Role] = &[Role::Finance];
 /// Those who version the tariffs: finance and the canteen service.
 pub const TARIFF_WRITERS: &[Role] = &[Role::Finance, Role::Manager];
+
+/// The most brackets a tariff takes, as `PricingBody::Brackets` states in the schema.
+const MAX_BRACKETS: usize = 50;
+
+/// A required text as the services take it: trimmed, at least one character that is not a
+/// space, `max` at most; no U+0000 (PostgreSQL cannot store it).
+fn required_text(max: usize, description: &str) -> utoipa::openapi::Schema {
+    string()
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(format!("^[^\\u0000]*[^{TRIMMED}\\u0000][^\\u0000]*$")))
+        .description(Some(description))
+        .into()
+}
+
+fn reason_schema() -> utoipa::openapi::Schema {
+    required_text(
+        2000,
+        "Trimmed; 1 to 2000 characters, not only spaces; no U+0000.",
+    )
+}
+
+fn memo_schema() -> utoipa::openapi::Schema {
+    required_text(
+        200,
+        "Trimmed; 1 to 200 characters, not only spaces; no U+0000.",
+    )
+}
+
+fn reference_schema() -> utoipa::openapi::Schema {
+    text_schema(200, "200 characters at most; no U+0000.")
+}
+
+/// An integer a JSON client may write `350` or `350.0`: JSON has one number type, and the
+/// schema's `integer` admits a zero fraction.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<i64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+}
+
+fn whole_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole")] i64);
+    Ok(Option::<Whole>::deserialize(d)?.map(|w| w.0))
+}
 
 pub const RUNS: &str = "/api/v1/staff/billing/runs";
 pub const RUN_ISSUE: &str = "/api/v1/staff/billing/runs/issue";
@@ -320,6 +371,7 @@ pub struct BracketBody {
     /// Exclusive; null for the last bracket, which has no ceiling.
     qf_max: Option<u32>,
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "whole")]
     meal_cents: i64,
 }
 
@@ -338,8 +390,10 @@ pub enum PricingBody {
         #[schema(minimum = 1)]
         rate_millionths: u32,
         #[schema(minimum = 0, maximum = 10000)]
+        #[serde(deserialize_with = "whole")]
         min_cents: i64,
         #[schema(minimum = 0, maximum = 10000)]
+        #[serde(deserialize_with = "whole")]
         max_cents: i64,
     },
 }
@@ -350,6 +404,7 @@ pub enum PricingBody {
 pub enum UnbookedBody {
     Surcharge {
         #[schema(minimum = 0, maximum = 10000)]
+        #[serde(deserialize_with = "whole")]
         cents: i64,
     },
     Multiplier {
@@ -364,10 +419,13 @@ pub struct TariffBody {
     pricing: PricingBody,
     /// The packed-meal price of a child with a PAI.
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "whole")]
     pai_cents: i64,
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "whole")]
     non_resident_cents: i64,
     #[schema(minimum = 0, maximum = 10000)]
+    #[serde(deserialize_with = "whole")]
     adult_cents: i64,
     unbooked: UnbookedBody,
     /// Days of an accepted illness still charged.
@@ -480,15 +538,20 @@ pub struct RunBody {
     #[schema(pattern = r"^[A-Z0-9]{2,10}$")]
     #[param(pattern = r"^[A-Z0-9]{2,10}$")]
     regie: String,
-    /// The billed month, `2026-11`.
-    #[schema(pattern = r"^\d{4}-\d{2}$")]
-    #[param(pattern = r"^\d{4}-\d{2}$")]
+    /// The billed month, `2026-11` (2000 to 2199).
+    #[schema(pattern = r"^2[01]\d{2}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = r"^2[01]\d{2}-(0[1-9]|1[0-2])$")]
     month: String,
 }
 
 impl RunBody {
+    /// The month, within the years the schema states.
     fn month(&self) -> Result<Month> {
-        self.month.parse()
+        let month: Month = self.month.parse()?;
+        if !(2000..=2199).contains(&month.first_day().year()) {
+            return Err(Error::Invalid(Invalid::Month));
+        }
+        Ok(month)
     }
 }
 
@@ -497,8 +560,10 @@ impl RunBody {
 pub struct CreditLineBody {
     /// A line of the corrected invoice, when the credit is about one.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole_opt")]
     line_id: Option<i64>,
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole")]
     amount_cents: i64,
 }
 
@@ -508,7 +573,7 @@ pub struct CreditNoteBody {
     #[schema(min_items = 1, max_items = 200)]
     lines: Vec<CreditLineBody>,
     /// Why, as the family will read it on the credit note.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(schema_with = reason_schema)]
     reason: String,
 }
 
@@ -528,10 +593,11 @@ fn state_schema() -> utoipa::openapi::Schema {
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
     /// Finance's answer, mailed to the family.
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(schema_with = reason_schema)]
     answer: String,
     /// A credit note of this amount on the contested line, when the family is right.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole_opt")]
     credit_cents: Option<i64>,
 }
 
@@ -560,9 +626,10 @@ pub struct RefundBody {
     #[schema(pattern = r"^[A-Z0-9]{2,10}$")]
     regie: String,
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole")]
     amount_cents: i64,
     /// Why and how it is paid back (cheque number, transfer).
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = memo_schema)]
     memo: String,
 }
 
@@ -591,18 +658,20 @@ pub struct PaymentBody {
     #[schema(pattern = r"^[A-Z0-9]{2,10}$")]
     regie: String,
     #[schema(minimum = 1)]
+    #[serde(deserialize_with = "whole")]
     amount_cents: i64,
     means: CounterMeans,
     /// The cheque's number and bank, the CESU titles' numbers…
-    #[schema(max_length = 200)]
+    #[schema(schema_with = reference_schema)]
     #[serde(default)]
     reference: String,
     received_on: NaiveDate,
     /// The same key twice records one payment (a form sent twice).
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(schema_with = memo_schema)]
     idempotency_key: String,
     /// The invoice it pays first; the surplus becomes credit.
     #[schema(minimum = 1)]
+    #[serde(default, deserialize_with = "whole_opt")]
     invoice_id: Option<i64>,
 }
 
@@ -792,6 +861,13 @@ pub async fn save_tariff(
     staff: Staff,
     Json(body): Json<SaveTariffBody>,
 ) -> Result<(StatusCode, Json<TariffOut>)> {
+    if let PricingBody::Brackets { brackets } = &body.tariff.pricing
+        && brackets.len() > MAX_BRACKETS
+    {
+        return Err(Error::Invalid(Invalid::Request(format!(
+            "brackets: {MAX_BRACKETS} at most"
+        ))));
+    }
     let year = school_year(&body.year)?;
     let saved = billing::save_tariff(
         &state.pool,

@@ -335,7 +335,10 @@ pub(super) async fn compute(
             &review.month.to_string(),
             "calcule",
         ))),
-        Err(e) => refused(e, run_view(&state, &staff, Some(&regie), None)).await,
+        Err(e) => {
+            let month = month_field(&form).ok().map(|m| m.to_string());
+            refused(e, run_view(&state, &staff, Some(&regie), month.as_deref())).await
+        }
     }
 }
 
@@ -419,6 +422,7 @@ struct InvoicePage {
     run: String,
     household: String,
     household_link: String,
+    account_link: String,
     recipient: Vec<String>,
     address: String,
     amount: String,
@@ -470,6 +474,7 @@ async fn invoice_view(state: &AppState, staff: &Staff, id: i64) -> Result<Invoic
         run: run_page_path(&s.regie, &s.month.to_string(), ""),
         household: s.household_name.clone(),
         household_link: routes::fill(routes::STAFF_HOUSEHOLD, &[s.household.get()]),
+        account_link: routes::fill(routes::STAFF_BILLING_ACCOUNT, &[s.household.get()]),
         recipient: r.names.clone(),
         address,
         amount: fr::euros(s.amount),

@@ -9,6 +9,7 @@
 //! log and the absence queue. [`declare`] mounts them all through the back office's [`Table`].
 
 mod absences;
+mod accounts;
 mod attendance;
 mod billing;
 mod closures;
@@ -285,6 +286,24 @@ pub(super) fn declare(table: Table) -> Table {
             routes::STAFF_TARIFFS,
             Access::Roles(TARIFF_WRITERS),
             tariffs::save,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_BILLING_ACCOUNT,
+            Access::Roles(FINANCE),
+            accounts::account_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_BILLING_PAYMENT,
+            Access::Roles(FINANCE),
+            accounts::record_payment,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_BILLING_REFUND,
+            Access::Roles(FINANCE),
+            accounts::refund,
         )
 }
 

@@ -39,6 +39,88 @@ struct VersionView {
     others: Vec<String>,
 }
 
+struct BracketRow {
+    /// 1-based, for the labels.
+    number: usize,
+    min: String,
+    max: String,
+    price: String,
+}
+
+/// The new version's form as typed: blank at first, the agent's values when it comes back
+/// refused.
+struct TariffForm {
+    from: String,
+    brackets: bool,
+    rows: Vec<BracketRow>,
+    rate: String,
+    min: String,
+    max: String,
+    pai: String,
+    non_resident: String,
+    adult: String,
+    surcharge: bool,
+    surcharge_amount: String,
+    multiplier: String,
+    carence: String,
+}
+
+impl TariffForm {
+    fn blank() -> Self {
+        Self {
+            from: String::new(),
+            brackets: true,
+            rows: (1..=BRACKET_ROWS)
+                .map(|number| BracketRow {
+                    number,
+                    min: String::new(),
+                    max: String::new(),
+                    price: String::new(),
+                })
+                .collect(),
+            rate: String::new(),
+            min: String::new(),
+            max: String::new(),
+            pai: String::new(),
+            non_resident: String::new(),
+            adult: String::new(),
+            surcharge: true,
+            surcharge_amount: String::new(),
+            multiplier: String::new(),
+            carence: "0".to_owned(),
+        }
+    }
+
+    fn typed(form: &FormData) -> Self {
+        let column = |name: &str| -> Vec<String> { form.all(name).map(str::to_owned).collect() };
+        let (mins, maxs, prices) = (column("qf_min"), column("qf_max"), column("prix"));
+        let rows = (0..BRACKET_ROWS.max(mins.len()))
+            .map(|i| BracketRow {
+                number: i + 1,
+                min: mins.get(i).cloned().unwrap_or_default(),
+                max: maxs.get(i).cloned().unwrap_or_default(),
+                price: prices.get(i).cloned().unwrap_or_default(),
+            })
+            .collect();
+        let carence = form.get("carence");
+        Self {
+            from: form.get("du").to_owned(),
+            brackets: form.get("mode") != "taux",
+            rows,
+            rate: form.get("taux").to_owned(),
+            min: form.get("prix_min").to_owned(),
+            max: form.get("prix_max").to_owned(),
+            pai: form.get("pai").to_owned(),
+            non_resident: form.get("non_resident").to_owned(),
+            adult: form.get("adulte").to_owned(),
+            surcharge: form.get("hors_reservation") != "coefficient",
+            surcharge_amount: form.get("majoration").to_owned(),
+            multiplier: form.get("coefficient").to_owned(),
+            carence: if carence.is_empty() { "0" } else { carence }.to_owned(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "gestion/tarifs.html")]
 struct TariffsPage {
@@ -47,7 +129,7 @@ struct TariffsPage {
     error: Option<String>,
     year: String,
     versions: Vec<VersionView>,
-    rows: Vec<usize>,
+    form: TariffForm,
 }
 
 form_page!(TariffsPage);
@@ -132,7 +214,7 @@ async fn tariffs_view(
         error: None,
         year: year.to_string(),
         versions: versions.iter().map(version_view).collect(),
-        rows: (0..BRACKET_ROWS).collect(),
+        form: TariffForm::blank(),
     })
 }
 
@@ -240,7 +322,12 @@ pub(super) async fn save(
                 .parse::<SchoolYearLabel>()
                 .ok()
                 .map(|y| y.to_string());
-            refused(e, tariffs_view(&state, &staff, year.as_deref())).await
+            refused(e, async {
+                let mut page = tariffs_view(&state, &staff, year.as_deref()).await?;
+                page.form = TariffForm::typed(&form);
+                Ok(page)
+            })
+            .await
         }
     }
 }
