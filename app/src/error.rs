@@ -54,10 +54,12 @@ pub enum Code {
     NoTariff,
     /// Shared custody: the day is the other household's, which books it.
     OtherHouseholdsDay,
+    /// A payment's idempotency key already recorded another request.
+    IdempotencyKeyReused,
 }
 
 impl Code {
-    pub const ALL: [Code; 36] = [
+    pub const ALL: [Code; 37] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -94,6 +96,7 @@ impl Code {
         Code::AmountExceeded,
         Code::NoTariff,
         Code::OtherHouseholdsDay,
+        Code::IdempotencyKeyReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +137,7 @@ impl Code {
             Code::AmountExceeded => "amount_exceeded",
             Code::NoTariff => "no_tariff",
             Code::OtherHouseholdsDay => "other_households_day",
+            Code::IdempotencyKeyReused => "idempotency_key_reused",
         }
     }
 }
@@ -376,6 +380,9 @@ pub enum BillingConflict {
     NoTariff(NaiveDate),
     /// The year already has a tariff version from that day; versions are never edited.
     TariffVersionExists(NaiveDate),
+    /// A payment's idempotency key already recorded another request (another household, amount
+    /// or invoice): a retry must repeat the request it retries.
+    IdempotencyKeyReused,
 }
 
 /// Input that cannot even be read (400).
@@ -459,6 +466,9 @@ impl Error {
                 Conflict::Billing(BillingConflict::ContestOpen) => Code::ContestOpen,
                 Conflict::Billing(BillingConflict::AmountExceeded { .. }) => Code::AmountExceeded,
                 Conflict::Billing(BillingConflict::NoTariff(_)) => Code::NoTariff,
+                Conflict::Billing(BillingConflict::IdempotencyKeyReused) => {
+                    Code::IdempotencyKeyReused
+                }
                 Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
                     Code::OtherHouseholdsDay
                 }
