@@ -670,8 +670,7 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
                     (amount, invoice) = first;
                 }
                 let result =
-                    billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice))
-                        .await;
+                    billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice)).await;
                 match keys.get(&key) {
                     Some(&first) if first != (amount, invoice) => {
                         assert!(reused(&result), "key {key}: {result:?}")
@@ -1081,7 +1080,13 @@ async fn a_day_credited_on_its_line_then_excused_is_not_refunded_twice() {
     let nov = document_of(&run_and_issue(&c, month("2026-11")).await, h).clone();
     assert_eq!(nov.amount, Cents(870));
     let nov_lines = lines(&c.pool, nov.id).await;
-    let line_of = |day: &str| nov_lines.iter().find(|l| l.date == Some(d(day))).unwrap().id;
+    let line_of = |day: &str| {
+        nov_lines
+            .iter()
+            .find(|l| l.date == Some(d(day)))
+            .unwrap()
+            .id
+    };
 
     // Monday contested and answered with its whole 2,90 €.
     let account: i64 = sqlx::query_scalar("select id from account where household_id = $1")
@@ -1125,8 +1130,13 @@ async fn a_day_credited_on_its_line_then_excused_is_not_refunded_twice() {
     // Then Monday and Tuesday are excused after all (free): Thursday stays a meal.
     for day in ["2026-11-02", "2026-11-03"] {
         c.attend(child, d(day), false).await;
-        c.absence(h, child, &[d(day)], ("other", "before_deadline", "accepted"))
-            .await;
+        c.absence(
+            h,
+            child,
+            &[d(day)],
+            ("other", "before_deadline", "accepted"),
+        )
+        .await;
     }
 
     // December: one meal, and Tuesday's 1,90 € not given back yet; Monday was given back in

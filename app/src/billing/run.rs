@@ -435,14 +435,23 @@ mod tests {
     #[test]
     fn a_day_is_given_back_at_most_what_its_line_credits_left() {
         // Unchanged, credited or not: nothing to regularise.
-        assert_eq!(billed_before(Cents(290), Cents(290), Cents(290)), Cents(290));
+        assert_eq!(
+            billed_before(Cents(290), Cents(290), Cents(290)),
+            Cents(290)
+        );
         // Billed more now: the difference; the credit note stays goodwill.
-        assert_eq!(billed_before(Cents(290), Cents(100), Cents(390)), Cents(290));
+        assert_eq!(
+            billed_before(Cents(290), Cents(100), Cents(390)),
+            Cents(290)
+        );
         // Given back: what the line credits have not given back yet.
         assert_eq!(billed_before(Cents(290), Cents(100), Cents(0)), Cents(190));
         assert_eq!(billed_before(Cents(290), Cents(290), Cents(0)), Cents(0));
         // Credited more than the day went down: nothing more.
-        assert_eq!(billed_before(Cents(290), Cents(100), Cents(200)), Cents(200));
+        assert_eq!(
+            billed_before(Cents(290), Cents(100), Cents(200)),
+            Cents(200)
+        );
         // Never a day without credits: as before.
         assert_eq!(billed_before(Cents(290), Cents(0), Cents(0)), Cents(290));
     }
