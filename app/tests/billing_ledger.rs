@@ -577,8 +577,9 @@ struct Model {
 /// above what is left), refunds (some refused above the credit). After each operation every
 /// household's ledger adds up: balance = invoices − credit notes − payments + refunds, the
 /// running balance of its entries, due and credit never both positive, due = what its
-/// invoices have left to pay. Answers (regularisation lines, credit notes made by runs).
-async fn random_ledger(seed: u64) -> (i64, usize) {
+/// invoices have left to pay. Answers (regularisation lines, credit notes made by runs, keys
+/// reused for another payment and refused).
+async fn random_ledger(seed: u64) -> (i64, usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let c = Commune::new().await;
     c.tariff("2026-09-01", brackets()).await;
@@ -614,7 +615,7 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
     ]
     .map(month);
     let mut excused: HashSet<(usize, NaiveDate)> = HashSet::new();
-    let (mut regularised, mut run_credit_notes) = (0, 0);
+    let (mut regularised, mut run_credit_notes, mut reuses) = (0, 0, 0);
     let mut next_month = 0;
     let mut models: Vec<Model> = (0..3).map(|_| Model::default()).collect();
     // Each key's request (amount, invoice named): a retry repeats it, anything else is refused.
@@ -673,7 +674,8 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
                     billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice)).await;
                 match keys.get(&key) {
                     Some(&first) if first != (amount, invoice) => {
-                        assert!(reused(&result), "key {key}: {result:?}")
+                        assert!(reused(&result), "key {key}: {result:?}");
+                        reuses += 1;
                     }
                     Some(_) => assert!(!result.unwrap().new, "key {key}"),
                     None => {
@@ -783,29 +785,29 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
             );
         }
     }
-    (regularised, run_credit_notes)
+    (regularised, run_credit_notes, reuses)
 }
 
 #[tokio::test]
 async fn random_ledger_operations_keep_every_balance_consistent_seeds_0_to_7() {
-    let mut seen = (0, 0);
+    let mut seen = (0, 0, 0);
     for seed in 0..8 {
-        let (lines, notes) = random_ledger(seed).await;
-        seen = (seen.0 + lines, seen.1 + notes);
+        let (lines, notes, reuses) = random_ledger(seed).await;
+        seen = (seen.0 + lines, seen.1 + notes, seen.2 + reuses);
     }
-    // The seeds do exercise regularisations, and runs' credit notes.
-    assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
+    // The seeds do exercise regularisations, runs' credit notes, and keys reused.
+    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
 }
 
 #[tokio::test]
 async fn random_ledger_operations_keep_every_balance_consistent_seeds_8_to_15() {
-    let mut seen = (0, 0);
+    let mut seen = (0, 0, 0);
     for seed in 8..16 {
-        let (lines, notes) = random_ledger(seed).await;
-        seen = (seen.0 + lines, seen.1 + notes);
+        let (lines, notes, reuses) = random_ledger(seed).await;
+        seen = (seen.0 + lines, seen.1 + notes, seen.2 + reuses);
     }
-    // The seeds do exercise regularisations, and runs' credit notes.
-    assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
+    // The seeds do exercise regularisations, runs' credit notes, and keys reused.
+    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
 }
 
 /// The run's review (what `issue` answers, and finance's list) says of each invoice what the
