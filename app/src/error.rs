@@ -64,10 +64,12 @@ pub enum Code {
     NothingToPay,
     /// Online payment is not offered for this invoice, or PayFiP cannot take it now.
     PaymentUnavailable,
+    /// A payment's idempotency key already recorded another request.
+    IdempotencyKeyReused,
 }
 
 impl Code {
-    pub const ALL: [Code; 41] = [
+    pub const ALL: [Code; 42] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -109,6 +111,7 @@ impl Code {
         Code::PaymentInProgress,
         Code::NothingToPay,
         Code::PaymentUnavailable,
+        Code::IdempotencyKeyReused,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -154,6 +157,7 @@ impl Code {
             Code::PaymentInProgress => "payment_in_progress",
             Code::NothingToPay => "nothing_to_pay",
             Code::PaymentUnavailable => "payment_unavailable",
+            Code::IdempotencyKeyReused => "idempotency_key_reused",
         }
     }
 }
@@ -428,6 +432,9 @@ pub enum BillingConflict {
     NoTariff(NaiveDate),
     /// The year already has a tariff version from that day; versions are never edited.
     TariffVersionExists(NaiveDate),
+    /// A payment's idempotency key already recorded another request (another household, amount
+    /// or invoice): a retry must repeat the request it retries.
+    IdempotencyKeyReused,
 }
 
 /// Input that cannot even be read (400).
@@ -511,6 +518,9 @@ impl Error {
                 Conflict::Billing(BillingConflict::ContestOpen) => Code::ContestOpen,
                 Conflict::Billing(BillingConflict::AmountExceeded { .. }) => Code::AmountExceeded,
                 Conflict::Billing(BillingConflict::NoTariff(_)) => Code::NoTariff,
+                Conflict::Billing(BillingConflict::IdempotencyKeyReused) => {
+                    Code::IdempotencyKeyReused
+                }
                 Conflict::OtherHouseholdsDay { .. } | Conflict::OtherHouseholdsDays { .. } => {
                     Code::OtherHouseholdsDay
                 }

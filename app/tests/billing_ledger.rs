@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use cantine::billing::{
     self, Balance, CreditLine, DocumentKind, EntryKind, InvoiceStatus, Means, Month, PaymentInput,
-    Reader,
+    PaymentOutcome, Reader,
 };
 use cantine::error::{BillingConflict, Conflict, Error};
 use cantine_domain::billing::LineKind;
@@ -67,6 +67,16 @@ fn payment(household: HouseholdId, amount: i64, key: &str, invoice: Option<i64>)
         idempotency_key: key.to_owned(),
         invoice,
     }
+}
+
+/// Refused as a reused idempotency key.
+fn reused(r: &cantine::error::Result<PaymentOutcome>) -> bool {
+    matches!(
+        r,
+        Err(Error::Conflict(Conflict::Billing(
+            BillingConflict::IdempotencyKeyReused
+        )))
+    )
 }
 
 /// The ledger's sum of each kind, and the running balance checked entry by entry.
@@ -443,8 +453,8 @@ async fn a_payment_recorded_twice_with_one_key_is_one_payment_and_a_surplus_is_c
         .await
         .unwrap();
     assert!(first.new);
-    // The same key again, even with another amount: the first payment stands.
-    let again = billing::record_payment(&c.pool, None, payment(h, 900, "cb-1", Some(invoice.id)))
+    // The same request again: the first payment stands.
+    let again = billing::record_payment(&c.pool, None, payment(h, 500, "cb-1", Some(invoice.id)))
         .await
         .unwrap();
     assert_eq!((again.payment_id, again.new), (first.payment_id, false));
@@ -567,8 +577,9 @@ struct Model {
 /// above what is left), refunds (some refused above the credit). After each operation every
 /// household's ledger adds up: balance = invoices − credit notes − payments + refunds, the
 /// running balance of its entries, due and credit never both positive, due = what its
-/// invoices have left to pay. Answers (regularisation lines, credit notes made by runs).
-async fn random_ledger(seed: u64) -> (i64, usize) {
+/// invoices have left to pay. Answers (regularisation lines, credit notes made by runs, keys
+/// reused for another payment and refused).
+async fn random_ledger(seed: u64) -> (i64, usize, usize) {
     let mut rng = StdRng::seed_from_u64(seed);
     let c = Commune::new().await;
     c.tariff("2026-09-01", brackets()).await;
@@ -604,10 +615,11 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
     ]
     .map(month);
     let mut excused: HashSet<(usize, NaiveDate)> = HashSet::new();
-    let (mut regularised, mut run_credit_notes) = (0, 0);
+    let (mut regularised, mut run_credit_notes, mut reuses) = (0, 0, 0);
     let mut next_month = 0;
     let mut models: Vec<Model> = (0..3).map(|_| Model::default()).collect();
-    let mut keys: HashSet<String> = HashSet::new();
+    // Each key's request (amount, invoice named): a retry repeats it, anything else is refused.
+    let mut keys: BTreeMap<String, (i64, Option<i64>)> = BTreeMap::new();
     for step in 0..18 {
         let who = rng.gen_range(0..3);
         let h = households[who];
@@ -639,8 +651,8 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
             }
             1 => {
                 let key = format!("{seed}-{who}-{}", rng.gen_range(0..4));
-                let amount = rng.gen_range(1..=3000);
-                let invoice = if rng.gen_bool(0.5) {
+                let mut amount = rng.gen_range(1..=3000);
+                let mut invoice = if rng.gen_bool(0.5) {
                     models[who]
                         .invoices
                         .keys()
@@ -651,13 +663,26 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
                 } else {
                     None
                 };
-                let outcome =
-                    billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice))
-                        .await
-                        .unwrap();
-                assert_eq!(outcome.new, keys.insert(key.clone()), "key {key}");
-                if outcome.new {
-                    models[who].balance -= amount;
+                // A key seen before: mostly retried as it was, sometimes reused for another
+                // payment.
+                if let Some(&first) = keys.get(&key)
+                    && rng.gen_bool(0.7)
+                {
+                    (amount, invoice) = first;
+                }
+                let result =
+                    billing::record_payment(&c.pool, None, payment(h, amount, &key, invoice)).await;
+                match keys.get(&key) {
+                    Some(&first) if first != (amount, invoice) => {
+                        assert!(reused(&result), "key {key}: {result:?}");
+                        reuses += 1;
+                    }
+                    Some(_) => assert!(!result.unwrap().new, "key {key}"),
+                    None => {
+                        assert!(result.unwrap().new, "key {key}");
+                        keys.insert(key, (amount, invoice));
+                        models[who].balance -= amount;
+                    }
                 }
             }
             2 => {
@@ -760,29 +785,29 @@ async fn random_ledger(seed: u64) -> (i64, usize) {
             );
         }
     }
-    (regularised, run_credit_notes)
+    (regularised, run_credit_notes, reuses)
 }
 
 #[tokio::test]
 async fn random_ledger_operations_keep_every_balance_consistent_seeds_0_to_7() {
-    let mut seen = (0, 0);
+    let mut seen = (0, 0, 0);
     for seed in 0..8 {
-        let (lines, notes) = random_ledger(seed).await;
-        seen = (seen.0 + lines, seen.1 + notes);
+        let (lines, notes, reuses) = random_ledger(seed).await;
+        seen = (seen.0 + lines, seen.1 + notes, seen.2 + reuses);
     }
-    // The seeds do exercise regularisations, and runs' credit notes.
-    assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
+    // The seeds do exercise regularisations, runs' credit notes, and keys reused.
+    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
 }
 
 #[tokio::test]
 async fn random_ledger_operations_keep_every_balance_consistent_seeds_8_to_15() {
-    let mut seen = (0, 0);
+    let mut seen = (0, 0, 0);
     for seed in 8..16 {
-        let (lines, notes) = random_ledger(seed).await;
-        seen = (seen.0 + lines, seen.1 + notes);
+        let (lines, notes, reuses) = random_ledger(seed).await;
+        seen = (seen.0 + lines, seen.1 + notes, seen.2 + reuses);
     }
-    // The seeds do exercise regularisations, and runs' credit notes.
-    assert!(seen.0 > 0 && seen.1 > 0, "{seen:?}");
+    // The seeds do exercise regularisations, runs' credit notes, and keys reused.
+    assert!(seen.0 > 0 && seen.1 > 0 && seen.2 > 0, "{seen:?}");
 }
 
 /// The run's review (what `issue` answers, and finance's list) says of each invoice what the
@@ -981,4 +1006,181 @@ async fn concurrent_credit_notes_are_numbered_without_gap() {
     for h in households {
         checked_ledger(&c, h).await;
     }
+}
+
+/// An idempotency key is one request. Reused by another household it is refused, and the
+/// answer says nothing of the payment it recorded (not its id, not that it is new or not);
+/// reused by the same household for another amount or another invoice, refused too; repeated
+/// as it was, it answers the first payment.
+#[tokio::test]
+async fn a_payment_key_reused_by_another_household_or_for_another_payment_is_refused() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Cle", Some(600)).await;
+    let other = c.household("Voisin", Some(600)).await;
+    for (household, name) in [(h, "CleChild"), (other, "VoisinChild")] {
+        let child = c.child(household, name, false).await;
+        eats(&c, child, &["2026-11-02", "2026-11-03"]).await;
+    }
+    let review = run_and_issue(&c, month("2026-11")).await;
+    let (invoice, other_invoice) = (document_of(&review, h).id, document_of(&review, other).id);
+
+    let first = billing::record_payment(&c.pool, None, payment(h, 500, "cle-1", Some(invoice)))
+        .await
+        .unwrap();
+    assert!(first.new);
+    // Another household, with the same key: refused, whatever it says.
+    for (amount, named) in [(500, Some(other_invoice)), (500, None), (580, None)] {
+        let stolen =
+            billing::record_payment(&c.pool, None, payment(other, amount, "cle-1", named)).await;
+        assert!(reused(&stolen), "{stolen:?}");
+    }
+    // The same household, another payment under the key: another amount, another invoice.
+    for (amount, named) in [(501, Some(invoice)), (500, None)] {
+        let other_payment =
+            billing::record_payment(&c.pool, None, payment(h, amount, "cle-1", named)).await;
+        assert!(reused(&other_payment), "{other_payment:?}");
+    }
+    // The same request: the first payment.
+    let retried = billing::record_payment(&c.pool, None, payment(h, 500, "cle-1", Some(invoice)))
+        .await
+        .unwrap();
+    assert_eq!((retried.payment_id, retried.new), (first.payment_id, false));
+    // Two households sending one new key at once: one is recorded, the other refused.
+    let (mine, theirs) = tokio::join!(
+        billing::record_payment(&c.pool, None, payment(h, 60, "cle-2", None)),
+        billing::record_payment(&c.pool, None, payment(other, 60, "cle-2", None)),
+    );
+    assert!(
+        (mine.as_ref().is_ok_and(|o| o.new) && reused(&theirs))
+            || (theirs.as_ref().is_ok_and(|o| o.new) && reused(&mine)),
+        "{mine:?} {theirs:?}"
+    );
+    let paid_by = |r: &cantine::error::Result<PaymentOutcome>| if r.is_ok() { 60 } else { 0 };
+    // Nothing of the refusals reached a ledger: 2 × 290 each, less what each really paid.
+    let (sums, balance) = checked_ledger(&c, h).await;
+    assert_eq!(sums["payment"], -500 - paid_by(&mine));
+    assert_eq!(balance.balance, Cents(580 - 500 - paid_by(&mine)));
+    let (sums, balance) = checked_ledger(&c, other).await;
+    assert_eq!(sums.get("payment").copied().unwrap_or(0), -paid_by(&theirs));
+    assert_eq!(balance.balance, Cents(580 - paid_by(&theirs)));
+}
+
+/// A day credited by finance on its line (a contest answered with credit, a credit note by
+/// line), then excused after the month is issued: the next run gives back only what the
+/// credit notes have not given back already, so a day is never refunded beyond what it was
+/// billed; and a day credited but not changed keeps its credit (goodwill is never undone).
+#[tokio::test]
+async fn a_day_credited_on_its_line_then_excused_is_not_refunded_twice() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let d = |s: &str| date(s);
+    let h = c.household("Double", Some(600)).await;
+    let child = c.child(h, "Dora", false).await;
+    // November: Mon 2, Tue 3, Thu 5 at 2,90 €: 8,70 €.
+    eats(&c, child, &["2026-11-02", "2026-11-03", "2026-11-05"]).await;
+    let nov = document_of(&run_and_issue(&c, month("2026-11")).await, h).clone();
+    assert_eq!(nov.amount, Cents(870));
+    let nov_lines = lines(&c.pool, nov.id).await;
+    let line_of = |day: &str| {
+        nov_lines
+            .iter()
+            .find(|l| l.date == Some(d(day)))
+            .unwrap()
+            .id
+    };
+
+    // Monday contested and answered with its whole 2,90 €.
+    let account: i64 = sqlx::query_scalar("select id from account where household_id = $1")
+        .bind(h.get())
+        .fetch_one(&c.pool)
+        .await
+        .unwrap();
+    let contest = billing::contest_line(
+        &c.pool,
+        h,
+        AccountId(account),
+        line_of("2026-11-02"),
+        "Il était malade, j'ai prévenu.".into(),
+    )
+    .await
+    .unwrap();
+    billing::answer_contest(
+        &c.pool,
+        &c.agent,
+        contest.id,
+        "Remboursé.".into(),
+        Some(Cents(290)),
+    )
+    .await
+    .unwrap();
+    // Tuesday credited 1,00 € and Thursday 0,50 € by finance, line by line.
+    for (day, cents) in [("2026-11-03", 100), ("2026-11-05", 50)] {
+        billing::create_credit_note(
+            &c.pool,
+            &c.agent,
+            nov.id,
+            vec![CreditLine {
+                line: Some(line_of(day)),
+                amount: Cents(cents),
+            }],
+            "Geste".into(),
+        )
+        .await
+        .unwrap();
+    }
+    // Then Monday and Tuesday are excused after all (free): Thursday stays a meal.
+    for day in ["2026-11-02", "2026-11-03"] {
+        c.attend(child, d(day), false).await;
+        c.absence(
+            h,
+            child,
+            &[d(day)],
+            ("other", "before_deadline", "accepted"),
+        )
+        .await;
+    }
+
+    // December: one meal, and Tuesday's 1,90 € not given back yet; Monday was given back in
+    // full by the contest's credit note, Thursday did not change.
+    eats(&c, child, &["2026-12-07"]).await;
+    let dec = billing::run(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
+    let doc = document_of(&dec, h).clone();
+    assert_eq!(
+        line_facts(&c.pool, doc.id).await,
+        vec![
+            (Some(child), Some(d("2026-12-07")), LineKind::Meal, 290),
+            (
+                Some(child),
+                Some(d("2026-11-03")),
+                LineKind::Regularisation,
+                -190
+            ),
+        ]
+    );
+    let tuesday = lines(&c.pool, doc.id).await[1]
+        .explanation
+        .regularises
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (tuesday.billed_before, tuesday.now, tuesday.kind_now),
+        (Cents(190), Cents(0), Some(LineKind::ExcusedAbsence))
+    );
+    assert_eq!((doc.kind, doc.amount), (DocumentKind::Invoice, Cents(100)));
+    billing::issue(&c.pool, None, REGIE, month("2026-12"))
+        .await
+        .unwrap();
+    // January: nothing left to regularise.
+    let jan = billing::run(&c.pool, None, REGIE, month("2027-01"))
+        .await
+        .unwrap();
+    assert!(jan.invoices.is_empty(), "{:?}", jan.invoices);
+    // 870 − 290 − 100 − 50 + 100: Monday and Tuesday cost nothing in the end, Thursday 2,40 €,
+    // December's meal 2,90 €.
+    let (sums, balance) = checked_ledger(&c, h).await;
+    assert_eq!(sums["credit_note"], -440);
+    assert_eq!(balance.balance, Cents(530));
 }

@@ -11,18 +11,18 @@
 
 use std::collections::BTreeMap;
 
-use cantine::billing::{self, DocumentKind, RunStatus};
+use cantine::billing::{self, CreditLine, DocumentKind, RunStatus};
 use cantine::error::{BillingConflict, Conflict, Error};
 use cantine_domain::billing::LineKind;
 use cantine_domain::custody::{Arrangement, FULL_SHARE, Range};
-use cantine_domain::ids::{ChildId, HouseholdId};
+use cantine_domain::ids::{AccountId, ChildId, HouseholdId};
 use cantine_domain::money::Cents;
 use cantine_domain::tariff::{Bound, Bracket, PriceBasis, Pricing, Tariff, UnbookedRule};
 use cantine_test_support::billing::{
     Commune, REGIE, brackets, document_of, line_facts, lines, month, service_days,
 };
 use cantine_test_support::time::date;
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone, Utc};
 
 /// Books, marks present and locks the child on the days.
 async fn eats(commune: &Commune, child: ChildId, days: &[&str]) {
@@ -1505,4 +1505,78 @@ async fn a_day_regularised_twice_counts_its_earlier_regularisation() {
         (Cents(0), Cents(290), Some(LineKind::Meal))
     );
     assert_eq!(doc.amount, Cents(580));
+}
+
+/// Numbers take the Paris year of the instant the service is given (the application's
+/// clock), never the machine's: on 31 December at 23:30 UTC it is already 00:30 on 1 January
+/// in Paris, at 22:30 UTC still 2026.
+#[tokio::test]
+async fn numbers_take_the_paris_year_of_the_instant_given_not_the_machines_clock() {
+    let c = Commune::new().await;
+    c.tariff("2026-09-01", brackets()).await;
+    let h = c.household("Horloge", Some(600)).await;
+    let child = c.child(h, "Minuit", false).await;
+    eats(&c, child, &["2026-11-02", "2026-11-03"]).await;
+    billing::run(&c.pool, Some(&c.agent), REGIE, nov())
+        .await
+        .unwrap();
+    let new_year = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+    let review = billing::issue_at(&c.pool, Some(&c.agent), REGIE, nov(), new_year)
+        .await
+        .unwrap();
+    let invoice = document_of(&review, h).clone();
+    assert_eq!(invoice.number.as_deref(), Some("CANT-2027-000001"));
+    let invoice_lines = lines(&c.pool, invoice.id).await;
+
+    // 23:30 in Paris: still 2026 for a credit note.
+    let evening = Utc.with_ymd_and_hms(2026, 12, 31, 22, 30, 0).unwrap();
+    let credit = |amount: i64, line: i64, at| {
+        billing::create_credit_note_at(
+            &c.pool,
+            &c.agent,
+            invoice.id,
+            vec![CreditLine {
+                line: Some(line),
+                amount: Cents(amount),
+            }],
+            "Geste".into(),
+            at,
+        )
+    };
+    let note = credit(10, invoice_lines[0].id, evening).await.unwrap();
+    assert_eq!(note.number.as_deref(), Some("AV-CANT-2026-000001"));
+    // A year and a half ahead of the machine's clock: that year's own sequence.
+    let later = Utc.with_ymd_and_hms(2028, 6, 1, 10, 0, 0).unwrap();
+    let note = credit(10, invoice_lines[0].id, later).await.unwrap();
+    assert_eq!(note.number.as_deref(), Some("AV-CANT-2028-000001"));
+
+    // A contest answered with credit just after midnight in Paris: 2027's credit notes.
+    let account: i64 = sqlx::query_scalar("select id from account where household_id = $1")
+        .bind(h.get())
+        .fetch_one(&c.pool)
+        .await
+        .unwrap();
+    let contest = billing::contest_line(
+        &c.pool,
+        h,
+        AccountId(account),
+        invoice_lines[1].id,
+        "Absent ce jour-là.".into(),
+    )
+    .await
+    .unwrap();
+    let answered = billing::answer_contest_at(
+        &c.pool,
+        &c.agent,
+        contest.id,
+        "Accordé.".into(),
+        Some(Cents(290)),
+        new_year,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        answered.summary.credit_note.map(|n| n.1).as_deref(),
+        Some("AV-CANT-2027-000001")
+    );
 }

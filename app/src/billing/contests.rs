@@ -3,6 +3,7 @@
 
 use cantine_domain::ids::{AccountId, HouseholdId};
 use cantine_domain::money::Cents;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
@@ -50,6 +51,7 @@ pub(crate) async fn answer_contest(
     contest: i64,
     answer: String,
     credit: Option<Cents>,
+    now: DateTime<Utc>,
 ) -> Result<Contest> {
     let answer = checked_text(&answer)?;
     let mut tx = pool.begin().await?;
@@ -70,6 +72,7 @@ pub(crate) async fn answer_contest(
                     amount,
                 }],
                 &answer,
+                now,
             )
             .await?,
         ),

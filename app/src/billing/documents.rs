@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use cantine_domain::billing::LineKind;
 use cantine_domain::ids::{ChildId, HouseholdId};
 use cantine_domain::money::Cents;
+use chrono::{DateTime, Datelike, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
@@ -333,23 +334,26 @@ pub(crate) async fn create_credit_note(
     invoice: i64,
     lines: Vec<CreditLine>,
     reason: String,
+    now: DateTime<Utc>,
 ) -> Result<InvoiceSummary> {
     let reason = checked_text(&reason)?;
     let mut tx = pool.begin().await?;
-    let id = issue_credit_note(&mut tx, actor, invoice, &lines, &reason).await?;
+    let id = issue_credit_note(&mut tx, actor, invoice, &lines, &reason, now).await?;
     let summary = summary_of(&mut tx, id).await?;
     tx.commit().await?;
     Ok(summary)
 }
 
 /// Issues a credit note correcting `invoice` in `tx`: checked against what is left to
-/// credit (on the invoice, and on each line named), numbered, posted, audited, mailed.
+/// credit (on the invoice, and on each line named), numbered in the Paris year of `now`,
+/// posted, audited, mailed.
 pub(crate) async fn issue_credit_note(
     tx: &mut PgConnection,
     actor: &Actor,
     invoice: i64,
     lines: &[CreditLine],
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<i64> {
     if lines.is_empty() || lines.iter().any(|l| l.amount <= Cents::ZERO) {
         return Err(Error::Invalid(Invalid::Amount));
@@ -393,7 +397,7 @@ pub(crate) async fn issue_credit_note(
             }));
         }
     }
-    let year = store::paris_year(&mut *tx).await?;
+    let year = now.with_timezone(&chrono_tz::Europe::Paris).year();
     let number = assign_number(&mut *tx, head.regie_id, year, DocumentKind::CreditNote).await?;
     let explanation = serde_json::to_value(Explanation {
         memo: Some(reason.to_owned()),

@@ -2,7 +2,7 @@
 //! gapless number, becomes issued, is posted to its household's ledger (using any credit), and
 //! its mail is queued. An issued month issued again is a no-op that answers its review.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use sqlx::PgPool;
 
 use super::run_store as store;
@@ -15,6 +15,7 @@ pub async fn issue(
     actor: Option<&Actor>,
     regie: &str,
     month: Month,
+    now: DateTime<Utc>,
 ) -> Result<RunReview> {
     let mut tx = pool.begin().await?;
     let regie = store::regie(&mut tx, regie).await?;
@@ -26,11 +27,9 @@ pub async fn issue(
         tx.commit().await?;
         return Ok(answer);
     }
-    // Numbered by the year of issue, in Paris: a December issued in January takes the new
-    // year's numbers.
-    let year = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Paris)
-        .year();
+    // Numbered by the year of issue, in Paris, by the clock the caller gives: a December
+    // issued in January takes the new year's numbers.
+    let year = now.with_timezone(&chrono_tz::Europe::Paris).year();
     let drafts = store::draft_documents(&mut tx, run.id).await?;
     let mut ids = Vec::with_capacity(drafts.len());
     let mut numbers = Vec::with_capacity(drafts.len());

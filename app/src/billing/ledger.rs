@@ -210,17 +210,15 @@ pub(crate) async fn record_payment(
             received_on: p.received_on,
             idempotency_key: key,
             recorded_by,
+            invoice_id: p.invoice,
         },
     )
     .await?;
     let Some(payment_id) = inserted else {
         // A retried call or a repeated notification: the first one stands, unchanged.
-        let payment_id = store::payment_by_key(&mut tx, key).await?;
+        let outcome = already_recorded(&mut tx, key, regie, &p).await?;
         tx.rollback().await?;
-        return Ok(PaymentOutcome {
-            payment_id,
-            new: false,
-        });
+        return Ok(outcome);
     };
     let entry = store::insert_entry(
         &mut tx,
@@ -257,6 +255,29 @@ pub(crate) async fn record_payment(
     Ok(PaymentOutcome {
         payment_id,
         new: true,
+    })
+}
+
+/// The payment recorded under `key` when `p` is the same request (household, régie, amount,
+/// invoice named): an idempotent retry. Anything else reusing the key is refused, and says
+/// nothing of the payment it found (it may be another household's).
+pub(crate) async fn already_recorded(
+    tx: &mut PgConnection,
+    key: &str,
+    regie: i64,
+    p: &PaymentInput,
+) -> Result<PaymentOutcome> {
+    let first = store::payment_by_key(tx, key).await?;
+    let same = first.household_id == p.household.get()
+        && first.regie_id == regie
+        && first.amount_cents == p.amount.get()
+        && first.invoice_id == p.invoice;
+    if !same {
+        return Err(conflict(BillingConflict::IdempotencyKeyReused));
+    }
+    Ok(PaymentOutcome {
+        payment_id: first.id,
+        new: false,
     })
 }
 

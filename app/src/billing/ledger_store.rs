@@ -408,15 +408,6 @@ pub async fn creditable_lines(
         .collect())
 }
 
-/// The year issues are numbered in: today's, in Paris.
-pub async fn paris_year(conn: &mut PgConnection) -> Result<i32> {
-    Ok(sqlx::query_scalar!(
-        r#"select extract(year from now() at time zone 'Europe/Paris')::int as "year!""#
-    )
-    .fetch_one(conn)
-    .await?)
-}
-
 pub struct NewCreditNote<'a> {
     pub regie_id: i64,
     pub household_id: i64,
@@ -630,14 +621,16 @@ pub struct NewPayment<'a> {
     pub received_on: NaiveDate,
     pub idempotency_key: &'a str,
     pub recorded_by: Option<i64>,
+    /// The invoice the payment named, paid first.
+    pub invoice_id: Option<i64>,
 }
 
 /// The new payment's id; `None` when its idempotency key has one already.
 pub async fn insert_payment(conn: &mut PgConnection, p: NewPayment<'_>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar!(
         "insert into payment (household_id, regie_id, amount_cents, means, reference, received_on,
-                              idempotency_key, recorded_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
+                              idempotency_key, recorded_by, invoice_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (idempotency_key) do nothing
          returning id",
         p.household_id,
@@ -647,18 +640,31 @@ pub async fn insert_payment(conn: &mut PgConnection, p: NewPayment<'_>) -> Resul
         p.reference,
         p.received_on,
         p.idempotency_key,
-        p.recorded_by
+        p.recorded_by,
+        p.invoice_id
     )
     .fetch_optional(conn)
     .await?)
 }
 
-pub async fn payment_by_key(conn: &mut PgConnection, key: &str) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar!("select id from payment where idempotency_key = $1", key)
-            .fetch_one(conn)
-            .await?,
+/// What the payment recorded under a key was asked to be.
+pub struct KeyedPayment {
+    pub id: i64,
+    pub household_id: i64,
+    pub regie_id: i64,
+    pub amount_cents: i64,
+    pub invoice_id: Option<i64>,
+}
+
+pub async fn payment_by_key(conn: &mut PgConnection, key: &str) -> Result<KeyedPayment> {
+    Ok(sqlx::query_as!(
+        KeyedPayment,
+        "select id, household_id, regie_id, amount_cents, invoice_id from payment
+         where idempotency_key = $1",
+        key
     )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// The household's issued invoice (not a credit note) of the régie, if it is one.

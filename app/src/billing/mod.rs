@@ -374,14 +374,26 @@ pub async fn review(pool: &PgPool, regie: &str, month: Month) -> Result<Option<R
 }
 
 /// Issues the month's draft: numbers, ledger entries, credit used, mails queued. Issuing an
-/// issued month again changes nothing and answers its review.
+/// issued month again changes nothing and answers its review. Numbered by the system clock's
+/// year: [`issue_at`] with the application's clock.
 pub async fn issue(
     pool: &PgPool,
     actor: Option<&Actor>,
     regie: &str,
     month: Month,
 ) -> Result<RunReview> {
-    issue::issue(pool, actor, regie, month).await
+    issue_at(pool, actor, regie, month, Utc::now()).await
+}
+
+/// [`issue`] at `now` (the application's clock): the numbers take the Paris year of `now`.
+pub async fn issue_at(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    regie: &str,
+    month: Month,
+    now: DateTime<Utc>,
+) -> Result<RunReview> {
+    issue::issue(pool, actor, regie, month, now).await
 }
 
 pub async fn invoices(pool: &PgPool, household: HouseholdId) -> Result<Vec<InvoiceSummary>> {
@@ -399,7 +411,20 @@ pub async fn create_credit_note(
     lines: Vec<CreditLine>,
     reason: String,
 ) -> Result<InvoiceSummary> {
-    documents::create_credit_note(pool, actor, invoice, lines, reason).await
+    create_credit_note_at(pool, actor, invoice, lines, reason, Utc::now()).await
+}
+
+/// [`create_credit_note`] at `now` (the application's clock): numbered in the Paris year of
+/// `now`.
+pub async fn create_credit_note_at(
+    pool: &PgPool,
+    actor: &Actor,
+    invoice: i64,
+    lines: Vec<CreditLine>,
+    reason: String,
+    now: DateTime<Utc>,
+) -> Result<InvoiceSummary> {
+    documents::create_credit_note(pool, actor, invoice, lines, reason, now).await
 }
 
 pub async fn contest_line(
@@ -420,7 +445,20 @@ pub async fn answer_contest(
     answer: String,
     credit: Option<Cents>,
 ) -> Result<Contest> {
-    contests::answer_contest(pool, actor, contest, answer, credit).await
+    answer_contest_at(pool, actor, contest, answer, credit, Utc::now()).await
+}
+
+/// [`answer_contest`] at `now` (the application's clock): its credit note is numbered in the
+/// Paris year of `now`.
+pub async fn answer_contest_at(
+    pool: &PgPool,
+    actor: &Actor,
+    contest: i64,
+    answer: String,
+    credit: Option<Cents>,
+    now: DateTime<Utc>,
+) -> Result<Contest> {
+    contests::answer_contest(pool, actor, contest, answer, credit, now).await
 }
 
 pub async fn contests(pool: &PgPool, open_only: bool) -> Result<Vec<Contest>> {

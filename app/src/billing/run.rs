@@ -119,12 +119,13 @@ async fn compute(conn: &mut PgConnection, regie: i64, month: Month) -> Result<Ve
     }
 
     // Regularisation: what each earlier issued day gives now against what issued invoices
-    // (and a run's own credit notes) billed for it; finance's credit notes are goodwill,
-    // never undone.
+    // (and a run's own credit notes) billed for it. Finance's credit notes are goodwill,
+    // never undone; but those on a line of the day count as given back when the day is given
+    // back, so that a day is never refunded beyond what it was billed.
     let mut regularisations: BTreeMap<i64, Vec<(Key, DayLine)>> = BTreeMap::new();
     if let Some(last_issued) = issued.last() {
         let until = Month(*last_issued).last_day();
-        let billed: HashMap<Key, Cents> = store::billed(conn, regie, from, until)
+        let billed: HashMap<Key, (Cents, Cents)> = store::billed(conn, regie, from, until)
             .await?
             .into_iter()
             // A child now in another régie's school keeps what it was billed here.
@@ -132,15 +133,16 @@ async fn compute(conn: &mut PgConnection, regie: i64, month: Month) -> Result<Ve
             .map(|b| {
                 (
                     (b.household_id, b.child_id, b.service_date),
-                    Cents(b.amount),
+                    (Cents(b.amount), Cents(b.credited)),
                 )
             })
             .collect();
         let keys: HashSet<Key> = billed.keys().chain(now.keys()).copied().collect();
         for key in keys {
-            let before = billed.get(&key).copied().unwrap_or(Cents::ZERO);
+            let (billed, credited) = billed.get(&key).copied().unwrap_or_default();
             let current = now.get(&key);
             let now_amount = current.map_or(Cents::ZERO, |l| l.amount);
+            let before = billed_before(billed, credited, now_amount);
             if now_amount == before {
                 continue;
             }
@@ -201,6 +203,17 @@ async fn compute(conn: &mut PgConnection, regie: i64, month: Month) -> Result<Ve
         });
     }
     Ok(documents)
+}
+
+/// What a regularisation compares a day with. A day billed more now is billed the
+/// difference (a credit note stays goodwill). A day billed less now is given back what is
+/// left of it after the credit notes on its lines, down to `now` at most: never below.
+fn billed_before(billed: Cents, credited: Cents, now: Cents) -> Cents {
+    if now >= billed {
+        billed
+    } else {
+        (billed - credited).max(now)
+    }
 }
 
 /// What was booked and recorded on a child's day.
@@ -412,5 +425,34 @@ impl Facts {
                 ])
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_day_is_given_back_at_most_what_its_line_credits_left() {
+        // Unchanged, credited or not: nothing to regularise.
+        assert_eq!(
+            billed_before(Cents(290), Cents(290), Cents(290)),
+            Cents(290)
+        );
+        // Billed more now: the difference; the credit note stays goodwill.
+        assert_eq!(
+            billed_before(Cents(290), Cents(100), Cents(390)),
+            Cents(290)
+        );
+        // Given back: what the line credits have not given back yet.
+        assert_eq!(billed_before(Cents(290), Cents(100), Cents(0)), Cents(190));
+        assert_eq!(billed_before(Cents(290), Cents(290), Cents(0)), Cents(0));
+        // Credited more than the day went down: nothing more.
+        assert_eq!(
+            billed_before(Cents(290), Cents(100), Cents(200)),
+            Cents(200)
+        );
+        // Never a day without credits: as before.
+        assert_eq!(billed_before(Cents(290), Cents(0), Cents(0)), Cents(290));
     }
 }

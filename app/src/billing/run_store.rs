@@ -457,12 +457,15 @@ pub async fn quotients(
 
 /// What issued invoices billed for a (household, child, day), with the regularisations of
 /// the credit notes a run made (a month whose regularisations outweighed its charges): those
-/// gave the day back already. Finance's own credit notes are goodwill and never count.
+/// gave the day back already. `credited`: what finance's credit notes gave back on a line of
+/// that day (`credits_line_id`: a contest answered with credit, a credit note by line); the
+/// run counts it only when the day is given back, so it is never refunded twice.
 pub struct BilledRow {
     pub household_id: i64,
     pub child_id: i64,
     pub service_date: NaiveDate,
     pub amount: i64,
+    pub credited: i64,
 }
 
 pub async fn billed(
@@ -474,10 +477,15 @@ pub async fn billed(
     Ok(sqlx::query_as!(
         BilledRow,
         r#"select i.household_id, l.child_id as "child_id!", l.service_date as "service_date!",
-                  sum(l.amount_cents)::bigint as "amount!"
+                  coalesce(sum(l.amount_cents)
+                           filter (where i.kind = 'invoice' or i.billing_run_id is not null), 0)::bigint
+                      as "amount!",
+                  coalesce(sum(l.amount_cents)
+                           filter (where i.kind = 'credit_note' and i.billing_run_id is null
+                                     and l.credits_line_id is not null), 0)::bigint
+                      as "credited!"
            from invoice_line l join invoice i on i.id = l.invoice_id
            where i.regie_id = $1 and i.status = 'issued'
-             and (i.kind = 'invoice' or i.billing_run_id is not null)
              and l.service_date between $2 and $3 and l.child_id is not null
            group by i.household_id, l.child_id, l.service_date"#,
         regie,

@@ -654,6 +654,7 @@ fn billing(e: &BillingConflict) -> String {
         BillingConflict::AmountExceeded { max } => format!("Le montant dépasse ce qui est possible ({} au plus).", euros(*max)),
         BillingConflict::TariffVersionExists(date) => format!("Une version du tarif s'applique déjà à partir du {} : une version enregistrée ne se modifie pas, saisissez-en une nouvelle à partir d'un autre jour.", long_date(*date)),
         BillingConflict::NoTariff(date) => format!("Aucun tarif ne s'applique au {} : saisissez les tarifs de l'année.", long_date(*date)),
+        BillingConflict::IdempotencyKeyReused => "Cette clé d'idempotence a déjà servi pour un autre paiement : une nouvelle tentative doit reprendre la même demande (même foyer, même montant, même facture).".to_owned(),
     }
 }
 
