@@ -761,7 +761,8 @@ pub struct AccountingRowSql {
     pub reference: String,
 }
 
-/// The régie's ledger entries of the month: documents by the day they were issued, payments
+/// The régie's ledger entries of the month (the means only on payments: it is left-joined):
+/// documents by the day they were issued, payments
 /// by the day they were received, refunds by the day they were recorded (Paris days).
 pub async fn accounting(
     conn: &mut PgConnection,
@@ -773,7 +774,7 @@ pub async fn accounting(
         r#"select x.date as "date!", x.kind as "kind!", x.number, x.household_id as "household_id!",
                   coalesce((select string_agg(a.first_name || ' ' || a.last_name, ', ' order by a.id)
                             from account a where a.household_id = x.household_id), '') as "household_name!",
-                  x.amount_cents as "amount_cents!", x.means, x.reference as "reference!"
+                  x.amount_cents as "amount_cents!", x.means as "means?", x.reference as "reference!"
            from (
                select coalesce(p.received_on, (e.at at time zone 'Europe/Paris')::date) as date,
                       e.id, e.kind, i.number, e.household_id, e.amount_cents, p.means,

@@ -8,7 +8,6 @@
 
 mod contests;
 pub(crate) mod documents;
-mod finance;
 mod issue;
 pub(crate) mod ledger;
 mod ledger_store;
@@ -532,15 +531,6 @@ pub struct AccountingRow {
 /// The month's invoices, credit notes and payments of a régie, in date order.
 pub async fn accounting(pool: &PgPool, regie: &str, month: Month) -> Result<Vec<AccountingRow>> {
     reports::accounting(pool, regie, month).await
-}
-
-/// [`accounting`] as finance's CSV export reads it (`finance.rs` says why it is apart).
-pub async fn accounting_rows(
-    pool: &PgPool,
-    regie: &str,
-    month: Month,
-) -> Result<Vec<AccountingRow>> {
-    finance::accounting_rows(pool, regie, month).await
 }
 
 /// The month's issued invoices with their lines and recipients, for the PES V2 export.

@@ -6,7 +6,7 @@
 use cantine_domain::money::Cents;
 use sqlx::PgConnection;
 
-use super::ledger::allocate;
+use super::ledger::{allocate, already_recorded};
 use super::ledger_store as store;
 use super::{PaymentInput, PaymentOutcome};
 use crate::error::{Error, Invalid, Result};
@@ -38,15 +38,14 @@ pub(crate) async fn record_payment_in(
             received_on: p.received_on,
             idempotency_key: key,
             recorded_by: None,
+            invoice_id: p.invoice,
         },
     )
     .await?;
     let Some(payment_id) = inserted else {
-        let payment_id = store::payment_by_key(&mut *tx, key).await?;
-        return Ok(PaymentOutcome {
-            payment_id,
-            new: false,
-        });
+        // The same operation credited before (`payfip:<idOp>`): only the same request is an
+        // idempotent retry.
+        return already_recorded(&mut *tx, key, regie, p).await;
     };
     let entry = store::insert_entry(
         &mut *tx,

@@ -149,7 +149,14 @@ impl Metrics {
         )
         .expect("valid metric");
         for verdict in [
-            "paid", "refused", "abandoned", "pending", "expired", "mismatch", "failed", "retry",
+            "paid",
+            "refused",
+            "abandoned",
+            "pending",
+            "expired",
+            "mismatch",
+            "failed",
+            "retry",
         ] {
             payfip_checks.with_label_values(&[verdict]);
         }

@@ -734,7 +734,14 @@ pub async fn issue_invoices(
     Json(body): Json<RunBody>,
 ) -> Result<Json<RunReviewOut>> {
     let month = body.month()?;
-    let review = billing::issue(&state.pool, Some(&staff.actor), &body.regie, month).await?;
+    let review = billing::issue_at(
+        &state.pool,
+        Some(&staff.actor),
+        &body.regie,
+        month,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json((&review).into()))
 }
 
@@ -775,8 +782,15 @@ pub async fn create_credit_note(
             amount: Cents(l.amount_cents),
         })
         .collect();
-    let note =
-        billing::create_credit_note(&state.pool, &staff.actor, invoice, lines, body.reason).await?;
+    let note = billing::create_credit_note_at(
+        &state.pool,
+        &staff.actor,
+        invoice,
+        lines,
+        body.reason,
+        state.clock.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json((&note).into())))
 }
 
@@ -820,12 +834,13 @@ pub async fn answer_contest(
     if body.credit_cents.is_some_and(|c| c < 1) {
         return Err(Error::Invalid(Invalid::Amount));
     }
-    let answered = billing::answer_contest(
+    let answered = billing::answer_contest_at(
         &state.pool,
         &staff.actor,
         contest,
         body.answer,
         body.credit_cents.map(Cents),
+        state.clock.now(),
     )
     .await?;
     Ok(Json((&answered).into()))
@@ -979,7 +994,7 @@ pub async fn export_accounting(
     Query(q): Query<RunBody>,
 ) -> Result<Response> {
     let month = q.month()?;
-    let rows = billing::accounting_rows(&state.pool, &q.regie, month).await?;
+    let rows = billing::accounting(&state.pool, &q.regie, month).await?;
     let text = billing_exports::accounting_csv(&rows);
     Ok(attachment(
         "text/csv; charset=utf-8",

@@ -16,8 +16,8 @@ pub mod api_attendance;
 pub mod api_billing;
 pub mod api_custody;
 pub mod api_menus;
-pub mod billing_exports;
 pub mod api_payments;
+pub mod billing_exports;
 pub mod kitchen;
 mod pages;
 

@@ -355,7 +355,14 @@ pub(super) async fn issue(
         if !form.checked("confirmation") {
             return Err(Error::form(FormProblem::Confirmation));
         }
-        billing::issue(&state.pool, Some(&staff.actor), &regie, month).await
+        billing::issue_at(
+            &state.pool,
+            Some(&staff.actor),
+            &regie,
+            month,
+            state.clock.now(),
+        )
+        .await
     }
     .await;
     match result {
@@ -535,12 +542,13 @@ pub(super) async fn credit_note(
             text => Some(super::number(text, "Ligne")?),
         };
         let amount = parse_euros(form.get("montant"), "Montant de l'avoir")?;
-        billing::create_credit_note(
+        billing::create_credit_note_at(
             &state.pool,
             &staff.actor,
             id,
             vec![CreditLine { line, amount }],
             form.get("motif").to_owned(),
+            state.clock.now(),
         )
         .await
     }

@@ -104,12 +104,13 @@ pub(super) async fn answer(
             "" => None,
             text => Some(parse_euros(text, "Avoir")?),
         };
-        billing::answer_contest(
+        billing::answer_contest_at(
             &state.pool,
             &staff.actor,
             id,
             form.get("reponse").to_owned(),
             credit,
+            state.clock.now(),
         )
         .await
     }
