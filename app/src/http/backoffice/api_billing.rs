@@ -901,7 +901,8 @@ pub async fn save_tariff(
     operation_id = "recordCounterPayment", tag = "finance",
     params(("household_id" = i64, Path, minimum = 1)), request_body = PaymentBody,
     security(("session" = [], "csrf" = [])),
-    responses((status = 201, body = PaymentOut, description = "Recorded, or already recorded under that key (`new` false)"),
+    responses((status = 201, body = PaymentOut, description = "Recorded, or already recorded under that key by the same request (`new` false)"),
+        (status = 409, body = Problem, description = "`idempotency_key_reused`: the key recorded another payment (another household, amount or invoice)"),
         (status = 422, body = Problem, description = "`validation`: an amount of 0 or less, a blank key, a reference too long")))]
 pub async fn record_payment(
     State(state): State<AppState>,
