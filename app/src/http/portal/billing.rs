@@ -58,6 +58,7 @@ fn row(s: &InvoiceSummary) -> InvoiceRow {
         number: s.number.clone().unwrap_or_default(),
         amount: fr::euros(s.amount),
         left: left_text(s),
+        due: fr::euros(left),
         status: words::invoice_status(s.status),
         status_class: words::invoice_status_class(s.status),
         href: routes::fill(routes::INVOICE, &[s.id]),
@@ -106,6 +107,9 @@ struct LineView {
 }
 
 struct PayView {
+    /// Where the "Payer en ligne" button posts, when PayFiP takes this invoice (its régie has
+    /// a PayFiP client number, and what is due is within PayFiP's bounds).
+    payfip_action: Option<String>,
     online_url: String,
     direct_debit: String,
     counter: String,
@@ -125,6 +129,8 @@ struct InvoicePage {
     amount: String,
     paid: Option<String>,
     left: String,
+    /// What is left to pay, in euros: the online payment's amount.
+    due: String,
     to_pay: bool,
     corrects: Option<String>,
     reason: Option<String>,
@@ -191,6 +197,8 @@ fn invoice_page(
         reason: doc.reason.clone().filter(|r| !r.is_empty()),
         lines,
         pay: PayView {
+            payfip_action: crate::payments::offered(&state.config, s)
+                .then(|| routes::fill(routes::PAY_INVOICE, &[s.id])),
             online_url: config.online_payment_url.clone(),
             direct_debit: config.direct_debit.clone(),
             counter: format!("{}, {}.", config.counter_address, config.counter_hours),
