@@ -58,7 +58,6 @@ fn row(s: &InvoiceSummary) -> InvoiceRow {
         number: s.number.clone().unwrap_or_default(),
         amount: fr::euros(s.amount),
         left: left_text(s),
-        due: fr::euros(left),
         status: words::invoice_status(s.status),
         status_class: words::invoice_status_class(s.status),
         href: routes::fill(routes::INVOICE, &[s.id]),
@@ -190,6 +189,7 @@ fn invoice_page(
         amount: fr::euros(s.amount),
         paid: (s.paid.get() != 0).then(|| fr::euros(s.paid)),
         left: left_text(s),
+        due: fr::euros(left),
         to_pay: s.kind == DocumentKind::Invoice
             && left.get() > 0
             && s.status != InvoiceStatus::Cancelled,
