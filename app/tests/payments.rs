@@ -333,12 +333,12 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
     };
     assert!(offered().await, "the button is shown on an invoice to pay");
     let client = &w.family.client;
-    let page = |client: reqwest::Client| {
+    let invoice_page = |client: reqwest::Client| {
         let url = w.app.url(&format!("/factures/{}", w.invoice));
         async move { client.get(url).send().await.unwrap().text().await.unwrap() }
     };
     let action = format!("action=\"/factures/{}/payer\"", w.invoice);
-    let before = page(client.clone()).await;
+    let before = invoice_page(client.clone()).await;
     assert!(
         before.contains(&action) && before.contains("Payer 42,50\u{a0}€ en ligne"),
         "{before}"
@@ -411,7 +411,7 @@ async fn the_invoice_page_button_sends_the_family_to_payfip_and_back() {
     assert_eq!(again.status(), 409);
     assert!(again.text().await.unwrap().contains("plus rien à payer"));
     assert!(!offered().await, "no button on a paid invoice");
-    assert!(!page(client.clone()).await.contains(&action));
+    assert!(!invoice_page(client.clone()).await.contains(&action));
     assert_eq!(w.ledger_payments().await.len(), 1);
 }
 
