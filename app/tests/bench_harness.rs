@@ -127,7 +127,14 @@ async fn the_billing_scenario_bills_every_planned_day_at_two_scales() {
     assert_eq!((one.commune.children, two.commune.children), (60, 120));
     for scale in [one, two] {
         assert!(scale.invoices > 0 && scale.total_cents > 0, "{scale:#?}");
-        for kind in ["meal", "no_show", "unbooked", "late_absence", "illness_carence", "closure"] {
+        for kind in [
+            "meal",
+            "no_show",
+            "unbooked",
+            "late_absence",
+            "illness_carence",
+            "closure",
+        ] {
             assert!(
                 scale.lines_by_kind.get(kind).copied().unwrap_or(0) > 0,
                 "no {kind} line at {}x: {:?}",

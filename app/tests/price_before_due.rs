@@ -5,9 +5,9 @@
 //! before it is recorded. A cancellation in time charges nothing and asks nothing.
 //! Real PostgreSQL, real HTTP.
 
+use cantine_test_support::TestApp;
 use cantine_test_support::fixtures::{self, Family};
 use cantine_test_support::time::{date, paris};
-use cantine_test_support::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -208,7 +208,11 @@ async fn the_page_asks_to_confirm_a_late_absence_in_euros_before_recording_it() 
     ];
     let response = town.post_page(&fields).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.url().path(), "/absences", "no redirect: nothing recorded");
+    assert_eq!(
+        response.url().path(),
+        "/absences",
+        "no redirect: nothing recorded"
+    );
     let html = response.text().await.unwrap();
     assert!(
         html.contains("Ce repas restera facturé 3,50\u{a0}€"),
@@ -217,7 +221,11 @@ async fn the_page_asks_to_confirm_a_late_absence_in_euros_before_recording_it() 
     assert!(html.contains("absence déclarée après la date limite"));
     assert!(html.contains("Confirmer l&#39;absence") || html.contains("Confirmer l'absence"));
     assert!(html.contains(r#"name="confirme" value="350""#));
-    assert_eq!(town.absences().await, 0, "not recorded before it is confirmed");
+    assert_eq!(
+        town.absences().await,
+        0,
+        "not recorded before it is confirmed"
+    );
 
     let mut confirmed = fields.to_vec();
     confirmed.push(("confirme", "350"));

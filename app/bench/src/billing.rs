@@ -127,10 +127,17 @@ pub fn month_and_days(year: SchoolYear) -> (Month, Vec<NaiveDate>) {
     (month, days)
 }
 
-pub async fn run(socket: &Path, year: SchoolYear, options: &Options) -> anyhow::Result<BillingReport> {
+pub async fn run(
+    socket: &Path,
+    year: SchoolYear,
+    options: &Options,
+) -> anyhow::Result<BillingReport> {
     let (month, days) = month_and_days(year);
     if days.len() < 10 {
-        bail!("{month} has {} service days; the scenario needs 10", days.len());
+        bail!(
+            "{month} has {} service days; the scenario needs 10",
+            days.len()
+        );
     }
     let mut scales = Vec::new();
     for &scale in &options.scales {
@@ -227,9 +234,8 @@ async fn measure(
     let started = Instant::now();
     seed_month(pool, commune, year, days).await?;
     let seed_s = started.elapsed().as_secs_f64();
-    let count = |sql: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await
-    };
+    let count =
+        |sql: &'static str| async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await };
     let child_days = count("select count(*) from bench_billing_day").await?;
     let reservations = count("select count(*) from reservation").await?;
     let attendance_rows = count("select count(*) from attendance").await?;

@@ -100,4 +100,3 @@ pub async fn preview(
     let total = days.iter().filter_map(|d| d.amount).sum();
     Ok(Preview { days, total })
 }
-

@@ -24,8 +24,8 @@ use cantine_domain::ids::{ChildId, SchoolId};
 use cantine_domain::menu::Allergen;
 use cantine_domain::weekdays::{WeekdaySet, weekday_code};
 
-use crate::billing;
 use crate::accounts::{self, NewAccount};
+use crate::billing;
 use crate::custody;
 use crate::enrollments;
 use crate::error::{Error, Invalid, Result};

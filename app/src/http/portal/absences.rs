@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use cantine_domain::absence::{CertificateProblem, MAX_CERTIFICATE_BYTES, Reason, Status};
 use cantine_domain::billing::LineKind;
-use cantine_domain::money::Cents;
 use cantine_domain::ids::{AbsenceId, ChildId};
+use cantine_domain::money::Cents;
 
 use super::widgets::{Choice, parse_date};
 use super::{Layout, PageError, PagePath, PageQuery, Signed, form_page, fr, refused, see_other};
@@ -251,7 +251,10 @@ fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmat
     let message = if charged.len() == 1 {
         format!("Ce repas restera facturé {total}")
     } else {
-        format!("Ces {} repas resteront facturés {total} au total", charged.len())
+        format!(
+            "Ces {} repas resteront facturés {total} au total",
+            charged.len()
+        )
     };
     let days = charged
         .iter()
@@ -262,7 +265,11 @@ fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmat
                 _ => "repas dû",
             };
             let amount = fr::euros(d.amount.unwrap_or_default());
-            format!("{}, {} : {why}, {amount}", d.first_name, fr::long_date(d.date))
+            format!(
+                "{}, {} : {why}, {amount}",
+                d.first_name,
+                fr::long_date(d.date)
+            )
         })
         .collect();
     Some(Confirmation {
@@ -372,9 +379,7 @@ pub(super) async fn declare(
         let preview =
             absences::preview(&state.pool, &state.rules(), household, &declaration).await?;
         let confirmed = form.get("confirme").parse::<i64>().ok() == Some(preview.total.get());
-        if !confirmed
-            && let Some(step) = confirmation(&preview, form.file()?.is_some())
-        {
+        if !confirmed && let Some(step) = confirmation(&preview, form.file()?.is_some()) {
             return Ok(Err(step));
         }
         absences::declare(
