@@ -39,9 +39,14 @@ pub async fn issue(
         drafts.iter().partition(|(_, kind)| kind != "credit_note");
     let invoice_ids: Vec<i64> = invoices.iter().map(|(id, _)| *id).collect();
     let credit_note_ids: Vec<i64> = credit_notes.iter().map(|(id, _)| *id).collect();
-    let mut numbers =
-        documents::assign_numbers(&mut tx, regie.id, year, DocumentKind::Invoice, invoice_ids.len())
-            .await?;
+    let mut numbers = documents::assign_numbers(
+        &mut tx,
+        regie.id,
+        year,
+        DocumentKind::Invoice,
+        invoice_ids.len(),
+    )
+    .await?;
     numbers.extend(
         documents::assign_numbers(
             &mut tx,
@@ -52,7 +57,11 @@ pub async fn issue(
         )
         .await?,
     );
-    let ids: Vec<i64> = invoice_ids.iter().chain(&credit_note_ids).copied().collect();
+    let ids: Vec<i64> = invoice_ids
+        .iter()
+        .chain(&credit_note_ids)
+        .copied()
+        .collect();
     store::mark_issued(&mut tx, &ids, &numbers).await?;
     ledger::post_invoices(&mut tx, regie.id, &invoice_ids).await?;
     for id in &credit_note_ids {
