@@ -116,6 +116,7 @@ async fn the_billing_scenario_bills_every_planned_day_at_two_scales() {
             children: 60,
             scales: vec![1, 2],
             limit_s: 60.0,
+            keep: false,
         },
     )
     .await

@@ -104,6 +104,8 @@ pub struct Options {
     pub children: usize,
     pub scales: Vec<u32>,
     pub limit_s: f64,
+    /// Leaves each scale's database in the cluster, to look into its plans afterwards.
+    pub keep: bool,
 }
 
 /// The month billed: November of the school year, as its first day, with its service days.
@@ -148,9 +150,11 @@ pub async fn run(
         let pool = pool(socket, &name).await?;
         let report = measure(&pool, scale, commune, year, month, &days).await;
         pool.close().await;
-        sqlx::query(&format!("drop database if exists {name} with (force)"))
-            .execute(&mut admin)
-            .await?;
+        if !options.keep {
+            sqlx::query(&format!("drop database if exists {name} with (force)"))
+                .execute(&mut admin)
+                .await?;
+        }
         let report = report.with_context(|| format!("billing at {scale}x"))?;
         eprintln!(
             "cantine-bench: billing {scale}x ({} children): run {:.2} s, issue {:.2} s",

@@ -81,6 +81,9 @@ enum Command {
         scales: Vec<u32>,
         #[arg(long, default_value_t = 10.0)]
         limit_seconds: f64,
+        /// Leave the databases (`bench_billing_<k>x`) in the cluster afterwards.
+        #[arg(long)]
+        keep: bool,
     },
     /// A plain GET load (the HTTP stack's ceiling on `/healthz`).
     Load {
@@ -176,11 +179,13 @@ async fn main() -> anyhow::Result<()> {
             children,
             scales,
             limit_seconds,
+            keep,
         } => {
             let options = cantine_bench::billing::Options {
                 children,
                 scales,
                 limit_s: limit_seconds,
+                keep,
             };
             let report = cantine_bench::billing::run(&socket, year, &options).await?;
             // The figures go out first: a run over the limit is still worth reading.

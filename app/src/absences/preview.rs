@@ -43,9 +43,15 @@ pub struct Preview {
 }
 
 impl Preview {
-    /// Days that stay charged: the family should confirm before declaring.
+    /// Days that stay charged.
     pub fn charged_days(&self) -> impl Iterator<Item = &PreviewDay> {
         self.days.iter().filter(|d| d.charged())
+    }
+
+    /// Whether the family should confirm before declaring: something stays charged at a
+    /// price (a commune without a tariff yet, or a free meal, bills nothing).
+    pub fn needs_confirmation(&self) -> bool {
+        self.total > Cents::ZERO
     }
 }
 

@@ -51,6 +51,24 @@ pub(crate) async fn assign_number(
     Ok(format_number(&code, year, kind, n))
 }
 
+/// [`assign_number`] for `count` documents at once, in order: one statement.
+pub(crate) async fn assign_numbers(
+    tx: &mut PgConnection,
+    regie_id: i64,
+    year: i32,
+    kind: DocumentKind,
+    count: usize,
+) -> Result<Vec<String>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let n = i32::try_from(count).map_err(|e| anyhow::anyhow!("{count} documents: {e}"))?;
+    let (code, last) = store::next_numbers(tx, regie_id, year, kind.code(), n).await?;
+    Ok((last - n + 1..=last)
+        .map(|number| format_number(&code, year, kind, number))
+        .collect())
+}
+
 pub(crate) fn format_number(regie_code: &str, year: i32, kind: DocumentKind, n: i32) -> String {
     match kind {
         DocumentKind::Invoice => format!("{regie_code}-{year}-{n:06}"),

@@ -31,19 +31,39 @@ pub async fn issue(
     // issued in January takes the new year's numbers.
     let year = now.with_timezone(&chrono_tz::Europe::Paris).year();
     let drafts = store::draft_documents(&mut tx, run.id).await?;
-    let mut ids = Vec::with_capacity(drafts.len());
-    let mut numbers = Vec::with_capacity(drafts.len());
-    for (id, kind) in &drafts {
-        let kind = if kind == "credit_note" {
-            DocumentKind::CreditNote
-        } else {
-            DocumentKind::Invoice
-        };
-        numbers.push(documents::assign_number(&mut tx, regie.id, year, kind).await?);
-        ids.push(*id);
-    }
+    // Invoices first, then credit notes (the drafts' order): each kind's numbers reserved in
+    // one statement, the invoices posted together; the few credit notes one by one, as they
+    // settle what is due.
+    let (invoices, credit_notes): (Vec<_>, Vec<_>) =
+        drafts.iter().partition(|(_, kind)| kind != "credit_note");
+    let invoice_ids: Vec<i64> = invoices.iter().map(|(id, _)| *id).collect();
+    let credit_note_ids: Vec<i64> = credit_notes.iter().map(|(id, _)| *id).collect();
+    let mut numbers = documents::assign_numbers(
+        &mut tx,
+        regie.id,
+        year,
+        DocumentKind::Invoice,
+        invoice_ids.len(),
+    )
+    .await?;
+    numbers.extend(
+        documents::assign_numbers(
+            &mut tx,
+            regie.id,
+            year,
+            DocumentKind::CreditNote,
+            credit_note_ids.len(),
+        )
+        .await?,
+    );
+    let ids: Vec<i64> = invoice_ids
+        .iter()
+        .chain(&credit_note_ids)
+        .copied()
+        .collect();
     store::mark_issued(&mut tx, &ids, &numbers).await?;
-    for id in &ids {
+    ledger::post_invoices(&mut tx, regie.id, &invoice_ids).await?;
+    for id in &credit_note_ids {
         ledger::post_document(&mut tx, *id).await?;
     }
     store::queue_mails(&mut tx, run.id).await?;

@@ -73,6 +73,46 @@ pub(crate) async fn post_document(tx: &mut PgConnection, invoice_id: i64) -> Res
     }
 }
 
+/// [`post_document`] for many issued invoices of one régie at once (a run's issue): their
+/// households locked in id order, one entry each, then each household's unused credit, oldest
+/// first, allocated to its new invoice; a handful of statements whatever their number. Each
+/// household has one invoice in `invoices` (a run makes one document per household).
+pub(crate) async fn post_invoices(
+    tx: &mut PgConnection,
+    regie: i64,
+    invoices: &[i64],
+) -> Result<()> {
+    if invoices.is_empty() {
+        return Ok(());
+    }
+    store::lock_households_of(&mut *tx, invoices).await?;
+    let posted = store::insert_invoice_entries(&mut *tx, invoices).await?;
+    if posted.len() != invoices.len() {
+        return Err(anyhow::anyhow!(
+            "{} of {} invoices are posted before they are issued",
+            invoices.len() - posted.len(),
+            invoices.len()
+        )
+        .into());
+    }
+    let mut credits: std::collections::HashMap<i64, Vec<(i64, i64)>> =
+        std::collections::HashMap::new();
+    let households: Vec<i64> = posted.iter().map(|p| p.household_id).collect();
+    for (household, entry, left) in store::open_credits_of(&mut *tx, &households, regie).await? {
+        credits.entry(household).or_default().push((entry, left));
+    }
+    let mut pairs = Vec::new();
+    for p in &posted {
+        if let Some(open) = credits.get(&p.household_id) {
+            pairs.extend(pair(open, &[(p.entry_id, p.amount_cents)]));
+        }
+    }
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    store::insert_allocations(tx, &pairs).await
+}
+
 /// Pairs settling amounts with owing amounts in the order given, and records the pairs.
 pub(crate) async fn allocate(
     tx: &mut PgConnection,

@@ -848,3 +848,100 @@ pub async fn mail_failed(
     .await?;
     Ok(())
 }
+
+/// Reserves `count` consecutive numbers of the régie's `kind` for `year` in one statement (the
+/// sequence row stays locked until the caller commits, as with [`next_number`]): answers the
+/// régie's code and the last number reserved.
+pub async fn next_numbers(
+    conn: &mut PgConnection,
+    regie_id: i64,
+    year: i32,
+    kind: &str,
+    count: i32,
+) -> Result<(String, i32)> {
+    let row = sqlx::query!(
+        r#"with n as (
+               insert into invoice_sequence (regie_id, year, kind, last_number)
+               values ($1, $2, $3, $4)
+               on conflict (regie_id, year, kind)
+               do update set last_number = invoice_sequence.last_number + $4
+               returning regie_id, last_number)
+           select r.code, n.last_number from n join regie r on r.id = n.regie_id"#,
+        regie_id,
+        year,
+        kind,
+        count
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok((row.code, row.last_number))
+}
+
+/// Locks the rows of the invoices' households in id order, as [`lock_household`] does one.
+pub async fn lock_households_of(conn: &mut PgConnection, invoices: &[i64]) -> Result<()> {
+    sqlx::query!(
+        "select h.id from household h
+         where h.id in (select household_id from invoice where id = any($1))
+         order by h.id for no key update",
+        invoices
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(())
+}
+
+/// An issued invoice's new ledger entry.
+pub struct PostedInvoice {
+    pub entry_id: i64,
+    pub household_id: i64,
+    pub amount_cents: i64,
+}
+
+/// The ledger entries of issued invoices (not credit notes), one statement for all, in id
+/// order; an invoice not issued gives no entry.
+pub async fn insert_invoice_entries(
+    conn: &mut PgConnection,
+    invoices: &[i64],
+) -> Result<Vec<PostedInvoice>> {
+    Ok(sqlx::query_as!(
+        PostedInvoice,
+        r#"insert into ledger_entry (household_id, regie_id, kind, amount_cents, invoice_id, memo,
+                                     recorded_by)
+           select household_id, regie_id, 'invoice', amount_cents, id, coalesce(number, ''),
+                  created_by
+           from invoice
+           where id = any($1) and kind = 'invoice' and status = 'issued'
+           order by id
+           returning id as entry_id, household_id, amount_cents"#,
+        invoices
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// [`open_credits`] of several households of a régie: (household, entry, what is left), by
+/// household then oldest first.
+pub async fn open_credits_of(
+    conn: &mut PgConnection,
+    households: &[i64],
+    regie: i64,
+) -> Result<Vec<(i64, i64, i64)>> {
+    let rows = sqlx::query!(
+        r#"select e.household_id, e.id, (-e.amount_cents - a.used)::bigint as "left!"
+           from ledger_entry e
+           cross join lateral (select coalesce(sum(amount_cents), 0) as used from allocation
+                               where source_entry_id = e.id) a
+           where e.household_id = any($1) and e.regie_id = $2
+             and e.kind in ('payment', 'credit_note')
+             and -e.amount_cents - a.used > 0
+           order by e.household_id, e.id"#,
+        households,
+        regie
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.household_id, r.id, r.left))
+        .collect())
+}

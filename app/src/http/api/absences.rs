@@ -231,7 +231,8 @@ pub struct AbsencePreviewOut {
     charged_days: Vec<PreviewDayOut>,
     /// What stays charged in all, in cents.
     total_cents: i64,
-    /// True when something stays charged: show it, and ask before calling `declareAbsence`.
+    /// True when something stays charged at a price (`total_cents` > 0): show it, and ask
+    /// before calling `declareAbsence`.
     confirmation_needed: bool,
 }
 
@@ -248,7 +249,7 @@ impl From<absences::Preview> for AbsencePreviewOut {
         };
         let charged_days: Vec<PreviewDayOut> = p.charged_days().map(out).collect();
         Self {
-            confirmation_needed: !charged_days.is_empty(),
+            confirmation_needed: p.needs_confirmation(),
             days: p.days.iter().map(out).collect(),
             charged_days,
             total_cents: p.total.get(),

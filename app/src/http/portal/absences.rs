@@ -12,6 +12,7 @@ use serde::Deserialize;
 use cantine_domain::absence::{CertificateProblem, MAX_CERTIFICATE_BYTES, Reason, Status};
 use cantine_domain::billing::LineKind;
 use cantine_domain::ids::{AbsenceId, ChildId};
+use cantine_domain::money::Cents;
 
 use super::widgets::{Choice, parse_date};
 use super::{Layout, PageError, PagePath, PageQuery, Signed, form_page, fr, refused, see_other};
@@ -239,10 +240,13 @@ struct Confirmation {
 
 /// The confirmation's words, or `None` when nothing stays charged.
 fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmation> {
-    let charged: Vec<&absences::PreviewDay> = preview.charged_days().collect();
-    if charged.is_empty() {
+    if !preview.needs_confirmation() {
         return None;
     }
+    let charged: Vec<&absences::PreviewDay> = preview
+        .charged_days()
+        .filter(|d| d.amount.is_some_and(|a| a > Cents::ZERO))
+        .collect();
     let total = fr::euros(preview.total);
     let message = if charged.len() == 1 {
         format!("Ce repas restera facturé {total}")
@@ -260,9 +264,7 @@ fn confirmation(preview: &absences::Preview, had_file: bool) -> Option<Confirmat
                 Some(LineKind::LateAbsence) => "absence déclarée après la date limite",
                 _ => "repas dû",
             };
-            let amount = d
-                .amount
-                .map_or_else(|| "tarif non encore fixé".to_owned(), fr::euros);
+            let amount = fr::euros(d.amount.unwrap_or_default());
             format!(
                 "{}, {} : {why}, {amount}",
                 d.first_name,
