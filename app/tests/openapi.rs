@@ -239,3 +239,59 @@ async fn bare_errors_of_the_layers_are_problems_too() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["code"], "method_not_allowed");
 }
+
+/// utoipa names a component after its Rust type, so two `InvoiceOut`s in two modules make one
+/// schema in the document, and one of them answers under the other's description (the family's
+/// invoices were once described by finance's). Every schema type of the edge has a name of its
+/// own.
+#[test]
+fn schema_names_are_unique_across_the_edge() {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"),
+        &mut paths,
+    );
+    let mut seen: std::collections::BTreeMap<String, String> = Default::default();
+    let mut clashes = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut pending = false;
+        let mut renamed = false;
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                pending = true;
+                renamed = false;
+            } else if pending && line.starts_with("#[schema(") && line.contains("as =") {
+                renamed = true;
+            } else if pending && !line.starts_with('#') && !line.starts_with("//") {
+                let name = line
+                    .trim_start_matches("pub ")
+                    .trim_start_matches("pub(crate) ")
+                    .trim_start_matches("pub(super) ")
+                    .split_whitespace()
+                    .nth(1)
+                    .map(|n| n.split(['<', '{', '(']).next().unwrap().to_owned());
+                if let (Some(name), false) = (name, renamed) {
+                    let here = path.display().to_string();
+                    if let Some(first) = seen.insert(name.clone(), here.clone()) {
+                        clashes.push(format!("{name}: {first} and {here}"));
+                    }
+                }
+                pending = false;
+            }
+        }
+    }
+    assert!(seen.len() > 50, "schema types found: {}", seen.len());
+    assert!(clashes.is_empty(), "schema names used twice: {clashes:#?}");
+}

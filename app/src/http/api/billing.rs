@@ -124,7 +124,7 @@ impl From<&InvoiceSummary> for InvoiceOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ChildOut {
+pub struct InvoiceChildOut {
     id: i64,
     first_name: String,
     last_name: String,
@@ -175,7 +175,7 @@ pub struct LineOut {
     id: i64,
     /// The day billed; none on a line about no day (a credit note's lump sum).
     date: Option<NaiveDate>,
-    child: Option<ChildOut>,
+    child: Option<InvoiceChildOut>,
     /// `meal`, `booked_not_recorded`, `unbooked`, `no_show`, `illness_carence`, `illness_free`,
     /// `excused_absence`, `late_absence`, `closure`, `regularisation` or `credit`.
     kind: String,
@@ -196,7 +196,7 @@ impl From<&InvoiceLine> for LineOut {
         Self {
             id: l.id,
             date: l.date,
-            child: l.child.as_ref().map(|c| ChildOut {
+            child: l.child.as_ref().map(|c| InvoiceChildOut {
                 id: c.id.get(),
                 first_name: c.first_name.clone(),
                 last_name: c.last_name.clone(),

@@ -179,14 +179,14 @@ impl From<&InvoiceSummary> for InvoiceSummaryOut {
 
 /// A household's total this month against the previous one.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DifferenceOut {
+pub struct RunDifferenceOut {
     household_id: i64,
     household_name: String,
     this_month_cents: i64,
     previous_month_cents: i64,
 }
 
-impl From<&Difference> for DifferenceOut {
+impl From<&Difference> for RunDifferenceOut {
     fn from(d: &Difference) -> Self {
         Self {
             household_id: d.household.get(),
@@ -210,7 +210,7 @@ pub struct RunReviewOut {
     previous_total_cents: i64,
     invoices: Vec<InvoiceSummaryOut>,
     /// Households whose total moved since the previous month, largest change first.
-    differences: Vec<DifferenceOut>,
+    differences: Vec<RunDifferenceOut>,
     /// Booked days whose attendance is not locked: billed as booked for now.
     unrecorded_days: i64,
     regularisation_lines: i64,
@@ -241,7 +241,7 @@ impl From<&RunReview> for RunReviewOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ContestOut {
+pub struct StaffContestOut {
     id: i64,
     /// `open` or `answered`.
     status: String,
@@ -254,7 +254,7 @@ pub struct ContestOut {
     credit_note_number: Option<String>,
 }
 
-impl From<&ContestSummary> for ContestOut {
+impl From<&ContestSummary> for StaffContestOut {
     fn from(c: &ContestSummary) -> Self {
         Self {
             id: c.id,
@@ -274,7 +274,7 @@ impl From<&ContestSummary> for ContestOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct LineOut {
+pub struct StaffLineOut {
     id: i64,
     position: i32,
     child_id: Option<i64>,
@@ -288,10 +288,10 @@ pub struct LineOut {
     /// Why it costs what it costs (price basis, share, regularisation, memo).
     #[schema(value_type = Object)]
     explanation: serde_json::Value,
-    contest: Option<ContestOut>,
+    contest: Option<StaffContestOut>,
 }
 
-impl From<&InvoiceLine> for LineOut {
+impl From<&InvoiceLine> for StaffLineOut {
     fn from(l: &InvoiceLine) -> Self {
         Self {
             id: l.id,
@@ -311,19 +311,19 @@ impl From<&InvoiceLine> for LineOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct InvoiceOut {
+pub struct StaffInvoiceOut {
     #[serde(flatten)]
     summary: InvoiceSummaryOut,
     /// The guardians' names the invoice is addressed to.
     recipient_names: Vec<String>,
-    lines: Vec<LineOut>,
+    lines: Vec<StaffLineOut>,
     /// A credit note's corrected invoice.
     corrects_invoice_id: Option<i64>,
     corrects_number: Option<String>,
     reason: Option<String>,
 }
 
-impl From<&Invoice> for InvoiceOut {
+impl From<&Invoice> for StaffInvoiceOut {
     fn from(i: &Invoice) -> Self {
         Self {
             summary: (&i.summary).into(),
@@ -340,12 +340,12 @@ impl From<&Invoice> for InvoiceOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContestDetailOut {
     #[serde(flatten)]
-    contest: ContestOut,
+    contest: StaffContestOut,
     household_id: i64,
     household_name: String,
     invoice_id: i64,
     invoice_number: String,
-    line: LineOut,
+    line: StaffLineOut,
 }
 
 impl From<&Contest> for ContestDetailOut {
@@ -676,7 +676,7 @@ pub struct PaymentBody {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentOut {
+pub struct CounterPaymentOut {
     payment_id: i64,
     /// False when the idempotency key had already recorded it.
     new: bool,
@@ -749,12 +749,12 @@ pub async fn issue_invoices(
 #[utoipa::path(get, path = "/api/v1/staff/billing/invoices/{invoice_id}",
     operation_id = "getStaffInvoice", tag = "finance",
     params(("invoice_id" = i64, Path, minimum = 1)), security(("session" = [])),
-    responses((status = 200, body = InvoiceOut)))]
+    responses((status = 200, body = StaffInvoiceOut)))]
 pub async fn get_staff_invoice(
     State(state): State<AppState>,
     _staff: Staff,
     Path(id): Path<i64>,
-) -> Result<Json<InvoiceOut>> {
+) -> Result<Json<StaffInvoiceOut>> {
     let invoice = billing::invoice(&state.pool, Reader::Staff, id).await?;
     Ok(Json((&invoice).into()))
 }
@@ -901,7 +901,7 @@ pub async fn save_tariff(
     operation_id = "recordCounterPayment", tag = "finance",
     params(("household_id" = i64, Path, minimum = 1)), request_body = PaymentBody,
     security(("session" = [], "csrf" = [])),
-    responses((status = 201, body = PaymentOut, description = "Recorded, or already recorded under that key by the same request (`new` false)"),
+    responses((status = 201, body = CounterPaymentOut, description = "Recorded, or already recorded under that key by the same request (`new` false)"),
         (status = 409, body = Problem, description = "`idempotency_key_reused`: the key recorded another payment (another household, amount or invoice)"),
         (status = 422, body = Problem, description = "`validation`: an amount of 0 or less, a blank key, a reference too long")))]
 pub async fn record_payment(
@@ -909,7 +909,7 @@ pub async fn record_payment(
     staff: Staff,
     Path(household): Path<i64>,
     Json(body): Json<PaymentBody>,
-) -> Result<(StatusCode, Json<PaymentOut>)> {
+) -> Result<(StatusCode, Json<CounterPaymentOut>)> {
     let outcome = billing::record_payment(
         &state.pool,
         Some(&staff.actor),
@@ -927,7 +927,7 @@ pub async fn record_payment(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(PaymentOut {
+        Json(CounterPaymentOut {
             payment_id: outcome.payment_id,
             new: outcome.new,
         }),

@@ -59,7 +59,7 @@ pub struct ReportLineOut {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct DifferenceOut {
+pub struct ReconciliationDifferenceOut {
     /// `mismatch` (PayFiP answered paid for something else), `not_credited` (paid without its
     /// ledger payment, or of another amount), `unknown_ledger_payment` (a PayFiP payment of the
     /// ledger no paid attempt accounts for) or `pending` (still undecided).
@@ -79,7 +79,7 @@ pub struct ReportOut {
     paid_total_cents: i64,
     ledger_total_cents: i64,
     lines: Vec<ReportLineOut>,
-    differences: Vec<DifferenceOut>,
+    differences: Vec<ReconciliationDifferenceOut>,
 }
 
 impl From<Report> for ReportOut {
@@ -101,7 +101,7 @@ impl From<Report> for ReportOut {
                 ),
                 Difference::Pending { attempt } => ("pending", Some(attempt), None, None, None),
             };
-            DifferenceOut {
+            ReconciliationDifferenceOut {
                 kind: kind.to_owned(),
                 payment_id,
                 ledger_payment_id,
