@@ -5,7 +5,7 @@
 //!
 //! One capability is one folder (`absences`, `accounts`, `households`, `enrollments`,
 //! `reservations`, `calendar`, `closures`, `custody`, `staff`, `audit`, `backup`, `menus`,
-//! `attendance`, `kitchen`, `billing`, `payments`), standing on `platform` and on the pure `cantine_domain` crate. The
+//! `attendance`, `kitchen`, `billing`, `payments`, `status`), standing on `platform` and on the pure `cantine_domain` crate. The
 //! dependency rule is `http → services → {store, domain}`, with no cycle: see
 //! `docs/architecture.md`.
 
@@ -30,3 +30,4 @@ pub mod payments;
 pub mod platform;
 pub mod reservations;
 pub mod staff;
+pub mod status;

@@ -187,6 +187,7 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ),
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
+        ("GET", "/gestion/etat", &[Admin, Manager]),
         ("GET", "/gestion/absences", &[Manager]),
         ("POST", "/gestion/absences/{absence_id}", &[Manager]),
         (

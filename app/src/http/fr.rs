@@ -1206,3 +1206,42 @@ mod tests {
         );
     }
 }
+
+/// A status page fact's state, in words (never colour alone).
+pub fn status_level(level: crate::status::Level) -> &'static str {
+    match level {
+        crate::status::Level::Ok => "OK",
+        crate::status::Level::Warning => "Attention",
+        crate::status::Level::Failing => "En échec",
+    }
+}
+
+/// "3 j 4 h", "2 h 05 min", "12 min", "40 s".
+pub fn duration(secs: u64) -> String {
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if days > 0 {
+        format!("{days} j {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes:02} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// A size in bytes, in the French way: "1,5 Go".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["o", "Ko", "Mo", "Go", "To"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} o")
+    } else {
+        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
+    }
+}

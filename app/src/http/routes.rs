@@ -75,6 +75,7 @@ pub const STAFF_MEMBER_SECOND_FACTOR: &str =
     "/gestion/personnel/{account_id}/double-authentification";
 pub const STAFF_MEMBER_ROLES: &str = "/gestion/personnel/{account_id}/roles";
 pub const STAFF_AUDIT: &str = "/gestion/journal";
+pub const STAFF_STATUS: &str = "/gestion/etat";
 pub const STAFF_ABSENCES: &str = "/gestion/absences";
 pub const STAFF_ABSENCE_DECISION: &str = "/gestion/absences/{absence_id}";
 pub const STAFF_ABSENCE_CERTIFICATE: &str = "/gestion/absences/{absence_id}/certificat";

@@ -31,6 +31,8 @@ pub struct Metrics {
     pub payfip_checks: IntCounterVec,
     /// Paid answers that were not the attempt's: credited nothing, alerted.
     pub payfip_mismatches: IntCounter,
+    /// When this instance started: the status page's uptime.
+    pub started_at: std::time::SystemTime,
 }
 
 /// Events counted by the services where they happen, for the whole process.
@@ -229,6 +231,7 @@ impl Metrics {
                 .expect("metric names are unique");
         }
         Self {
+            started_at: std::time::SystemTime::now(),
             registry,
             http_requests,
             http_duration,

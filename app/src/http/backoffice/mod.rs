@@ -70,6 +70,8 @@ pub const ATTENDANCE: &[Role] = &[Role::SchoolStaff, Role::Manager];
 pub const KITCHEN_READERS: &[Role] = &[Role::Kitchen, Role::Manager];
 /// Those who record a shared custody (a judgement's arrangement): the service, the admin.
 pub const CUSTODY_WRITERS: &[Role] = &[Role::Manager, Role::Admin];
+/// Those who read the status page: the admin, the service.
+pub const STATUS_READERS: &[Role] = &[Role::Admin, Role::Manager];
 
 /// One back-office route, as declared.
 #[derive(Debug, Clone)]

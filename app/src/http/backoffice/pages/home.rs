@@ -5,7 +5,7 @@ use axum::response::Response;
 
 use crate::http::backoffice::api_billing::{FINANCE, TARIFF_WRITERS};
 use crate::http::backoffice::{
-    ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, Staff,
+    ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, STATUS_READERS, Staff,
 };
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
@@ -25,6 +25,7 @@ struct HomePage {
     kitchen: bool,
     finance: bool,
     tariffs: bool,
+    status: bool,
 }
 
 pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
@@ -41,5 +42,6 @@ pub(super) async fn home(staff: Staff) -> Result<Response, PageError> {
         kitchen: roles.any_of(KITCHEN_READERS),
         finance: roles.any_of(FINANCE),
         tariffs: roles.any_of(TARIFF_WRITERS),
+        status: roles.any_of(STATUS_READERS),
     })
 }

@@ -22,6 +22,7 @@ mod members;
 mod menus;
 mod queue;
 mod second_factor;
+mod status;
 mod tariffs;
 
 use axum::Router;
@@ -30,7 +31,7 @@ use axum::routing::get;
 
 use super::{
     ADMIN, ANY_STAFF, ATTENDANCE, Access, CUSTODY_WRITERS, HOUSEHOLD_READERS, MANAGER,
-    MENU_WRITERS, QUOTIENT_WRITERS, Table,
+    MENU_WRITERS, QUOTIENT_WRITERS, STATUS_READERS, Table,
 };
 use cantine_domain::ids::SchoolId;
 
@@ -166,6 +167,12 @@ pub(super) fn declare(table: Table) -> Table {
             members::set_roles,
         )
         .add(Method::GET, routes::STAFF_AUDIT, admin, journal::journal)
+        .add(
+            Method::GET,
+            routes::STAFF_STATUS,
+            Access::Roles(STATUS_READERS),
+            status::status_page,
+        )
         .add(
             Method::GET,
             routes::STAFF_ABSENCES,
