@@ -4,9 +4,9 @@
 
 use cantine::backup::state;
 use cantine_domain::roles::Role;
+use cantine_test_support::TestApp;
 use cantine_test_support::fixtures;
 use cantine_test_support::time::paris;
-use cantine_test_support::TestApp;
 use reqwest::StatusCode;
 
 async fn page(client: &reqwest::Client, app: &TestApp) -> (StatusCode, String) {
@@ -90,7 +90,11 @@ async fn the_status_page_shows_real_values_and_fails_when_a_backup_fails() {
     assert!(!html.contains("Sauvegarde « local »"));
 
     // The home page links it for the admin and the service only.
-    for (client, linked) in [(&admin.client, true), (&manager.client, true), (&kitchen.client, false)] {
+    for (client, linked) in [
+        (&admin.client, true),
+        (&manager.client, true),
+        (&kitchen.client, false),
+    ] {
         let home = client
             .get(app.url("/gestion"))
             .send()

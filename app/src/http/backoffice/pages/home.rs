@@ -5,7 +5,8 @@ use axum::response::Response;
 
 use crate::http::backoffice::api_billing::{FINANCE, TARIFF_WRITERS};
 use crate::http::backoffice::{
-    ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, STATUS_READERS, Staff,
+    ADMIN, ATTENDANCE, HOUSEHOLD_READERS, KITCHEN_READERS, MANAGER, MENU_WRITERS, STATUS_READERS,
+    Staff,
 };
 use crate::http::fr;
 use crate::http::portal::{Layout, PageError, ok};
