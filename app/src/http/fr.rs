@@ -1111,6 +1111,45 @@ pub fn numeric_date_time(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A status page fact's state, in words (never colour alone).
+pub fn status_level(level: crate::status::Level) -> &'static str {
+    match level {
+        crate::status::Level::Ok => "OK",
+        crate::status::Level::Warning => "Attention",
+        crate::status::Level::Failing => "En échec",
+    }
+}
+
+/// "3 j 4 h", "2 h 05 min", "12 min", "40 s".
+pub fn duration(secs: u64) -> String {
+    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    if days > 0 {
+        format!("{days} j {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes:02} min")
+    } else if minutes > 0 {
+        format!("{minutes} min")
+    } else {
+        format!("{secs} s")
+    }
+}
+
+/// A size in bytes, in the French way: "1,5 Go".
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["o", "Ko", "Mo", "Go", "To"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} o")
+    } else {
+        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1205,43 +1244,18 @@ mod tests {
             "1\u{202f}000\u{202f}000,00\u{a0}€"
         );
     }
-}
 
-/// A status page fact's state, in words (never colour alone).
-pub fn status_level(level: crate::status::Level) -> &'static str {
-    match level {
-        crate::status::Level::Ok => "OK",
-        crate::status::Level::Warning => "Attention",
-        crate::status::Level::Failing => "En échec",
-    }
-}
-
-/// "3 j 4 h", "2 h 05 min", "12 min", "40 s".
-pub fn duration(secs: u64) -> String {
-    let (days, hours, minutes) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    if days > 0 {
-        format!("{days} j {hours} h")
-    } else if hours > 0 {
-        format!("{hours} h {minutes:02} min")
-    } else if minutes > 0 {
-        format!("{minutes} min")
-    } else {
-        format!("{secs} s")
-    }
-}
-
-/// A size in bytes, in the French way: "1,5 Go".
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["o", "Ko", "Mo", "Go", "To"];
-    let mut value = n as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} o")
-    } else {
-        format!("{value:.1} {}", UNITS[unit]).replace('.', ",")
+    #[test]
+    fn durations_and_sizes_read_the_french_way() {
+        assert_eq!(super::duration(40), "40 s");
+        assert_eq!(super::duration(12 * 60 + 5), "12 min");
+        assert_eq!(super::duration(2 * 3600 + 5 * 60), "2 h 05 min");
+        assert_eq!(super::duration(3 * 86_400 + 4 * 3600), "3 j 4 h");
+        assert_eq!(super::bytes(512), "512 o");
+        assert_eq!(super::bytes(1536 * 1024 * 1024), "1,5 Go");
+        assert_eq!(
+            super::status_level(crate::status::Level::Failing),
+            "En échec"
+        );
     }
 }
