@@ -313,7 +313,11 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
             "/gestion/facturation/foyers/{household_id}/encaissement",
             &[Finance, Manager],
         ),
-        ("GET", "/gestion/facturation/recus/{payment_id}", &[Finance, Manager]),
+        (
+            "GET",
+            "/gestion/facturation/recus/{payment_id}",
+            &[Finance, Manager],
+        ),
         (
             "POST",
             "/gestion/facturation/foyers/{household_id}/remboursement",

@@ -691,15 +691,20 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
             .call(
                 Method::POST,
                 &payments,
-                Some(json!({"regie": REGIE, "amount_cents": 2000, "means": "cheques_vacances",
+                Some(
+                    json!({"regie": REGIE, "amount_cents": 2000, "means": "cheques_vacances",
                     "reference": "ANCV 0042", "received_on": "2026-12-02",
-                    "idempotency_key": "guichet-2"})),
+                    "idempotency_key": "guichet-2"}),
+                ),
             )
             .await,
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(vacances["receipt_number"], "RC-CANT-2026-000002", "{vacances}");
+    assert_eq!(
+        vacances["receipt_number"], "RC-CANT-2026-000002",
+        "{vacances}"
+    );
     let receipt_path = format!(
         "/api/v1/staff/billing/payments/{}/receipt.pdf",
         vacances["payment_id"]
@@ -718,7 +723,10 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
     }
     let kitchen = town.staff("cuisine", Role::Kitchen).await;
     assert_eq!(
-        kitchen.call(Method::GET, &receipt_path, None).await.status(),
+        kitchen
+            .call(Method::GET, &receipt_path, None)
+            .await
+            .status(),
         StatusCode::FORBIDDEN
     );
     assert_eq!(

@@ -6,9 +6,9 @@
 //! Every change takes the household's row lock first, so two payments, or a payment and an
 //! issue, never allocate the same credit twice.
 
-use chrono::Datelike;
 use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
+use chrono::Datelike;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 

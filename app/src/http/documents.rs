@@ -11,7 +11,7 @@ use chrono_tz::Europe::Paris;
 
 use cantine_domain::money::Cents;
 
-use crate::billing::{DocumentKind, Invoice, Receipt, Recipient, YearlyStatement};
+use crate::billing::{DocumentKind, Invoice, Means, Receipt, Recipient, YearlyStatement};
 use crate::error::{Error, Result};
 use crate::http::fr::{self, billing as words};
 use crate::http::{AppState, routes};
@@ -258,10 +258,23 @@ pub fn yearly_statement(
     }
 }
 
+fn means_words(means: Means) -> &'static str {
+    match means {
+        Means::Card => "Carte bancaire",
+        Means::SepaDebit => "Prélèvement SEPA",
+        Means::Cash => "Espèces",
+        Means::Cheque => "Chèque",
+        Means::Transfer => "Virement",
+        Means::Cesu => "CESU",
+        Means::ChequesVacances => "Chèques vacances",
+        Means::Payfip => "PayFiP",
+    }
+}
+
 /// A counter receipt: « Reçu n° RC-CANT-2026-000001 », what was received, how, for which
 /// invoice, and who took it.
 pub fn receipt(config: &BillingConfig, r: &Receipt) -> Document {
-    let means = crate::http::backoffice::billing_exports::means(r.means);
+    let means = means_words(r.means);
     let mut facts = vec![
         ("Reçu le".to_owned(), fr::long_date_year(r.received_on)),
         ("Moyen de paiement".to_owned(), means.to_owned()),

@@ -240,10 +240,7 @@ pub(super) async fn record_payment(
                 idempotency_key: form.get("cle").to_owned(),
                 invoice: match form.get("facture").trim() {
                     "" => None,
-                    id => Some(
-                        id.parse()
-                            .map_err(|_| Error::form(FormProblem::Action))?,
-                    ),
+                    id => Some(id.parse().map_err(|_| Error::form(FormProblem::Action))?),
                 },
             },
         )
