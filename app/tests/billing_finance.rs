@@ -741,7 +741,8 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
             .status(),
         StatusCode::FORBIDDEN
     );
-    // The 5 € paid over the invoice are credit: more cannot be refunded, that much can.
+    // The 5 € paid over the invoice and the 20 € of chèques vacances are credit: more cannot
+    // be refunded, less can.
     let refunds = format!(
         "/api/v1/staff/billing/households/{}/refunds",
         family.household
@@ -751,7 +752,7 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
             .call(
                 Method::POST,
                 &refunds,
-                Some(json!({"regie": REGIE, "amount_cents": 501, "memo": "Virement"})),
+                Some(json!({"regie": REGIE, "amount_cents": 2501, "memo": "Virement"})),
             )
             .await,
         StatusCode::CONFLICT,
