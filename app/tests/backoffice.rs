@@ -263,7 +263,12 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         (
             "POST",
             "/api/v1/staff/billing/households/{household_id}/payments",
-            &[Finance],
+            &[Finance, Manager],
+        ),
+        (
+            "GET",
+            "/api/v1/staff/billing/payments/{payment_id}/receipt.pdf",
+            &[Finance, Manager],
         ),
         (
             "POST",
@@ -302,12 +307,17 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         (
             "GET",
             "/gestion/facturation/foyers/{household_id}",
-            &[Finance],
+            &[Finance, Manager],
         ),
         (
             "POST",
             "/gestion/facturation/foyers/{household_id}/encaissement",
-            &[Finance],
+            &[Finance, Manager],
+        ),
+        (
+            "GET",
+            "/gestion/facturation/recus/{payment_id}",
+            &[Finance, Manager],
         ),
         (
             "POST",

@@ -94,6 +94,23 @@ impl Town {
     }
 }
 
+/// The PDF's text as `pdftotext -layout` reads it, the no-break spaces as plain ones.
+fn pdf_text(bytes: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("receipt.pdf");
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .replace(['\u{202f}', '\u{a0}'], " ")
+}
+
 async fn json_of(response: reqwest::Response, status: StatusCode) -> Value {
     let code = response.status();
     let body: Value = response.json().await.unwrap();
@@ -643,7 +660,89 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
     .await;
     assert_eq!(second["new"], false);
     assert_eq!(second["payment_id"], first["payment_id"]);
-    // The 5 € paid over the invoice are credit: more cannot be refunded, that much can.
+    // Its receipt number, gapless per régie and year; the retry answers the same one.
+    assert_eq!(first["receipt_number"], "RC-CANT-2026-000001", "{first}");
+    assert_eq!(second["receipt_number"], first["receipt_number"]);
+    let paid = json_of(
+        finance
+            .call(
+                Method::GET,
+                &format!("/api/v1/staff/billing/invoices/{invoice_id}"),
+                None,
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let invoice_status = paid["status"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(invoice_status, "paid");
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_entry where action = 'payment_recorded'
+         and detail->>'receipt' = 'RC-CANT-2026-000001'",
+    )
+    .fetch_one(&town.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    // A manager takes chèques vacances at the counter (the next number), and prints it.
+    let manager = town.staff("gestion", Role::Manager).await;
+    let vacances = json_of(
+        manager
+            .call(
+                Method::POST,
+                &payments,
+                Some(
+                    json!({"regie": REGIE, "amount_cents": 2000, "means": "cheques_vacances",
+                    "reference": "ANCV 0042", "received_on": "2026-12-02",
+                    "idempotency_key": "guichet-2"}),
+                ),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        vacances["receipt_number"], "RC-CANT-2026-000002",
+        "{vacances}"
+    );
+    let receipt_path = format!(
+        "/api/v1/staff/billing/payments/{}/receipt.pdf",
+        vacances["payment_id"]
+    );
+    let pdf = manager.call(Method::GET, &receipt_path, None).await;
+    assert_eq!(pdf.status(), StatusCode::OK);
+    let text = pdf_text(&pdf.bytes().await.unwrap());
+    for expected in [
+        "Reçu n° RC-CANT-2026-000002",
+        "Chèques vacances",
+        "20,00 €",
+        "ANCV 0042",
+        "Reçu établi par",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    let kitchen = town.staff("cuisine", Role::Kitchen).await;
+    assert_eq!(
+        kitchen
+            .call(Method::GET, &receipt_path, None)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        kitchen
+            .call(
+                Method::POST,
+                &payments,
+                Some(json!({"regie": REGIE, "amount_cents": 100, "means": "cash",
+                    "reference": "", "received_on": "2026-12-02", "idempotency_key": "guichet-3"})),
+            )
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // The 5 € paid over the invoice and the 20 € of chèques vacances are credit: more cannot
+    // be refunded, less can.
     let refunds = format!(
         "/api/v1/staff/billing/households/{}/refunds",
         family.household
@@ -653,7 +752,7 @@ async fn a_contest_answered_with_a_credit_note_is_closed_and_cannot_be_answered_
             .call(
                 Method::POST,
                 &refunds,
-                Some(json!({"regie": REGIE, "amount_cents": 501, "memo": "Virement"})),
+                Some(json!({"regie": REGIE, "amount_cents": 2501, "memo": "Virement"})),
             )
             .await,
         StatusCode::CONFLICT,

@@ -8,6 +8,7 @@
 
 use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
+use chrono::Datelike;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
@@ -165,6 +166,7 @@ impl Means {
             Means::Cheque => "cheque",
             Means::Transfer => "transfer",
             Means::Cesu => "cesu",
+            Means::ChequesVacances => "cheques_vacances",
             Means::Payfip => "payfip",
         }
     }
@@ -177,10 +179,19 @@ impl Means {
             Means::Cheque,
             Means::Transfer,
             Means::Cesu,
+            Means::ChequesVacances,
             Means::Payfip,
         ]
         .into_iter()
         .find(|m| m.code() == code)
+    }
+
+    /// Money handed over at the counter (or a transfer finance records): it gets a receipt.
+    pub fn is_counter(self) -> bool {
+        matches!(
+            self,
+            Means::Cash | Means::Cheque | Means::Transfer | Means::Cesu | Means::ChequesVacances
+        )
     }
 }
 
@@ -239,6 +250,15 @@ pub(crate) async fn record_payment(
         return Err(Error::NotFound);
     }
     let recorded_by = actor.map(|a| a.account.get());
+    // Taken before the insert (the payment row cannot change after): on a retried key the
+    // transaction rolls back and gives the number back, so the sequence stays gapless.
+    let receipt = if actor.is_some() && p.means.is_counter() {
+        let year = p.received_on.year();
+        let (code, n) = store::next_number(&mut tx, regie, year, "receipt").await?;
+        Some(format!("RC-{code}-{year}-{n:06}"))
+    } else {
+        None
+    };
     let inserted = store::insert_payment(
         &mut tx,
         store::NewPayment {
@@ -251,6 +271,7 @@ pub(crate) async fn record_payment(
             idempotency_key: key,
             recorded_by,
             invoice_id: p.invoice,
+            receipt_number: receipt.as_deref(),
         },
     )
     .await?;
@@ -287,6 +308,7 @@ pub(crate) async fn record_payment(
                     "means": p.means.code(),
                     "reference": reference,
                     "invoice": p.invoice,
+                    "receipt": receipt,
                 })),
         )
         .await?;
@@ -295,6 +317,7 @@ pub(crate) async fn record_payment(
     Ok(PaymentOutcome {
         payment_id,
         new: true,
+        receipt,
     })
 }
 
@@ -318,6 +341,7 @@ pub(crate) async fn already_recorded(
     Ok(PaymentOutcome {
         payment_id: first.id,
         new: false,
+        receipt: first.receipt_number,
     })
 }
 

@@ -623,14 +623,16 @@ pub struct NewPayment<'a> {
     pub recorded_by: Option<i64>,
     /// The invoice the payment named, paid first.
     pub invoice_id: Option<i64>,
+    /// Its counter receipt number, taken in the same transaction.
+    pub receipt_number: Option<&'a str>,
 }
 
 /// The new payment's id; `None` when its idempotency key has one already.
 pub async fn insert_payment(conn: &mut PgConnection, p: NewPayment<'_>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar!(
         "insert into payment (household_id, regie_id, amount_cents, means, reference, received_on,
-                              idempotency_key, recorded_by, invoice_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                              idempotency_key, recorded_by, invoice_id, receipt_number)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          on conflict (idempotency_key) do nothing
          returning id",
         p.household_id,
@@ -641,7 +643,8 @@ pub async fn insert_payment(conn: &mut PgConnection, p: NewPayment<'_>) -> Resul
         p.received_on,
         p.idempotency_key,
         p.recorded_by,
-        p.invoice_id
+        p.invoice_id,
+        p.receipt_number
     )
     .fetch_optional(conn)
     .await?)
@@ -654,12 +657,13 @@ pub struct KeyedPayment {
     pub regie_id: i64,
     pub amount_cents: i64,
     pub invoice_id: Option<i64>,
+    pub receipt_number: Option<String>,
 }
 
 pub async fn payment_by_key(conn: &mut PgConnection, key: &str) -> Result<KeyedPayment> {
     Ok(sqlx::query_as!(
         KeyedPayment,
-        "select id, household_id, regie_id, amount_cents, invoice_id from payment
+        "select id, household_id, regie_id, amount_cents, invoice_id, receipt_number from payment
          where idempotency_key = $1",
         key
     )

@@ -15,6 +15,8 @@ mod month;
 pub mod outbox;
 mod payfip_support;
 mod prices;
+mod receipts;
+pub use receipts::Receipt;
 mod reports;
 mod review;
 mod run;
@@ -274,6 +276,7 @@ pub enum Means {
     Cheque,
     Transfer,
     Cesu,
+    ChequesVacances,
     Payfip,
 }
 
@@ -291,11 +294,13 @@ pub struct PaymentInput {
     pub invoice: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PaymentOutcome {
     pub payment_id: i64,
     /// False when the idempotency key had already recorded it.
     pub new: bool,
+    /// `RC-CANT-2026-000001`: staff-recorded counter payments only (not PayFiP or card).
+    pub receipt: Option<String>,
 }
 
 /// One line of a credit note: an amount, optionally against a line of the corrected invoice.
@@ -478,6 +483,11 @@ pub async fn record_payment(
     payment: PaymentInput,
 ) -> Result<PaymentOutcome> {
     ledger::record_payment(pool, actor, payment).await
+}
+
+/// The printable receipt of a counter payment (`RC-CANT-2026-000001`).
+pub async fn receipt(pool: &PgPool, payment_id: i64) -> Result<Receipt> {
+    receipts::receipt(pool, payment_id).await
 }
 
 /// [`record_payment`] inside the caller's transaction, for a system action (PayFiP's

@@ -39,6 +39,7 @@ pub(crate) async fn record_payment_in(
             idempotency_key: key,
             recorded_by: None,
             invoice_id: p.invoice,
+            receipt_number: None,
         },
     )
     .await?;
@@ -66,5 +67,6 @@ pub(crate) async fn record_payment_in(
     Ok(PaymentOutcome {
         payment_id,
         new: true,
+        receipt: None,
     })
 }

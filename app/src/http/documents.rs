@@ -11,7 +11,7 @@ use chrono_tz::Europe::Paris;
 
 use cantine_domain::money::Cents;
 
-use crate::billing::{DocumentKind, Invoice, Recipient, YearlyStatement};
+use crate::billing::{DocumentKind, Invoice, Means, Receipt, Recipient, YearlyStatement};
 use crate::error::{Error, Result};
 use crate::http::fr::{self, billing as words};
 use crate::http::{AppState, routes};
@@ -256,6 +256,79 @@ pub fn yearly_statement(
         footer: format!("{} – relevé annuel {year}", config.commune_name),
         created: Some(pdf_date(today)),
     }
+}
+
+fn means_words(means: Means) -> &'static str {
+    match means {
+        Means::Card => "Carte bancaire",
+        Means::SepaDebit => "Prélèvement SEPA",
+        Means::Cash => "Espèces",
+        Means::Cheque => "Chèque",
+        Means::Transfer => "Virement",
+        Means::Cesu => "CESU",
+        Means::ChequesVacances => "Chèques vacances",
+        Means::Payfip => "PayFiP",
+    }
+}
+
+/// A counter receipt: « Reçu n° RC-CANT-2026-000001 », what was received, how, for which
+/// invoice, and who took it.
+pub fn receipt(config: &BillingConfig, r: &Receipt) -> Document {
+    let means = means_words(r.means);
+    let mut facts = vec![
+        ("Reçu le".to_owned(), fr::long_date_year(r.received_on)),
+        ("Moyen de paiement".to_owned(), means.to_owned()),
+    ];
+    if !r.reference.is_empty() {
+        facts.push(("Référence".to_owned(), r.reference.clone()));
+    }
+    facts.push((
+        "Affecté à".to_owned(),
+        match &r.invoice {
+            Some(number) => format!("la facture n° {number}"),
+            None => "l'avoir du foyer (factures dues d'abord)".to_owned(),
+        },
+    ));
+    Document {
+        letterhead: letterhead(config),
+        title: format!("Reçu n° {}", r.number),
+        recipient_lines: recipient_lines(&r.recipient),
+        facts,
+        table: Table {
+            columns: vec![
+                Column::left("Moyen de paiement"),
+                Column::left("Référence"),
+                Column::right("Montant"),
+            ],
+            rows: vec![Row::Cells(vec![
+                means.to_owned(),
+                r.reference.clone(),
+                fr::euros(r.amount),
+            ])],
+        },
+        totals: vec![("Montant reçu".to_owned(), fr::euros(r.amount))],
+        sections: vec![Section {
+            heading: "Reçu établi par".to_owned(),
+            paragraphs: vec![format!(
+                "Reçu établi par {}, pour la régie {}.",
+                if r.recorded_by.is_empty() {
+                    "la régie"
+                } else {
+                    &r.recorded_by
+                },
+                r.regie
+            )],
+        }],
+        footer: format!("{} – {} – reçu {}", config.commune_name, r.regie, r.number),
+        created: Some(pdf_date(r.received_on)),
+    }
+}
+
+/// A counter payment's receipt as a PDF answer, for staff.
+pub async fn receipt_pdf(state: &AppState, payment_id: i64) -> Result<Response> {
+    let r = crate::billing::receipt(&state.pool, payment_id).await?;
+    let bytes = render(receipt(&state.config.billing, &r)).await?;
+    Ok(pdf_response(bytes, &format!("recu-{}.pdf", r.number)))
 }
 
 /// Renders on the blocking pool: a few milliseconds of CPU that must not hold up a runtime

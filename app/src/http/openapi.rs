@@ -66,7 +66,7 @@ pub const CSRF: &str = "csrf";
         finance::get_staff_invoice, finance::create_credit_note, finance::list_contests,
         finance::answer_contest, finance::list_tariffs, finance::save_tariff,
         finance::record_payment, finance::refund_credit, finance::export_accounting,
-        finance::export_pes,
+        finance::export_pes, finance::get_receipt_pdf,
         payments::start_payment, payments::get_payment, payments::list_payments,
         staff_payments::reconciliation_report,
     ),

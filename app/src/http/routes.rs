@@ -106,6 +106,7 @@ pub const STAFF_TARIFFS: &str = "/gestion/facturation/tarifs";
 pub const STAFF_BILLING_ACCOUNT: &str = "/gestion/facturation/foyers/{household_id}";
 pub const STAFF_BILLING_PAYMENT: &str = "/gestion/facturation/foyers/{household_id}/encaissement";
 pub const STAFF_BILLING_REFUND: &str = "/gestion/facturation/foyers/{household_id}/remboursement";
+pub const STAFF_RECEIPT: &str = "/gestion/facturation/recus/{payment_id}";
 
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {

@@ -32,6 +32,8 @@ use crate::http::error::{Json, Path, Problem, Query};
 
 /// Those who run, issue and correct invoices, answer contests, take payments and export.
 pub const FINANCE: &[Role] = &[Role::Finance];
+/// The issue: « Finance or a manager records » payments at the counter; refunds stay finance's.
+pub const COUNTER: &[Role] = &[Role::Finance, Role::Manager];
 /// Those who version the tariffs: finance and the canteen service.
 pub const TARIFF_WRITERS: &[Role] = &[Role::Finance, Role::Manager];
 
@@ -95,12 +97,14 @@ pub const CONTEST_ANSWER: &str = "/api/v1/staff/billing/contests/{contest_id}/an
 pub const TARIFFS: &str = "/api/v1/staff/billing/tariffs";
 pub const PAYMENTS: &str = "/api/v1/staff/billing/households/{household_id}/payments";
 pub const REFUNDS: &str = "/api/v1/staff/billing/households/{household_id}/refunds";
+pub const RECEIPT_PDF: &str = "/api/v1/staff/billing/payments/{payment_id}/receipt.pdf";
 pub const ACCOUNTING_CSV: &str = "/api/v1/staff/billing/exports/accounting.csv";
 pub const PES_XML: &str = "/api/v1/staff/billing/exports/pes.xml";
 
 pub(super) fn declare(table: Table) -> Table {
     let finance = Access::Roles(FINANCE);
     let tariffs = Access::Roles(TARIFF_WRITERS);
+    let counter = Access::Roles(COUNTER);
     table
         .add(Method::POST, RUNS, finance, run_invoicing)
         .add(Method::GET, RUNS, finance, get_invoicing_run)
@@ -111,7 +115,8 @@ pub(super) fn declare(table: Table) -> Table {
         .add(Method::POST, CONTEST_ANSWER, finance, answer_contest)
         .add(Method::GET, TARIFFS, tariffs, list_tariffs)
         .add(Method::POST, TARIFFS, tariffs, save_tariff)
-        .add(Method::POST, PAYMENTS, finance, record_payment)
+        .add(Method::POST, PAYMENTS, counter, record_payment)
+        .add(Method::GET, RECEIPT_PDF, counter, get_receipt_pdf)
         .add(Method::POST, REFUNDS, finance, refund_credit)
         .add(Method::GET, ACCOUNTING_CSV, finance, export_accounting)
         .add(Method::GET, PES_XML, finance, export_pes)
@@ -639,7 +644,9 @@ pub struct RefundBody {
 pub enum CounterMeans {
     Cash,
     Cheque,
+    Transfer,
     Cesu,
+    ChequesVacances,
 }
 
 impl From<CounterMeans> for Means {
@@ -647,7 +654,9 @@ impl From<CounterMeans> for Means {
         match m {
             CounterMeans::Cash => Means::Cash,
             CounterMeans::Cheque => Means::Cheque,
+            CounterMeans::Transfer => Means::Transfer,
             CounterMeans::Cesu => Means::Cesu,
+            CounterMeans::ChequesVacances => Means::ChequesVacances,
         }
     }
 }
@@ -680,6 +689,8 @@ pub struct CounterPaymentOut {
     payment_id: i64,
     /// False when the idempotency key had already recorded it.
     new: bool,
+    /// `RC-CANT-2026-000001`, gapless per régie and year; its PDF is at `receiptPdf`.
+    receipt_number: Option<String>,
 }
 
 // The operations.
@@ -895,7 +906,8 @@ pub async fn save_tariff(
     Ok((StatusCode::CREATED, Json((&saved).into())))
 }
 
-/// Records a payment taken at the counter (cash, cheque, CESU) once per idempotency key, and
+/// Records a payment taken at the counter (cash, cheque, transfer, CESU, chèques vacances) once
+/// per idempotency key with its gapless receipt number (a retry answers the same one), and
 /// allocates it: the invoice named first, then the oldest due; the rest stays as credit.
 #[utoipa::path(post, path = "/api/v1/staff/billing/households/{household_id}/payments",
     operation_id = "recordCounterPayment", tag = "finance",
@@ -930,8 +942,24 @@ pub async fn record_payment(
         Json(CounterPaymentOut {
             payment_id: outcome.payment_id,
             new: outcome.new,
+            receipt_number: outcome.receipt,
         }),
     ))
+}
+
+/// A counter payment's printable receipt (« Reçu n° RC-CANT-2026-000001 »): the household,
+/// the day, the means, the amount, the invoice it pays and who took it.
+#[utoipa::path(get, path = "/api/v1/staff/billing/payments/{payment_id}/receipt.pdf",
+    operation_id = "getReceiptPdf", tag = "finance",
+    params(("payment_id" = i64, Path, minimum = 1)), security(("session" = [])),
+    responses((status = 200, description = "The PDF", content((inline(crate::http::api::absences::FileBytes) = "application/pdf"))),
+        (status = 404, body = Problem, description = "`not_found`: no such payment, or one without a counter receipt (PayFiP)")))]
+pub async fn get_receipt_pdf(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Path(payment): Path<i64>,
+) -> Result<Response> {
+    crate::http::documents::receipt_pdf(&state, payment).await
 }
 
 /// Pays back part of a household's credit (payments and credit notes no invoice used): an

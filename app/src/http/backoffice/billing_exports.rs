@@ -74,6 +74,7 @@ pub fn means(means: Means) -> &'static str {
         Means::Cheque => "Chèque",
         Means::Transfer => "Virement",
         Means::Cesu => "CESU",
+        Means::ChequesVacances => "Chèques vacances",
         Means::Payfip => "PayFiP",
     }
 }

@@ -1,6 +1,7 @@
 //! A household's billing account for finance: its balance (due, credit), its invoices, the
-//! ledger, and the two counter forms: a payment taken in cash, by cheque or CESU (recorded once
-//! per form, whatever the number of clicks), and a refund of its credit, always an explicit
+//! ledger, and the two counter forms: a payment taken in cash, by cheque, transfer, CESU or
+//! chèques vacances, against an invoice or as credit (recorded once per form, whatever the number
+//! of clicks, with a printable receipt), and a refund of its credit, always an explicit
 //! action.
 
 use askama::Template;
@@ -10,6 +11,7 @@ use serde::Deserialize;
 
 use cantine_domain::calendar::SchoolYearLabel;
 use cantine_domain::ids::HouseholdId;
+use cantine_domain::money::Cents;
 
 use super::billing::{billing_notice, invoice_status, parse_euros};
 use crate::billing::{self, Means, PaymentInput};
@@ -27,6 +29,15 @@ use crate::http::{AppState, fr, routes};
 pub(super) struct AccountQuery {
     #[serde(default)]
     info: Option<String>,
+    /// The payment just recorded, whose receipt the page links to.
+    #[serde(default)]
+    recu: Option<i64>,
+}
+
+/// An invoice still due, offered as the one a counter payment pays first.
+struct DueRow {
+    id: i64,
+    label: String,
 }
 
 struct DocumentRow {
@@ -65,6 +76,11 @@ struct AccountPage {
     today: String,
     /// Sent with the payment form: the same form sent twice records one payment.
     payment_key: String,
+    dues: Vec<DueRow>,
+    /// The printable receipt of the payment just recorded.
+    receipt_link: Option<String>,
+    /// Refunds stay finance's; a manager records payments only.
+    can_refund: bool,
 }
 
 form_page!(AccountPage);
@@ -131,6 +147,32 @@ async fn account_view(state: &AppState, staff: &Staff, id: i64) -> Result<Accoun
             .collect(),
         today: today.to_string(),
         payment_key: format!("guichet-{}", uuid::Uuid::new_v4()),
+        dues: documents
+            .iter()
+            .filter(|d| {
+                d.kind == billing::DocumentKind::Invoice
+                    && matches!(
+                        d.status,
+                        billing::InvoiceStatus::Issued | billing::InvoiceStatus::PartiallyPaid
+                    )
+                    && d.amount > d.paid
+            })
+            .map(|d| DueRow {
+                id: d.id,
+                label: format!(
+                    "{} – {} – reste {}",
+                    d.number.clone().unwrap_or_default(),
+                    super::billing::month_words(d.month),
+                    fr::euros(Cents(d.amount.get() - d.paid.get()))
+                ),
+            })
+            .collect(),
+        receipt_link: None,
+        can_refund: staff
+            .session
+            .account
+            .roles
+            .contains(cantine_domain::roles::Role::Finance),
     })
 }
 
@@ -141,6 +183,9 @@ pub(super) async fn account_page(
     PageQuery(query): PageQuery<AccountQuery>,
 ) -> Result<Response, PageError> {
     let mut template = account_view(&state, &staff, id).await?;
+    template.receipt_link = query
+        .recu
+        .map(|payment| routes::fill(routes::STAFF_RECEIPT, &[payment]));
     template.info = match query.info.as_deref() {
         Some("encaissement") => Some("Encaissement enregistré et affecté aux factures dues."),
         Some("deja-encaisse") => Some("Cet encaissement était déjà enregistré : rien n'a changé."),
@@ -157,6 +202,15 @@ fn account_path(id: i64, info: &str) -> String {
     )
 }
 
+/// A counter payment's printable receipt, as a PDF.
+pub(super) async fn receipt_pdf(
+    State(state): State<AppState>,
+    _staff: Staff,
+    PagePath(payment): PagePath<i64>,
+) -> Result<Response, PageError> {
+    Ok(crate::http::documents::receipt_pdf(&state, payment).await?)
+}
+
 pub(super) async fn record_payment(
     State(state): State<AppState>,
     staff: Staff,
@@ -169,6 +223,8 @@ pub(super) async fn record_payment(
             "especes" => Means::Cash,
             "cheque" => Means::Cheque,
             "cesu" => Means::Cesu,
+            "cheques-vacances" => Means::ChequesVacances,
+            "virement" => Means::Transfer,
             _ => return Err(Error::form(FormProblem::Action)),
         };
         billing::record_payment(
@@ -182,21 +238,28 @@ pub(super) async fn record_payment(
                 reference: form.get("reference").to_owned(),
                 received_on: parse_date(form.get("recu_le"), "Reçu le")?,
                 idempotency_key: form.get("cle").to_owned(),
-                invoice: None,
+                invoice: match form.get("facture").trim() {
+                    "" => None,
+                    id => Some(id.parse().map_err(|_| Error::form(FormProblem::Action))?),
+                },
             },
         )
         .await
     }
     .await;
     match result {
-        Ok(outcome) => Ok(see_other(&account_path(
-            id,
-            if outcome.new {
+        Ok(outcome) => {
+            let info = if outcome.new {
                 "encaissement"
             } else {
                 "deja-encaisse"
-            },
-        ))),
+            };
+            let mut path = account_path(id, info);
+            if outcome.receipt.is_some() {
+                path.push_str(&format!("&recu={}", outcome.payment_id));
+            }
+            Ok(see_other(&path))
+        }
         Err(e) => refused(e, account_view(&state, &staff, id)).await,
     }
 }

@@ -35,7 +35,7 @@ use super::{
 };
 use cantine_domain::ids::SchoolId;
 
-use super::api_billing::{FINANCE, TARIFF_WRITERS};
+use super::api_billing::{COUNTER, FINANCE, TARIFF_WRITERS};
 
 use crate::error::{Error, FormProblem};
 use crate::http::portal::FormData;
@@ -297,14 +297,20 @@ pub(super) fn declare(table: Table) -> Table {
         .add(
             Method::GET,
             routes::STAFF_BILLING_ACCOUNT,
-            Access::Roles(FINANCE),
+            Access::Roles(COUNTER),
             accounts::account_page,
         )
         .add(
             Method::POST,
             routes::STAFF_BILLING_PAYMENT,
-            Access::Roles(FINANCE),
+            Access::Roles(COUNTER),
             accounts::record_payment,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_RECEIPT,
+            Access::Roles(COUNTER),
+            accounts::receipt_pdf,
         )
         .add(
             Method::POST,
