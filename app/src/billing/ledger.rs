@@ -227,6 +227,25 @@ pub(crate) async fn record_payment(
     actor: Option<&Actor>,
     p: PaymentInput,
 ) -> Result<PaymentOutcome> {
+    let mut tx = pool.begin().await?;
+    let outcome = record_in(&mut tx, actor, &p).await?;
+    if outcome.new {
+        tx.commit().await?;
+    } else {
+        // A retry changes nothing: rolling back gives back the receipt number it reserved.
+        tx.rollback().await?;
+    }
+    Ok(outcome)
+}
+
+/// [`record_payment`] inside the caller's transaction: the payments service credits a PayFiP
+/// answer in the commit that decides its attempt, under the attempt's row lock. A staff
+/// `actor` gets a receipt number for a counter payment and an audit entry.
+pub(crate) async fn record_in(
+    tx: &mut PgConnection,
+    actor: Option<&Actor>,
+    p: &PaymentInput,
+) -> Result<PaymentOutcome> {
     if p.amount <= Cents::ZERO {
         return Err(Error::Invalid(Invalid::Amount));
     }
@@ -237,15 +256,14 @@ pub(crate) async fn record_payment(
         )));
     }
     let reference = short_text(&p.reference)?;
-    let mut tx = pool.begin().await?;
-    let regie = store::regie_id(&mut tx, &p.regie)
+    let regie = store::regie_id(&mut *tx, &p.regie)
         .await?
         .ok_or(Error::NotFound)?;
-    if !store::lock_household_if_any(&mut tx, p.household.get()).await? {
+    if !store::lock_household_if_any(&mut *tx, p.household.get()).await? {
         return Err(Error::NotFound);
     }
     if let Some(invoice) = p.invoice
-        && !store::payable_invoice(&mut tx, p.household.get(), regie, invoice).await?
+        && !store::payable_invoice(&mut *tx, p.household.get(), regie, invoice).await?
     {
         return Err(Error::NotFound);
     }
@@ -254,13 +272,13 @@ pub(crate) async fn record_payment(
     // transaction rolls back and gives the number back, so the sequence stays gapless.
     let receipt = if actor.is_some() && p.means.is_counter() {
         let year = p.received_on.year();
-        let (code, n) = store::next_number(&mut tx, regie, year, "receipt").await?;
+        let (code, n) = store::next_number(&mut *tx, regie, year, "receipt").await?;
         Some(format!("RC-{code}-{year}-{n:06}"))
     } else {
         None
     };
     let inserted = store::insert_payment(
-        &mut tx,
+        &mut *tx,
         store::NewPayment {
             household_id: p.household.get(),
             regie_id: regie,
@@ -277,12 +295,10 @@ pub(crate) async fn record_payment(
     .await?;
     let Some(payment_id) = inserted else {
         // A retried call or a repeated notification: the first one stands, unchanged.
-        let outcome = already_recorded(&mut tx, key, regie, &p).await?;
-        tx.rollback().await?;
-        return Ok(outcome);
+        return already_recorded(tx, key, regie, p).await;
     };
     let entry = store::insert_entry(
-        &mut tx,
+        &mut *tx,
         store::NewEntry {
             household_id: p.household.get(),
             regie_id: regie,
@@ -295,11 +311,11 @@ pub(crate) async fn record_payment(
         },
     )
     .await?;
-    let due = store::open_dues(&mut tx, p.household.get(), regie, p.invoice).await?;
-    allocate(&mut tx, &[(entry, p.amount.get())], &due).await?;
+    let due = store::open_dues(&mut *tx, p.household.get(), regie, p.invoice).await?;
+    allocate(&mut *tx, &[(entry, p.amount.get())], &due).await?;
     if let Some(actor) = actor {
         audit::record(
-            &mut tx,
+            &mut *tx,
             &audit::Entry::new(actor, Action::PaymentRecorded)
                 .household(p.household)
                 .detail(json!({
@@ -313,7 +329,6 @@ pub(crate) async fn record_payment(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(PaymentOutcome {
         payment_id,
         new: true,
@@ -324,7 +339,7 @@ pub(crate) async fn record_payment(
 /// The payment recorded under `key` when `p` is the same request (household, régie, amount,
 /// invoice named): an idempotent retry. Anything else reusing the key is refused, and says
 /// nothing of the payment it found (it may be another household's).
-pub(crate) async fn already_recorded(
+async fn already_recorded(
     tx: &mut PgConnection,
     key: &str,
     regie: i64,

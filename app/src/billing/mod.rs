@@ -13,7 +13,6 @@ pub(crate) mod ledger;
 mod ledger_store;
 mod month;
 pub mod outbox;
-mod payfip_support;
 mod prices;
 mod receipts;
 pub use receipts::Receipt;
@@ -496,7 +495,7 @@ pub async fn record_payment_in(
     tx: &mut sqlx::PgConnection,
     payment: &PaymentInput,
 ) -> Result<PaymentOutcome> {
-    payfip_support::record_payment_in(tx, payment).await
+    ledger::record_in(tx, None, payment).await
 }
 
 /// Pays back part of a household's credit: an explicit finance action.
