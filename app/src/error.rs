@@ -66,10 +66,12 @@ pub enum Code {
     PaymentUnavailable,
     /// A payment's idempotency key already recorded another request.
     IdempotencyKeyReused,
+    /// The PayFiP attempt is not a mismatch waiting for finance (or already decided).
+    MismatchNotOpen,
 }
 
 impl Code {
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 43] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -112,6 +114,7 @@ impl Code {
         Code::NothingToPay,
         Code::PaymentUnavailable,
         Code::IdempotencyKeyReused,
+        Code::MismatchNotOpen,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +161,7 @@ impl Code {
             Code::NothingToPay => "nothing_to_pay",
             Code::PaymentUnavailable => "payment_unavailable",
             Code::IdempotencyKeyReused => "idempotency_key_reused",
+            Code::MismatchNotOpen => "mismatch_not_open",
         }
     }
 }
@@ -411,6 +415,8 @@ pub enum PaymentConflict {
     Unavailable,
     /// PayFiP refused the operation with a functional fault, whose code is kept for the logs.
     Refused { code: String },
+    /// Finance resolves only a mismatch not yet decided.
+    MismatchNotOpen,
 }
 
 /// What the state of billing refuses.
@@ -528,6 +534,7 @@ impl Error {
                 Conflict::Pes(_) => Code::PesRejected,
                 Conflict::Payment(PaymentConflict::InProgress) => Code::PaymentInProgress,
                 Conflict::Payment(PaymentConflict::NothingToPay) => Code::NothingToPay,
+                Conflict::Payment(PaymentConflict::MismatchNotOpen) => Code::MismatchNotOpen,
                 Conflict::Payment(
                     PaymentConflict::NotOffered
                     | PaymentConflict::Unavailable

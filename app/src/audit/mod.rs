@@ -56,10 +56,11 @@ pub enum Action {
     RefundIssued,
     CustodySet,
     CustodyRemoved,
+    PaymentMismatchResolved,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -92,6 +93,7 @@ impl Action {
         Action::RefundIssued,
         Action::CustodySet,
         Action::CustodyRemoved,
+        Action::PaymentMismatchResolved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -128,6 +130,7 @@ impl Action {
             Action::RefundIssued => "refund_issued",
             Action::CustodySet => "custody_set",
             Action::CustodyRemoved => "custody_removed",
+            Action::PaymentMismatchResolved => "payment_mismatch_resolved",
         }
     }
 

@@ -498,6 +498,16 @@ pub async fn record_payment_in(
     ledger::record_in(tx, None, payment).await
 }
 
+/// [`record_payment_in`] for a staff member's decision (finance accepting a PayFiP mismatch):
+/// recorded by them and audited, in the caller's transaction.
+pub async fn record_payment_by_in(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    payment: &PaymentInput,
+) -> Result<PaymentOutcome> {
+    ledger::record_in(tx, Some(actor), payment).await
+}
+
 /// Pays back part of a household's credit: an explicit finance action.
 pub async fn refund(
     pool: &PgPool,

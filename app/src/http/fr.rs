@@ -116,6 +116,7 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::ContestAnswered => "Contestation répondue",
         Action::PaymentRecorded => "Paiement enregistré",
         Action::RefundIssued => "Remboursement effectué",
+        Action::PaymentMismatchResolved => "Anomalie PayFiP traitée",
         Action::CustodySet => "Garde partagée enregistrée",
         Action::CustodyRemoved => "Garde partagée supprimée",
     }
@@ -664,6 +665,9 @@ fn payment(e: &PaymentConflict) -> &'static str {
             "Un paiement en ligne de cette facture est déjà en cours. Attendez son résultat (au plus quelques minutes, parfois deux heures) avant d'en commencer un autre : vous risqueriez de payer deux fois."
         }
         PaymentConflict::NothingToPay => "Cette facture n'a plus rien à payer.",
+        PaymentConflict::MismatchNotOpen => {
+            "Ce paiement n'est pas une anomalie en attente : elle a déjà été traitée, ou PayFiP n'a rien signalé."
+        }
         PaymentConflict::NotOffered => {
             "Cette facture ne peut pas être payée en ligne. Vous pouvez la régler en mairie."
         }

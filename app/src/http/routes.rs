@@ -107,6 +107,9 @@ pub const STAFF_BILLING_ACCOUNT: &str = "/gestion/facturation/foyers/{household_
 pub const STAFF_BILLING_PAYMENT: &str = "/gestion/facturation/foyers/{household_id}/encaissement";
 pub const STAFF_BILLING_REFUND: &str = "/gestion/facturation/foyers/{household_id}/remboursement";
 pub const STAFF_RECEIPT: &str = "/gestion/facturation/recus/{payment_id}";
+/// PayFiP's mismatches, and finance's decision on one.
+pub const STAFF_PAYMENT_MISMATCHES: &str = "/gestion/paiements/anomalies";
+pub const STAFF_PAYMENT_MISMATCH: &str = "/gestion/paiements/anomalies/{attempt_id}";
 
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {

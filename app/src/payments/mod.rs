@@ -16,6 +16,7 @@
 //!   minute while young, every 5 minutes after, with a doubling pause (1 minute to 1 hour)
 //!   after technical faults; `P5` keeps an attempt pending for 2 hours, `P1` for 15 minutes.
 
+pub mod mismatches;
 mod soap;
 pub mod store;
 
@@ -251,23 +252,30 @@ pub async fn start_payment(
         )
         .await?
     };
+    // (A mismatch finance has not resolved is refused below, under the lock.)
     let mut live = false;
-    for a in earlier.iter().filter(|a| a.invoice_id == invoice_id) {
-        let state = match a.state.as_str() {
-            "pending" => check_attempt(p, &a.id_op)
-                .await?
-                .map_or(State::Pending, |p| p.state),
-            other => State::from_code(other)?,
-        };
+    for a in earlier
+        .iter()
+        .filter(|a| a.invoice_id == invoice_id && a.state == "pending")
+    {
+        let state = check_attempt(p, &a.id_op)
+            .await?
+            .map_or(State::Pending, |p| p.state);
         live |= matches!(state, State::Pending | State::Mismatch);
     }
     if live {
         return Err(conflict(PaymentConflict::InProgress));
     }
-    let attempt = {
-        let mut conn = p.pool.acquire().await?;
-        store::next_attempt(&mut conn, invoice_id).await?
-    };
+    // From here to the attempt's insert, one start at a time per invoice: a concurrent one
+    // waits, then finds this attempt and is told `payment_in_progress` without opening a
+    // second PayFiP operation (with the same `refdet`). The transaction waits on PayFiP
+    // (at most `payfip.timeout_secs`), but only starts of this invoice wait on it.
+    let mut tx = p.pool.begin().await?;
+    store::lock_invoice_starts(&mut tx, invoice_id).await?;
+    if store::live_attempts(&mut tx, invoice_id).await? > 0 {
+        return Err(conflict(PaymentConflict::InProgress));
+    }
+    let attempt = store::next_attempt(&mut tx, invoice_id).await?;
     let refdet = RefDet::for_attempt(number, u32::try_from(attempt).unwrap_or(u32::MAX))
         .map_err(|e| anyhow::anyhow!("refdet of invoice {number}: {e}"))?;
     let issued = s.issued_at.unwrap_or_else(|| p.clock.now());
@@ -303,9 +311,8 @@ pub async fn start_payment(
         }
     };
     let now = p.clock.now();
-    let mut conn = p.pool.acquire().await?;
     let id = store::insert_attempt(
-        &mut conn,
+        &mut *tx,
         store::NewAttempt {
             invoice_id,
             household_id: household.get(),
@@ -334,6 +341,7 @@ pub async fn start_payment(
             .then(|| conflict(PaymentConflict::InProgress))
         })
     })?;
+    tx.commit().await?;
     tracing::info!(invoice = invoice_id, refdet = refdet.as_str(), id_op = %id_op,
         amount_cents = due.get(), "PayFiP payment opened");
     let payment = one(
@@ -403,9 +411,23 @@ pub async fn payment_by_refdet(
     refreshed(p, one(&p.pool, filter).await?).await
 }
 
+/// A pending attempt is asked again at PayFiP at most once per `payfip.refresh_secs` (by
+/// whichever of the notification, the reconciliation, `getPayment` or the return page asked
+/// last): a client polling in a loop reads the stored state in between and costs PayFiP
+/// nothing.
 async fn refreshed(p: &Payments, found: Option<Payment>) -> Result<Payment> {
     let found = found.ok_or(Error::NotFound)?;
     if found.state != State::Pending {
+        return Ok(found);
+    }
+    let now = p.clock.now();
+    let every = i64::try_from(p.config.payfip.refresh_secs).unwrap_or(i64::MAX);
+    let not_since = now - chrono::Duration::seconds(every);
+    let claimed = every == 0 || {
+        let mut conn = p.pool.acquire().await?;
+        store::claim_refresh(&mut conn, found.id, now, not_since).await?
+    };
+    if !claimed {
         return Ok(found);
     }
     Ok(check_attempt(p, &found.id_op).await?.unwrap_or(found))
@@ -761,6 +783,7 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
     let ledger = store::ledger_payments_between(&mut conn, from, to).await?;
     let ids: Vec<i64> = attempts.iter().map(|a| a.id).collect();
     let mismatches = store::mismatches_of(&mut conn, &ids).await?;
+    let resolved = store::resolved_attempts(&mut conn, &ids).await?;
     let mut differences = Vec::new();
     let mut lines = Vec::new();
     for a in attempts {
@@ -775,6 +798,8 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
             State::Paid if credited.is_some_and(|c| c.1 != a.amount) || a.payment_id.is_none() => {
                 differences.push(Difference::NotCredited { attempt: a.id });
             }
+            // Finance's decision closes it (an accepted one is credited under its own key).
+            State::Mismatch if resolved.contains(&a.id) => {}
             State::Mismatch => {
                 for m in mismatches.iter().filter(|m| m.attempt_id == a.id) {
                     differences.push(Difference::Mismatch {
@@ -793,6 +818,7 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
     }
     // A ledger payment of the day for an attempt opened earlier is accounted for by it.
     let known: Vec<i64> = ledger.iter().map(|l| l.id).collect();
+    let by_resolution = store::resolution_payments(&mut conn, &known).await?;
     let older = store::attempts(
         &mut conn,
         Filter {
@@ -802,9 +828,10 @@ pub async fn reconciliation_report(pool: &PgPool, day: NaiveDate) -> Result<Repo
     )
     .await?;
     for l in &ledger {
-        let accounted = older
-            .iter()
-            .any(|a| a.payment_id == Some(l.id) && a.state == "paid");
+        let accounted = by_resolution.contains(&l.id)
+            || older
+                .iter()
+                .any(|a| a.payment_id == Some(l.id) && a.state == "paid");
         if !accounted {
             differences.push(Difference::UnknownLedgerPayment {
                 payment: l.id,

@@ -90,6 +90,54 @@ pub async fn next_attempt(conn: &mut PgConnection, invoice: i64) -> Result<i32> 
     .await?)
 }
 
+/// Serialises the starts of one invoice until the transaction ends: a second start waits
+/// here while the first asks PayFiP, then finds its attempt recorded. An advisory lock keyed
+/// on the invoice alone (the single-`bigint` key space, which nothing else uses), so the
+/// invoice row stays free for the ledger's writers while PayFiP answers.
+pub async fn lock_invoice_starts(conn: &mut PgConnection, invoice: i64) -> Result<()> {
+    sqlx::query!("select pg_advisory_xact_lock($1)", invoice)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many of the invoice's attempts may still succeed (pending) or wait for finance
+/// (mismatch not yet resolved).
+pub async fn live_attempts(conn: &mut PgConnection, invoice: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from payfip_attempt a
+           where a.invoice_id = $1
+             and (a.state = 'pending'
+                  or (a.state = 'mismatch'
+                      and not exists (select 1 from payfip_resolution r where r.attempt_id = a.id)))"#,
+        invoice
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Claims the right to ask PayFiP about a pending attempt now: false when it was asked at
+/// or after `not_since` (the answer then is the stored state). One statement, so of
+/// concurrent callers only one claims.
+pub async fn claim_refresh(
+    conn: &mut PgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+    not_since: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        "update payfip_attempt set checked_at = $2
+         where id = $1 and state = 'pending' and (checked_at is null or checked_at < $3)
+         returning id",
+        id,
+        now,
+        not_since
+    )
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
 /// The `idOp`s of the invoice's attempts still pending.
 pub async fn pending_of_invoice(conn: &mut PgConnection, invoice: i64) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar!(
@@ -291,6 +339,130 @@ pub async fn ledger_payments_between(
          where means = 'payfip' and recorded_at >= $1 and recorded_at < $2 order by id",
         from,
         to
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A mismatch for finance: the attempt, the household, the latest answer, and the decision
+/// once taken.
+pub struct MismatchCaseRow {
+    pub attempt_id: i64,
+    pub invoice_id: i64,
+    pub invoice_number: Option<String>,
+    pub household_id: i64,
+    pub household_name: String,
+    pub refdet: String,
+    pub id_op: String,
+    pub amount_cents: i64,
+    pub created_at: DateTime<Utc>,
+    pub found: serde_json::Value,
+    pub answer: serde_json::Value,
+    pub recorded_at: DateTime<Utc>,
+    pub decision: Option<String>,
+    pub resolved_amount_cents: Option<i64>,
+    pub resolved_payment_id: Option<i64>,
+    pub reason: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// The attempts in `mismatch`, each with its latest mismatch record, open ones first, then
+/// newest first; `open_only` leaves out the resolved ones; `attempt` picks one.
+pub async fn mismatch_cases(
+    conn: &mut PgConnection,
+    open_only: bool,
+    attempt: Option<i64>,
+) -> Result<Vec<MismatchCaseRow>> {
+    Ok(sqlx::query_as!(
+        MismatchCaseRow,
+        r#"select a.id as attempt_id, a.invoice_id, i.number as "invoice_number?",
+                  a.household_id,
+                  coalesce((select string_agg(g.first_name || ' ' || g.last_name, ', ' order by g.id)
+                            from account g where g.household_id = a.household_id), '') as "household_name!",
+                  a.refdet, a.id_op, a.amount_cents,
+                  a.created_at, m.found as "found!", m.answer as "answer!",
+                  m.recorded_at as "recorded_at!",
+                  r.decision as "decision?", r.amount_cents as "resolved_amount_cents?",
+                  r.payment_id as "resolved_payment_id?", r.reason as "reason?",
+                  acc.first_name || ' ' || acc.last_name as "resolved_by?", r.resolved_at as "resolved_at?"
+           from payfip_attempt a
+           join invoice i on i.id = a.invoice_id
+           join lateral (select found, answer, recorded_at from payfip_mismatch
+                         where attempt_id = a.id order by id desc limit 1) m on true
+           left join payfip_resolution r on r.attempt_id = a.id
+           left join account acc on acc.id = r.resolved_by
+           where a.state = 'mismatch'
+             and (not $1 or r.id is null)
+             and ($2::bigint is null or a.id = $2)
+           order by (r.id is null) desc, a.id desc"#,
+        open_only,
+        attempt
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+pub struct NewResolution<'a> {
+    pub attempt_id: i64,
+    pub decision: &'a str,
+    pub amount_cents: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub reason: &'a str,
+    pub resolved_by: i64,
+    pub resolved_at: DateTime<Utc>,
+}
+
+pub async fn insert_resolution(
+    conn: &mut PgConnection,
+    r: NewResolution<'_>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "insert into payfip_resolution (attempt_id, decision, amount_cents, payment_id, reason,
+                                        resolved_by, resolved_at)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        r.attempt_id,
+        r.decision,
+        r.amount_cents,
+        r.payment_id,
+        r.reason,
+        r.resolved_by,
+        r.resolved_at
+    )
+    .fetch_one(conn)
+    .await
+}
+
+/// Locks the attempt by id (the resolution is taken one at a time) and says whether it is an
+/// open mismatch: `None` when no such attempt.
+pub async fn lock_attempt(conn: &mut PgConnection, id: i64) -> Result<Option<(String, bool)>> {
+    Ok(sqlx::query!(
+        r#"select a.state,
+                  exists (select 1 from payfip_resolution r where r.attempt_id = a.id) as "resolved!"
+           from payfip_attempt a where a.id = $1 for update of a"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .map(|r| (r.state, r.resolved)))
+}
+
+/// The ledger payments that accepted mismatches credited, among `payments`.
+pub async fn resolution_payments(conn: &mut PgConnection, payments: &[i64]) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar!(
+        r#"select payment_id as "payment_id!" from payfip_resolution
+           where payment_id = any($1)"#,
+        payments
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Which of `attempts` finance has resolved.
+pub async fn resolved_attempts(conn: &mut PgConnection, attempts: &[i64]) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar!(
+        "select attempt_id from payfip_resolution where attempt_id = any($1)",
+        attempts
     )
     .fetch_all(conn)
     .await?)

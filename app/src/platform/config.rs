@@ -127,6 +127,9 @@ pub struct PayfipConfig {
     pub worker: bool,
     /// Seconds between two reconciliation runs (it also runs at start).
     pub tick_secs: u64,
+    /// `getPayment` and the return page ask PayFiP about a pending attempt at most once per
+    /// this many seconds; in between they answer the stored state (0: ask every time).
+    pub refresh_secs: u64,
     /// The régies that take payments online, each with its PayFiP client number; an invoice
     /// of a régie not listed cannot be paid online.
     pub regies: Vec<PayfipRegie>,
@@ -1815,6 +1818,7 @@ struct FilePayfip {
     timeout_secs: Option<u64>,
     worker: Option<bool>,
     tick_secs: Option<u64>,
+    refresh_secs: Option<u64>,
     #[serde(default)]
     regies: Vec<PayfipRegie>,
 }
@@ -1855,6 +1859,13 @@ impl Section for FilePayfip {
                 "must be between 1 and 86400",
             ));
         }
+        let refresh_secs = self.refresh_secs.unwrap_or(10);
+        if refresh_secs > 3_600 {
+            return Err(ConfigError::invalid(
+                "payfip.refresh_secs",
+                "must be between 0 and 3600",
+            ));
+        }
         for (i, regie) in self.regies.iter().enumerate() {
             let key = format!("payfip.regies[{i}]");
             if regie.code.trim().is_empty() {
@@ -1883,6 +1894,7 @@ impl Section for FilePayfip {
             timeout_secs,
             worker: self.worker.unwrap_or(true),
             tick_secs,
+            refresh_secs,
             regies: self.regies,
         })
     }
@@ -2903,6 +2915,7 @@ numcli = "012345"
             ("payfip.timeout_secs", "5".into(), "5".into()),
             ("payfip.worker", "false".into(), "false".into()),
             ("payfip.tick_secs", "60".into(), "60".into()),
+            ("payfip.refresh_secs", "30".into(), "30".into()),
             (
                 "payfip.regies",
                 "[{ code = \"CANT\", numcli = \"123456\" }]".into(),

@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use axum::http::Method;
+use cantine_domain::money::Cents;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -10,21 +11,40 @@ use utoipa::{IntoParams, ToSchema};
 use cantine_domain::roles::Role;
 
 use super::{Access, Staff, Table};
-use crate::error::Result;
+use crate::error::{Error, Invalid, Result};
+use crate::http::error::Problem;
 use crate::http::AppState;
-use crate::http::error::{Json, Query};
+use crate::http::error::{Json, Path, Query};
+use crate::payments::mismatches::{self, Case, Decision};
 use crate::payments::{self, Difference, Report};
 
 /// Those who reconcile the money: the finances.
 pub const PAYMENT_READERS: &[Role] = &[Role::Finance];
+/// Those who read the PayFiP mismatches: finance, and the service (read-only).
+pub const MISMATCH_READERS: &[Role] = &[Role::Finance, Role::Manager];
+/// Those who resolve one: finance.
+pub const MISMATCH_RESOLVERS: &[Role] = &[Role::Finance];
 
 pub(super) fn declare(table: Table) -> Table {
-    table.add(
-        Method::GET,
-        "/api/v1/staff/payments/reconciliation",
-        Access::Roles(PAYMENT_READERS),
-        reconciliation_report,
-    )
+    table
+        .add(
+            Method::GET,
+            "/api/v1/staff/payments/reconciliation",
+            Access::Roles(PAYMENT_READERS),
+            reconciliation_report,
+        )
+        .add(
+            Method::GET,
+            "/api/v1/staff/payments/mismatches",
+            Access::Roles(MISMATCH_READERS),
+            list_payment_mismatches,
+        )
+        .add(
+            Method::POST,
+            "/api/v1/staff/payments/mismatches/{attempt_id}/resolution",
+            Access::Roles(MISMATCH_RESOLVERS),
+            resolve_payment_mismatch,
+        )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -151,4 +171,140 @@ pub async fn reconciliation_report(
 ) -> Result<Json<ReportOut>> {
     let report = payments::reconciliation_report(&state.pool, q.day).await?;
     Ok(Json(report.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MismatchesQuery {
+    /// `open` (default): those waiting for finance; `all`: resolved ones too.
+    #[param(pattern = "^(open|all)$")]
+    state: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MismatchResolutionOut {
+    /// `accepted` (credited the amount PayFiP took) or `dismissed` (refunded outside).
+    decision: String,
+    amount_cents: Option<i64>,
+    /// The ledger payment an accepted mismatch credited.
+    ledger_payment_id: Option<i64>,
+    reason: String,
+    resolved_by: Option<String>,
+    resolved_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentMismatchOut {
+    /// The PayFiP attempt (`payment_id` of `getPayment`).
+    payment_id: i64,
+    household_id: i64,
+    household_name: String,
+    invoice_id: i64,
+    invoice_number: Option<String>,
+    refdet: String,
+    id_op: String,
+    /// What was sent to PayFiP, and what PayFiP answered it took.
+    amount_cents: i64,
+    answered_amount_cents: Option<i64>,
+    /// What differed, as `[{field, answered}]`.
+    #[schema(value_type = Object)]
+    found: serde_json::Value,
+    created_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    resolution: Option<MismatchResolutionOut>,
+}
+
+impl From<Case> for PaymentMismatchOut {
+    fn from(c: Case) -> Self {
+        Self {
+            payment_id: c.attempt_id,
+            household_id: c.household.get(),
+            household_name: c.household_name,
+            invoice_id: c.invoice_id,
+            invoice_number: c.invoice_number,
+            refdet: c.refdet,
+            id_op: c.id_op,
+            amount_cents: c.amount.get(),
+            answered_amount_cents: c.answered_amount.map(Cents::get),
+            found: c.found,
+            created_at: c.created_at,
+            recorded_at: c.recorded_at,
+            resolution: c.resolution.map(|r| MismatchResolutionOut {
+                decision: r.decision.code().to_owned(),
+                amount_cents: r.amount.map(Cents::get),
+                ledger_payment_id: r.payment_id,
+                reason: r.reason,
+                resolved_by: r.resolved_by,
+                resolved_at: r.resolved_at,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MismatchResolutionBody {
+    /// `accept`: credit the ledger once with the amount PayFiP says it took; `dismiss`: credit
+    /// nothing (the payment is refunded outside Cantine).
+    #[schema(pattern = "^(accept|dismiss)$")]
+    decision: String,
+    /// Why, for the audit log: 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    reason: String,
+}
+
+/// The PayFiP mismatches: attempts PayFiP answered paid for something else than what was
+/// sent, which credited nothing and block online payment of their invoice until finance
+/// decides. Open ones by default.
+#[utoipa::path(get, path = "/api/v1/staff/payments/mismatches",
+    operation_id = "listPaymentMismatches", tag = "staff", params(MismatchesQuery),
+    security(("session" = [])), responses((status = 200, body = [PaymentMismatchOut])))]
+pub async fn list_payment_mismatches(
+    State(state): State<AppState>,
+    _staff: Staff,
+    Query(q): Query<MismatchesQuery>,
+) -> Result<Json<Vec<PaymentMismatchOut>>> {
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(Error::Invalid(Invalid::Request(
+                "state: `open` or `all`".into(),
+            )));
+        }
+    };
+    let cases = mismatches::cases(&state.pool, open_only).await?;
+    Ok(Json(cases.into_iter().map(Into::into).collect()))
+}
+
+/// Finance's decision on a mismatch, once, with a reason (audited): `accept` credits the
+/// ledger with the amount PayFiP took (idempotency key `payfip-resolution:<idOp>`), `dismiss`
+/// credits nothing. Either way the invoice may be paid online again.
+#[utoipa::path(post, path = "/api/v1/staff/payments/mismatches/{attempt_id}/resolution",
+    operation_id = "resolvePaymentMismatch", tag = "staff",
+    params(("attempt_id" = i64, Path, minimum = 1)), request_body = MismatchResolutionBody,
+    security(("session" = [], "csrf" = [])),
+    responses((status = 200, body = PaymentMismatchOut),
+        (status = 404, body = Problem, description = "`not_found`: no such attempt"),
+        (status = 409, body = Problem, description = "`mismatch_not_open`: not a mismatch, or already resolved"),
+        (status = 422, body = Problem, description = "`validation`: an unknown decision, a reason blank or too long, or no amount in PayFiP's answer to accept")))]
+pub async fn resolve_payment_mismatch(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(attempt): Path<i64>,
+    Json(body): Json<MismatchResolutionBody>,
+) -> Result<Json<PaymentMismatchOut>> {
+    let decision = Decision::parse(&body.decision).ok_or_else(|| {
+        Error::Invalid(Invalid::Request("decision: `accept` or `dismiss`".into()))
+    })?;
+    let case = mismatches::resolve(
+        &state.pool,
+        &staff.actor,
+        attempt,
+        decision,
+        &body.reason,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(case.into()))
 }

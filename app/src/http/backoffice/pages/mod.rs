@@ -20,6 +20,7 @@ mod households;
 mod journal;
 mod members;
 mod menus;
+mod payment_mismatches;
 mod queue;
 mod second_factor;
 mod status;
@@ -36,6 +37,7 @@ use super::{
 use cantine_domain::ids::SchoolId;
 
 use super::api_billing::{COUNTER, FINANCE, TARIFF_WRITERS};
+use super::api_payments::{MISMATCH_READERS, MISMATCH_RESOLVERS};
 
 use crate::error::{Error, FormProblem};
 use crate::http::portal::FormData;
@@ -317,6 +319,18 @@ pub(super) fn declare(table: Table) -> Table {
             routes::STAFF_BILLING_REFUND,
             Access::Roles(FINANCE),
             accounts::refund,
+        )
+        .add(
+            Method::GET,
+            routes::STAFF_PAYMENT_MISMATCHES,
+            Access::Roles(MISMATCH_READERS),
+            payment_mismatches::mismatches_page,
+        )
+        .add(
+            Method::POST,
+            routes::STAFF_PAYMENT_MISMATCH,
+            Access::Roles(MISMATCH_RESOLVERS),
+            payment_mismatches::resolve,
         )
 }
 
