@@ -244,7 +244,6 @@ impl World {
     }
 }
 
-
 impl World {
     async fn staff(&self, name: &str, role: Role) -> StaffMember {
         fixtures::staff(&self.app, name, role, &[], &fixtures::staff_password_hash()).await
@@ -364,7 +363,10 @@ async fn finance_accepts_a_mismatch_from_the_page_crediting_once_what_payfip_too
         )
         .await;
     assert_eq!(again.status(), 409);
-    assert_eq!(again.json::<Value>().await.unwrap()["code"], "mismatch_not_open");
+    assert_eq!(
+        again.json::<Value>().await.unwrap()["code"],
+        "mismatch_not_open"
+    );
     assert_eq!(w.ledger_payments().await.len(), 1);
 
     // Audited, with the reason.
@@ -382,15 +384,28 @@ async fn finance_accepts_a_mismatch_from_the_page_crediting_once_what_payfip_too
     assert_eq!(next.status(), 201);
     let body: Value = next.json().await.unwrap();
     assert_eq!(body["payment"]["amount_cents"], AMOUNT - 100);
-    assert!(body["payment"]["reference"].as_str().unwrap().ends_with("T2"));
+    assert!(
+        body["payment"]["reference"]
+            .as_str()
+            .unwrap()
+            .ends_with("T2")
+    );
 
     // The day's report no longer counts it as a difference, nor its ledger payment as unknown.
-    let day = w.app.clock().now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
-    let report = payments::reconciliation_report(&w.app.pool, day).await.unwrap();
+    let day = w
+        .app
+        .clock()
+        .now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
+    let report = payments::reconciliation_report(&w.app.pool, day)
+        .await
+        .unwrap();
     assert!(
         !report.differences.iter().any(|d| matches!(
             d,
-            payments::Difference::Mismatch { .. } | payments::Difference::UnknownLedgerPayment { .. }
+            payments::Difference::Mismatch { .. }
+                | payments::Difference::UnknownLedgerPayment { .. }
         )),
         "{:?}",
         report.differences
@@ -406,14 +421,23 @@ async fn finance_dismisses_a_mismatch_over_the_api_crediting_nothing() {
     let path = format!("/api/v1/staff/payments/mismatches/{payment}/resolution");
 
     // Neither the family, nor the kitchen, may list or decide.
-    let response = w.family.call(Method::GET, "/api/v1/staff/payments/mismatches", None).await;
+    let response = w
+        .family
+        .call(Method::GET, "/api/v1/staff/payments/mismatches", None)
+        .await;
     assert_eq!(response.status(), 403);
     let response = kitchen
-        .call(Method::POST, &path, Some(json!({"decision": "dismiss", "reason": "x"})))
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"decision": "dismiss", "reason": "x"})),
+        )
         .await;
     assert_eq!(response.status(), 403);
 
-    let open = finance.call(Method::GET, "/api/v1/staff/payments/mismatches", None).await;
+    let open = finance
+        .call(Method::GET, "/api/v1/staff/payments/mismatches", None)
+        .await;
     assert_eq!(open.status(), 200);
     let open: Value = open.json().await.unwrap();
     assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
@@ -422,7 +446,11 @@ async fn finance_dismisses_a_mismatch_over_the_api_crediting_nothing() {
     assert_eq!(open[0]["found"][0]["field"], "montant");
 
     let bad = finance
-        .call(Method::POST, &path, Some(json!({"decision": "pay", "reason": "x"})))
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"decision": "pay", "reason": "x"})),
+        )
         .await;
     assert_eq!(bad.status(), 422);
     let unknown = finance
@@ -448,12 +476,21 @@ async fn finance_dismisses_a_mismatch_over_the_api_crediting_nothing() {
     assert!(w.ledger_payments().await.is_empty());
     assert_eq!(w.due().await, Cents(AMOUNT));
 
-    let open = finance.call(Method::GET, "/api/v1/staff/payments/mismatches", None).await;
+    let open = finance
+        .call(Method::GET, "/api/v1/staff/payments/mismatches", None)
+        .await;
     assert_eq!(open.json::<Value>().await.unwrap(), json!([]));
     let all = finance
-        .call(Method::GET, "/api/v1/staff/payments/mismatches?state=all", None)
+        .call(
+            Method::GET,
+            "/api/v1/staff/payments/mismatches?state=all",
+            None,
+        )
         .await;
-    assert_eq!(all.json::<Value>().await.unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(
+        all.json::<Value>().await.unwrap().as_array().unwrap().len(),
+        1
+    );
 
     // Payable online again, in full.
     let next = w.start_on(w.invoice).await;
@@ -480,7 +517,11 @@ async fn two_concurrent_starts_on_one_invoice_open_one_payfip_operation() {
             "payment_in_progress"
         );
         let ops = w.operations().await;
-        assert_eq!(ops.len(), round as usize, "one operation per invoice: {ops:?}");
+        assert_eq!(
+            ops.len(),
+            round as usize,
+            "one operation per invoice: {ops:?}"
+        );
         let mut refdets: Vec<_> = ops.iter().map(|o| o["refdet"].as_str().unwrap()).collect();
         refdets.dedup();
         assert_eq!(refdets.len(), ops.len());
@@ -493,9 +534,7 @@ async fn get_payment_asks_payfip_about_a_pending_attempt_at_most_once_per_refres
     let w = world().await;
     w.switches(json!({"drop_notifications": true})).await;
     let (payment, id_op) = w.start().await;
-    let detail_calls = || async {
-        w.operations().await[0]["detail_calls"].as_u64().unwrap()
-    };
+    let detail_calls = || async { w.operations().await[0]["detail_calls"].as_u64().unwrap() };
     // First read: asked (undecided yet).
     assert_eq!(w.status(payment).await, "pending");
     assert_eq!(detail_calls().await, 1);

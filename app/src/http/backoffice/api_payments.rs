@@ -12,8 +12,8 @@ use cantine_domain::roles::Role;
 
 use super::{Access, Staff, Table};
 use crate::error::{Error, Invalid, Result};
-use crate::http::error::Problem;
 use crate::http::AppState;
+use crate::http::error::Problem;
 use crate::http::error::{Json, Path, Query};
 use crate::payments::mismatches::{self, Case, Decision};
 use crate::payments::{self, Difference, Report};
