@@ -56,10 +56,13 @@ pub enum Action {
     RefundIssued,
     CustodySet,
     CustodyRemoved,
+    /// A household's account closed and its identities erased (RGPD), at the counter or by
+    /// the retention job.
+    HouseholdClosed,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -92,6 +95,7 @@ impl Action {
         Action::RefundIssued,
         Action::CustodySet,
         Action::CustodyRemoved,
+        Action::HouseholdClosed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -128,6 +132,7 @@ impl Action {
             Action::RefundIssued => "refund_issued",
             Action::CustodySet => "custody_set",
             Action::CustodyRemoved => "custody_removed",
+            Action::HouseholdClosed => "household_closed",
         }
     }
 

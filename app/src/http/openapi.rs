@@ -16,6 +16,7 @@ use super::api::absences;
 use super::api::billing;
 use super::api::menus;
 use super::api::payments;
+use super::api::privacy;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
@@ -69,6 +70,7 @@ pub const CSRF: &str = "csrf";
         finance::export_pes, finance::get_receipt_pdf,
         payments::start_payment, payments::get_payment, payments::list_payments,
         staff_payments::reconciliation_report,
+        privacy::export_household_data,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),
