@@ -12,9 +12,9 @@ use cantine::privacy::{self, EXCLUDED, EXPORTED};
 use cantine_domain::ids::HouseholdId;
 use cantine_domain::money::Cents;
 use cantine_domain::roles::Role;
+use cantine_test_support::TestApp;
 use cantine_test_support::fixtures::{self, Family};
 use cantine_test_support::time::{date, paris};
-use cantine_test_support::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -68,7 +68,9 @@ async fn seeded_family(app: &TestApp, school: i64, name: &str, first: &str) -> (
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let child = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let child = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let enrollment = family
         .request_enrollment(child, &["mon", "tue", "thu", "fri"])
         .await;
@@ -85,18 +87,24 @@ async fn seeded_family(app: &TestApp, school: i64, name: &str, first: &str) -> (
         .call(
             Method::POST,
             "/api/v1/absences",
-            Some(json!({"children": [child], "first_day": "2026-11-27", "last_day": "2026-11-27",
-                        "reason": "illness", "comment": format!("{first} a de la fièvre")})),
+            Some(
+                json!({"children": [child], "first_day": "2026-11-27", "last_day": "2026-11-27",
+                        "reason": "illness", "comment": format!("{first} a de la fièvre")}),
+            ),
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let absence = response.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let absence = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let response = family
         .client
         .put(app.url(&format!("/api/v1/absences/{absence}/certificate")))
         .header("origin", app.origin())
         .header("content-type", "application/pdf")
-        .body(cantine::demo::minimal_pdf(&format!("Certificat de {first}")))
+        .body(cantine::demo::minimal_pdf(&format!(
+            "Certificat de {first}"
+        )))
         .send()
         .await
         .unwrap();
@@ -116,7 +124,9 @@ async fn seeded_family(app: &TestApp, school: i64, name: &str, first: &str) -> (
 async fn bill(app: &TestApp, families: &[&Family]) {
     let month = Month(date("2026-11-01"));
     billing::run(&app.pool, None, "CANT", month).await.unwrap();
-    billing::issue(&app.pool, None, "CANT", month).await.unwrap();
+    billing::issue(&app.pool, None, "CANT", month)
+        .await
+        .unwrap();
     for family in families {
         billing::record_payment(
             &app.pool,
@@ -233,32 +243,71 @@ async fn the_export_holds_every_row_of_the_household_and_nothing_of_another() {
     // Each table the seeding filled has exactly the household's rows, counted independently.
     let h = family.household;
     for (table, count_sql) in [
-        ("account", format!("select count(*) from account where household_id = {h}")),
-        ("child", format!("select count(*) from child where household_id = {h}")),
-        ("enrollment", format!("select count(*) from enrollment where child_id = {child}")),
-        ("reservation", format!("select count(*) from reservation where child_id = {child}")),
+        (
+            "account",
+            format!("select count(*) from account where household_id = {h}"),
+        ),
+        (
+            "child",
+            format!("select count(*) from child where household_id = {h}"),
+        ),
+        (
+            "enrollment",
+            format!("select count(*) from enrollment where child_id = {child}"),
+        ),
+        (
+            "reservation",
+            format!("select count(*) from reservation where child_id = {child}"),
+        ),
         (
             "reservation_event",
             format!("select count(*) from reservation_event where child_id = {child}"),
         ),
-        ("absence", format!("select count(*) from absence where household_id = {h}")),
+        (
+            "absence",
+            format!("select count(*) from absence where household_id = {h}"),
+        ),
         (
             "absence_day",
             format!("select count(*) from absence_day where child_id = {child}"),
         ),
-        ("certificate", format!("select count(*) from certificate where household_id = {h}")),
-        ("email_token", format!("select count(*) from email_token where household_id = {h}")),
-        ("session", format!("select count(*) from session s join account a on a.id = s.account_id where a.household_id = {h}")),
-        ("invoice", format!("select count(*) from invoice where household_id = {h}")),
+        (
+            "certificate",
+            format!("select count(*) from certificate where household_id = {h}"),
+        ),
+        (
+            "email_token",
+            format!("select count(*) from email_token where household_id = {h}"),
+        ),
+        (
+            "session",
+            format!(
+                "select count(*) from session s join account a on a.id = s.account_id where a.household_id = {h}"
+            ),
+        ),
+        (
+            "invoice",
+            format!("select count(*) from invoice where household_id = {h}"),
+        ),
         (
             "invoice_line",
-            format!("select count(*) from invoice_line l join invoice i on i.id = l.invoice_id where i.household_id = {h}"),
+            format!(
+                "select count(*) from invoice_line l join invoice i on i.id = l.invoice_id where i.household_id = {h}"
+            ),
         ),
-        ("payment", format!("select count(*) from payment where household_id = {h}")),
-        ("ledger_entry", format!("select count(*) from ledger_entry where household_id = {h}")),
+        (
+            "payment",
+            format!("select count(*) from payment where household_id = {h}"),
+        ),
+        (
+            "ledger_entry",
+            format!("select count(*) from ledger_entry where household_id = {h}"),
+        ),
         (
             "audit_entry",
-            format!("select count(*) from audit_entry where household_id = {h} or child_id = {child}"),
+            format!(
+                "select count(*) from audit_entry where household_id = {h} or child_id = {child}"
+            ),
         ),
     ] {
         let count: i64 = sqlx::query_scalar(&count_sql)
@@ -285,7 +334,9 @@ async fn the_export_holds_every_row_of_the_household_and_nothing_of_another() {
     let page = page.text().await.unwrap();
     assert!(page.contains("Historique des réservations"));
     assert!(page.contains(CHILD_FIRST));
-    let download = family.call(Method::GET, "/foyer/mes-donnees.json", None).await;
+    let download = family
+        .call(Method::GET, "/foyer/mes-donnees.json", None)
+        .await;
     assert_eq!(download.status(), StatusCode::OK);
     assert!(
         download.headers()["content-disposition"]
@@ -342,7 +393,11 @@ async fn closing_the_account_leaves_no_name_of_the_child_nor_the_guardians_addre
     bill(&app, &[&family, &other]).await;
     let manager = manager(&app).await;
     manager
-        .call(Method::GET, &format!("/gestion/foyers/{}", family.household), None)
+        .call(
+            Method::GET,
+            &format!("/gestion/foyers/{}", family.household),
+            None,
+        )
         .await;
     let files_before = std::fs::read_dir(app.data_dir().join("certificates"))
         .unwrap()
@@ -385,7 +440,11 @@ async fn closing_the_account_leaves_no_name_of_the_child_nor_the_guardians_addre
         .send()
         .await
         .unwrap();
-    assert_eq!(closed.status(), StatusCode::OK, "followed to the login page");
+    assert_eq!(
+        closed.status(),
+        StatusCode::OK,
+        "followed to the login page"
+    );
     assert_eq!(closed.url().path(), "/connexion");
 
     for needle in [
@@ -400,7 +459,11 @@ async fn closing_the_account_leaves_no_name_of_the_child_nor_the_guardians_addre
     }
     // The other family is untouched.
     assert!(!columns_containing(&app, "Anatole").await.is_empty());
-    assert!(!columns_containing(&app, "villeneuve@example.test").await.is_empty());
+    assert!(
+        !columns_containing(&app, "villeneuve@example.test")
+            .await
+            .is_empty()
+    );
     // Public accounting keeps the invoices, payments and ledger, under the household's id.
     for table in ["invoice", "payment", "ledger_entry"] {
         let count: i64 = sqlx::query_scalar(&format!(
@@ -449,7 +512,9 @@ async fn closing_the_account_leaves_no_name_of_the_child_nor_the_guardians_addre
         .send()
         .await
         .unwrap();
-    assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(login.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = login.json().await.unwrap();
+    assert_eq!(problem["code"], "invalid_credentials");
     // The other family still works.
     let response = other.call(Method::GET, "/api/v1/children", None).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -482,7 +547,10 @@ async fn a_manager_closes_an_account_at_the_counter_with_an_audit_entry() {
         .client
         .post(app.url(&path))
         .header("origin", app.origin())
-        .form(&[("csrf", manager.csrf.as_str()), ("confirmation", "CLOTURER")])
+        .form(&[
+            ("csrf", manager.csrf.as_str()),
+            ("confirmation", "CLOTURER"),
+        ])
         .send()
         .await
         .unwrap();
@@ -592,12 +660,22 @@ async fn the_retention_job_erases_what_is_past_its_period_with_the_clock_moved()
     let later = paris("2030-01-07 03:00:00");
     app.clock().set(later);
     active.sign_in(PASSWORD).await;
-    let dry = privacy::retention(&app.pool, app.data_dir(), &config, later, date("2030-01-07"), true)
-        .await
-        .unwrap();
+    let dry = privacy::retention(
+        &app.pool,
+        app.data_dir(),
+        &config,
+        later,
+        date("2030-01-07"),
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(dry.inactive_households, 1);
     assert!(dry.sessions >= 2, "the old sessions have expired: {dry:?}");
-    assert!(dry.email_tokens >= 2, "the invitations have expired: {dry:?}");
+    assert!(
+        dry.email_tokens >= 2,
+        "the invitations have expired: {dry:?}"
+    );
     // A dry run changes nothing.
     let count: i64 = sqlx::query_scalar("select count(*) from audit_entry")
         .fetch_one(&app.pool)
@@ -606,9 +684,16 @@ async fn the_retention_job_erases_what_is_past_its_period_with_the_clock_moved()
     assert_eq!(count, audit_before);
     assert!(!columns_containing(&app, CHILD_FIRST).await.is_empty());
 
-    let swept = privacy::retention(&app.pool, app.data_dir(), &config, later, date("2030-01-07"), false)
-        .await
-        .unwrap();
+    let swept = privacy::retention(
+        &app.pool,
+        app.data_dir(),
+        &config,
+        later,
+        date("2030-01-07"),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(swept, dry);
     let found = columns_containing(&app, CHILD_FIRST).await;
     assert!(found.is_empty(), "{found:?}");
@@ -648,13 +733,24 @@ async fn the_retention_job_erases_what_is_past_its_period_with_the_clock_moved()
     .await
     .unwrap();
     assert_eq!(recent, 1);
-    // The active family still signs in.
-    let response = active.call(Method::GET, "/api/v1/children", None).await;
+    // The active family's session still works, and its data is whole.
+    let response = active
+        .call(Method::GET, "/api/v1/household/export", None)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
+    let export: Value = response.json().await.unwrap();
+    assert_eq!(export["tables"]["child"][0]["first_name"], "Anatole");
     // A second run has nothing left to do.
-    let again = privacy::retention(&app.pool, app.data_dir(), &config, later, date("2030-01-07"), false)
-        .await
-        .unwrap();
+    let again = privacy::retention(
+        &app.pool,
+        app.data_dir(),
+        &config,
+        later,
+        date("2030-01-07"),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.inactive_households, 0);
     assert_eq!(again.audit_entries, 0);
 }

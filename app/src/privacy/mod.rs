@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use cantine_domain::ids::HouseholdId;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -83,8 +83,14 @@ pub const EXCLUDED: &[(&str, &str)] = &[
         "closure",
         "a school's closed days, naming the staff member who entered them",
     ),
-    ("menu_day", "a day's menu, naming the staff member who entered it"),
-    ("tariff", "the commune's tariffs, naming the staff member who entered them"),
+    (
+        "menu_day",
+        "a day's menu, naming the staff member who entered it",
+    ),
+    (
+        "tariff",
+        "the commune's tariffs, naming the staff member who entered them",
+    ),
 ];
 
 /// A household's data: one array of rows per table, as stored (secrets left out).
@@ -124,7 +130,9 @@ impl Export {
 pub async fn export(pool: &PgPool, household: HouseholdId, now: DateTime<Utc>) -> Result<Export> {
     let value = store::export(pool, household.get()).await?;
     let Value::Object(map) = value else {
-        return Err(Error::Internal(anyhow::anyhow!("the export is not an object")));
+        return Err(Error::Internal(anyhow::anyhow!(
+            "the export is not an object"
+        )));
     };
     let tables: BTreeMap<String, Value> = map.into_iter().collect();
     let has_row = tables
@@ -279,7 +287,7 @@ pub async fn retention(
     let audit_entries = store::old_audit_entries(&mut conn, audit_before, delete).await?;
     drop(conn);
     let inactive_before = now - chrono::Duration::days(i64::from(config.inactive_household_days));
-    let inactive = store::inactive_households(pool, inactive_before).await?;
+    let inactive = store::inactive_households(pool, inactive_before, now).await?;
     if delete {
         for household in &inactive {
             close_household(

@@ -119,13 +119,10 @@ pub async fn erase(conn: &mut PgConnection, household: i64, today: NaiveDate) ->
         sqlx::query_scalar!("select id from child where household_id = $1", household)
             .fetch_all(&mut *conn)
             .await?;
-    erased.sessions = sqlx::query!(
-        "delete from session where account_id = any($1)",
-        &guardians
-    )
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    erased.sessions = sqlx::query!("delete from session where account_id = any($1)", &guardians)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     sqlx::query!(
         "delete from email_token where account_id = any($1) or household_id = $2",
         &guardians,
@@ -243,12 +240,18 @@ pub async fn mark_closed(
 }
 
 /// How many rows the retention job finds past their period (dry run) or deleted.
-pub async fn expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>, delete: bool) -> Result<u64> {
+pub async fn expired_sessions(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    delete: bool,
+) -> Result<u64> {
     if delete {
-        Ok(sqlx::query!("delete from session where expires_at < $1", now)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query!("delete from session where expires_at < $1", now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected(),
+        )
     } else {
         Ok(count(
             sqlx::query_scalar!("select count(*) from session where expires_at < $1", now)
@@ -258,17 +261,26 @@ pub async fn expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>, delet
     }
 }
 
-pub async fn expired_tokens(conn: &mut PgConnection, now: DateTime<Utc>, delete: bool) -> Result<u64> {
+pub async fn expired_tokens(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    delete: bool,
+) -> Result<u64> {
     if delete {
-        Ok(sqlx::query!("delete from email_token where expires_at < $1", now)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query!("delete from email_token where expires_at < $1", now)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected(),
+        )
     } else {
         Ok(count(
-            sqlx::query_scalar!("select count(*) from email_token where expires_at < $1", now)
-                .fetch_one(&mut *conn)
-                .await?,
+            sqlx::query_scalar!(
+                "select count(*) from email_token where expires_at < $1",
+                now
+            )
+            .fetch_one(&mut *conn)
+            .await?,
         ))
     }
 }
@@ -285,9 +297,9 @@ pub async fn old_audit_entries(
             "delete from audit_entry where at < least($1, now() - interval '183 days')",
             before
         )
-            .execute(&mut *conn)
-            .await?
-            .rows_affected())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
     } else {
         Ok(count(
             sqlx::query_scalar!(
@@ -301,15 +313,20 @@ pub async fn old_audit_entries(
 }
 
 /// Open households with no sign of life since `before`: none of their accounts, children,
-/// enrollments, bookings, invoices or payments is newer, and no session is open.
-pub async fn inactive_households(pool: &PgPool, before: DateTime<Utc>) -> Result<Vec<i64>> {
+/// enrollments, bookings, invoices or payments is newer, and no session is open at `now`.
+pub async fn inactive_households(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
     let today = before.date_naive();
     Ok(sqlx::query_scalar!(
         "select h.id from household h
          where h.closed_at is null and h.created_at < $1
            and not exists (select 1 from account a where a.household_id = h.id
                            and (a.created_at >= $1 or a.updated_at >= $1
-                                or exists (select 1 from session s where s.account_id = a.id)))
+                                or exists (select 1 from session s where s.account_id = a.id
+                                           and s.expires_at >= $3)))
            and not exists (select 1 from child c where c.household_id = h.id
                            and (c.created_at >= $1 or c.updated_at >= $1
                                 or exists (select 1 from enrollment e where e.child_id = c.id
@@ -322,6 +339,7 @@ pub async fn inactive_households(pool: &PgPool, before: DateTime<Utc>) -> Result
          order by h.id",
         before,
         today,
+        now,
     )
     .fetch_all(pool)
     .await?)

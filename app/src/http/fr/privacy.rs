@@ -164,7 +164,9 @@ pub fn processing_record(
     md.push_str("- mots de passe hachés (argon2id), sessions côté serveur ;\n");
     md.push_str("- sauvegardes chiffrées, restauration testée ;\n");
     md.push_str("- effacement des identités à la clôture d'un compte, historique pseudonymisé ;\n");
-    md.push_str("- tâche quotidienne d'effacement des données dont la durée de conservation est échue.\n\n");
+    md.push_str(
+        "- tâche quotidienne d'effacement des données dont la durée de conservation est échue.\n\n",
+    );
     md.push_str("## Exercice des droits\n\n");
     md.push_str(&format!("{}.\n\n", privacy.rights_contact));
     for r in RIGHTS {

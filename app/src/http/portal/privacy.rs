@@ -174,9 +174,11 @@ pub(super) async fn close(
     if form.get("confirmation").trim() != "CLOTURER" {
         let mut template = ClosurePage {
             layout: Layout::new("Clôturer mon compte", Some(&session)),
-            error: Some(crate::http::fr::message(&Error::Invalid(Invalid::Required {
-                field: Field::Confirmation,
-            }))),
+            error: Some(crate::http::fr::message(&Error::Invalid(
+                Invalid::Required {
+                    field: Field::Confirmation,
+                },
+            ))),
         };
         template.layout.mark_failed();
         return page(StatusCode::UNPROCESSABLE_ENTITY, &template);
