@@ -96,6 +96,13 @@ enum AdminCommand {
         #[arg(long, default_value = "Mairie")]
         last_name: String,
     },
+    /// Run the retention job once ([retention]): erase what is past its period, and print
+    /// what was erased, in counts.
+    Retention {
+        /// Count what a run would erase, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,13 +325,59 @@ fn payfip_simulator(
 }
 
 async fn admin(config: &Config, pool: &PgPool, command: AdminCommand) -> anyhow::Result<()> {
-    let AdminCommand::CreateUser {
-        email,
-        roles,
-        schools,
-        first_name,
-        last_name,
-    } = command;
+    match command {
+        AdminCommand::Retention { dry_run } => retention(config, pool, dry_run).await,
+        AdminCommand::CreateUser {
+            email,
+            roles,
+            schools,
+            first_name,
+            last_name,
+        } => create_user(config, pool, email, roles, schools, first_name, last_name).await,
+    }
+}
+
+/// `cantine admin retention [--dry-run]`: one run of the daily job, its counts printed.
+async fn retention(config: &Config, pool: &PgPool, dry_run: bool) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let today = crate::platform::rules(config, now).today();
+    let swept = crate::privacy::retention(
+        pool,
+        &config.data_dir,
+        &config.retention,
+        now,
+        today,
+        dry_run,
+    )
+    .await?;
+    let verb = if dry_run { "would erase" } else { "erased" };
+    println!("retention ({verb}):");
+    println!("  expired sessions: {}", swept.sessions);
+    println!("  expired e-mail tokens: {}", swept.email_tokens);
+    println!(
+        "  audit entries older than {} days: {}",
+        config.retention.audit_days, swept.audit_entries
+    );
+    println!(
+        "  households inactive for {} days (closed and erased): {}",
+        config.retention.inactive_household_days, swept.inactive_households
+    );
+    println!(
+        "kept: invoices older than {} years: {} (their elimination is the archives service's decision)",
+        config.retention.invoice_years, swept.invoices_past_retention
+    );
+    Ok(())
+}
+
+async fn create_user(
+    config: &Config,
+    pool: &PgPool,
+    email: String,
+    roles: Vec<String>,
+    schools: Vec<String>,
+    first_name: Option<String>,
+    last_name: String,
+) -> anyhow::Result<()> {
     let mut school_ids = Vec::new();
     for school in &schools {
         let found = sqlx::query_scalar!(

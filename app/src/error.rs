@@ -198,6 +198,8 @@ pub enum Field {
     Reason,
     Document,
     PostalAddress,
+    /// The word typed to confirm an irreversible action (closing an account).
+    Confirmation,
 }
 
 /// Input that does not make sense (422).

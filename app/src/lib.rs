@@ -28,6 +28,7 @@ pub mod kitchen;
 pub mod menus;
 pub mod payments;
 pub mod platform;
+pub mod privacy;
 pub mod reservations;
 pub mod staff;
 pub mod status;

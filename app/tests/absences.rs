@@ -485,7 +485,7 @@ async fn a_manager_reads_a_certificate_and_each_read_is_audited() {
     }
     assert_eq!(town.count(reads).await, 2);
     let (actor, household, detail): (String, i64, Value) = sqlx::query_as(
-        "select actor_email, household_id, detail from audit_entry where action = 'certificate_read' limit 1",
+        "select a.email as actor_email, e.household_id, e.detail from audit_entry e join account a on a.id = e.actor_account_id where e.action = 'certificate_read' limit 1",
     )
     .fetch_one(&town.app.pool)
     .await

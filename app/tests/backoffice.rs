@@ -188,6 +188,12 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/gestion/personnel/{account_id}/roles", &[Admin]),
         ("GET", "/gestion/journal", &[Admin]),
         ("GET", "/gestion/etat", &[Admin, Manager]),
+        (
+            "GET",
+            "/gestion/registre-des-traitements",
+            &[Admin, Manager],
+        ),
+        ("POST", "/gestion/foyers/{household_id}/cloture", &[Manager]),
         ("GET", "/gestion/absences", &[Manager]),
         ("POST", "/gestion/absences/{absence_id}", &[Manager]),
         (

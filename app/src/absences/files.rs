@@ -55,6 +55,20 @@ impl CertificateFiles {
             .with_context(|| format!("read certificate {}", path.display()))?)
     }
 
+    /// Erases a certificate's file (a closed household's, RGPD erasure): the row stays as
+    /// evidence that a certificate was given, its content goes. Answers whether a file was
+    /// there.
+    pub async fn erase(&self, key: Uuid) -> Result<bool> {
+        let path = self.path(key);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("erase certificate {}", path.display()))
+                .into()),
+        }
+    }
+
     /// Removes a file whose row was never committed; a failure only leaves an orphan file,
     /// logged.
     pub async fn remove_orphan(&self, key: Uuid) {

@@ -57,6 +57,9 @@ pub enum Action {
     CustodySet,
     CustodyRemoved,
     PaymentMismatchResolved,
+    /// A household's account closed and its identities erased (RGPD), at the counter or by
+    /// the retention job.
+    HouseholdClosed,
 }
 
 impl Action {
@@ -94,6 +97,7 @@ impl Action {
         Action::CustodySet,
         Action::CustodyRemoved,
         Action::PaymentMismatchResolved,
+        Action::HouseholdClosed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -131,6 +135,7 @@ impl Action {
             Action::CustodySet => "custody_set",
             Action::CustodyRemoved => "custody_removed",
             Action::PaymentMismatchResolved => "payment_mismatch_resolved",
+            Action::HouseholdClosed => "household_closed",
         }
     }
 

@@ -9,10 +9,9 @@ use crate::error::Result;
 
 pub async fn insert(conn: &mut PgConnection, entry: &Entry<'_>) -> Result<()> {
     sqlx::query!(
-        "insert into audit_entry (actor_account_id, actor_email, action, household_id, child_id, detail, client_ip)
-         values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into audit_entry (actor_account_id, action, household_id, child_id, detail, client_ip)
+         values ($1, $2, $3, $4, $5, $6)",
         entry.actor.map(|a| a.account.get()),
-        entry.actor.map(|a| a.email.as_str()),
         entry.action.code(),
         entry.household.map(|h| h.get()),
         entry.child.map(|c| c.get()),
@@ -55,16 +54,19 @@ pub struct Row {
 pub async fn list(pool: &PgPool, f: &Filter) -> Result<Vec<Row>> {
     Ok(sqlx::query_as!(
         Row,
-        "select id, at, actor_account_id, actor_email, action, household_id, child_id, detail, client_ip
-         from audit_entry
-         where ($1::timestamptz is null or at >= $1)
-           and ($2::timestamptz is null or at < $2)
-           and ($3::text is null or strpos(actor_email, lower($3)) > 0)
-           and ($4::text is null or action = $4)
-           and ($5::bigint is null or household_id = $5)
-           and ($6::bigint is null or child_id = $6)
-           and ($7::bigint is null or id < $7)
-         order by id desc limit $8",
+        // The actor's address is the account's: the entry names the account only, so that a
+        // person's identity lives in one row (migration 0021).
+        r#"select e.id, e.at, e.actor_account_id, a.email as "actor_email?", e.action,
+                  e.household_id, e.child_id, e.detail, e.client_ip
+         from audit_entry e left join account a on a.id = e.actor_account_id
+         where ($1::timestamptz is null or e.at >= $1)
+           and ($2::timestamptz is null or e.at < $2)
+           and ($3::text is null or strpos(a.email, lower($3)) > 0)
+           and ($4::text is null or e.action = $4)
+           and ($5::bigint is null or e.household_id = $5)
+           and ($6::bigint is null or e.child_id = $6)
+           and ($7::bigint is null or e.id < $7)
+         order by e.id desc limit $8"#,
         f.from,
         f.to,
         f.actor.as_deref(),

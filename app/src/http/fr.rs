@@ -5,6 +5,7 @@
 //! Plain text: the templates escape it.
 
 pub mod billing;
+pub mod privacy;
 
 use cantine_domain::absence::{
     AbsenceError, CertificateProblem, Notice, Reason as AbsenceReason, Status as AbsenceStatus,
@@ -119,6 +120,7 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::PaymentMismatchResolved => "Anomalie PayFiP traitée",
         Action::CustodySet => "Garde partagée enregistrée",
         Action::CustodyRemoved => "Garde partagée supprimée",
+        Action::HouseholdClosed => "Compte du foyer clos (RGPD)",
     }
 }
 
@@ -140,6 +142,9 @@ pub fn staff_notice(code: &str) -> Option<&'static str> {
         "jour-annule" => "Repas annulé pour la famille.",
         "jour-inchange" => "Rien à changer : le jour était déjà dans cet état.",
         "quotient" => "Quotient familial enregistré.",
+        "compte-clos" => {
+            "Compte du foyer clos : les identités sont effacées, les factures et paiements conservés sous le numéro du foyer."
+        }
         "garde" => "Garde partagée enregistrée : chaque foyer réserve désormais ses propres jours.",
         "garde-supprimee" => "Garde partagée supprimée : l'enfant ne dépend plus que de son foyer.",
         "absence-acceptee" => "Absence acceptée : la famille est prévenue par e-mail.",
@@ -235,6 +240,7 @@ fn field(field: Field) -> &'static str {
         Field::Reason => "motif",
         Field::Document => "justificatif",
         Field::PostalAddress => "adresse postale",
+        Field::Confirmation => "confirmation",
     }
 }
 

@@ -275,7 +275,18 @@ pub async fn serve(
         tokio::spawn(crate::billing::outbox::run(
             state.pool.clone(),
             FamilyMails::new(&state),
-            worker_stopped,
+            worker_stopped.clone(),
+        ))
+    });
+    // The retention job: what is past its period is erased once a day ([retention]).
+    let retention_worker = state.config.retention.worker.then(|| {
+        tokio::spawn(crate::privacy::run(
+            crate::privacy::Job {
+                pool: state.pool.clone(),
+                config: state.config.clone(),
+                clock: state.clock.clone(),
+            },
+            worker_stopped.clone(),
         ))
     });
     let served = axum::serve(
@@ -293,6 +304,11 @@ pub async fn serve(
         && let Err(e) = worker.await
     {
         tracing::warn!(error = %e, "the billing mail worker ended abnormally");
+    }
+    if let Some(worker) = retention_worker
+        && let Err(e) = worker.await
+    {
+        tracing::warn!(error = %e, "the retention job ended abnormally");
     }
     if let Some(worker) = payfip_worker
         && let Err(e) = worker.await

@@ -16,6 +16,7 @@ use super::api::absences;
 use super::api::billing;
 use super::api::menus;
 use super::api::payments;
+use super::api::privacy;
 use super::api::v1 as api;
 use super::backoffice::api as staff;
 use super::backoffice::api_absences as staff_absences;
@@ -70,6 +71,7 @@ pub const CSRF: &str = "csrf";
         payments::start_payment, payments::get_payment, payments::list_payments,
         staff_payments::reconciliation_report, staff_payments::list_payment_mismatches,
         staff_payments::resolve_payment_mismatch,
+        privacy::export_household_data,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

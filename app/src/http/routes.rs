@@ -111,6 +111,21 @@ pub const STAFF_RECEIPT: &str = "/gestion/facturation/recus/{payment_id}";
 pub const STAFF_PAYMENT_MISMATCHES: &str = "/gestion/paiements/anomalies";
 pub const STAFF_PAYMENT_MISMATCH: &str = "/gestion/paiements/anomalies/{attempt_id}";
 
+// Data protection (RGPD).
+/// The privacy page, public.
+pub const PRIVACY: &str = "/confidentialite";
+/// The family's data: the readable page, and its JSON download.
+pub const MY_DATA: &str = "/foyer/mes-donnees";
+pub const MY_DATA_JSON: &str = "/foyer/mes-donnees.json";
+/// The family closes its account (a confirmation page, then the form's post).
+pub const ACCOUNT_CLOSURE: &str = "/foyer/cloture";
+/// `exportHouseholdData`.
+pub const MY_DATA_API: &str = "/api/v1/household/export";
+/// A manager closes a household's account at the counter.
+pub const STAFF_HOUSEHOLD_CLOSURE: &str = "/gestion/foyers/{household_id}/cloture";
+/// The record of processing activities, for the DPO (Markdown).
+pub const STAFF_PROCESSING_RECORD: &str = "/gestion/registre-des-traitements";
+
 /// A path with its `{placeholders}` filled in order, for links and redirects.
 pub fn fill(path: &str, values: &[i64]) -> String {
     let mut out = String::with_capacity(path.len());

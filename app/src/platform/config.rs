@@ -108,6 +108,41 @@ pub struct Config {
     pub billing: BillingConfig,
     pub accounting: AccountingConfig,
     pub payfip: PayfipConfig,
+    pub privacy: PrivacyConfig,
+    pub retention: RetentionConfig,
+}
+
+/// `[privacy]`: what the privacy page (`/confidentialite`) and the record of processing
+/// activities (RGPD art. 30) say about the controller. The purposes, the data and the
+/// retention periods come from the application itself and from `[retention]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrivacyConfig {
+    /// The controller: the commune, represented by its mayor.
+    pub controller: String,
+    /// The controller's postal address.
+    pub address: String,
+    /// How to reach the data protection officer (DPO).
+    pub dpo_contact: String,
+    /// Where and how families exercise their rights.
+    pub rights_contact: String,
+    /// The legal bases of the processing (RGPD art. 6).
+    pub legal_basis: String,
+    /// Who receives the data, one line each.
+    pub recipients: Vec<String>,
+}
+
+/// `[retention]`: how long data is kept, and the daily job that erases what is past its
+/// period (docs/security.md gives each default and its source).
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionConfig {
+    /// Whether `serve` runs the daily retention job.
+    pub worker: bool,
+    /// Days an audit entry is kept (the CNIL's recommendation on logging: 6 months to 1 year).
+    pub audit_days: u32,
+    /// Days without any activity after which a household's account is closed and erased.
+    pub inactive_household_days: u32,
+    /// Years invoices and payments are kept (public accounting); the job counts, never deletes.
+    pub invoice_years: u32,
 }
 
 /// `[payfip]`: the DGFiP's PayFiP web service, where families pay their invoices online. The
@@ -988,6 +1023,10 @@ struct FileConfig {
     accounting: FileAccounting,
     #[serde(default)]
     payfip: FilePayfip,
+    #[serde(default)]
+    privacy: FilePrivacy,
+    #[serde(default)]
+    retention: FileRetention,
 }
 
 impl FileConfig {
@@ -1012,6 +1051,8 @@ impl FileConfig {
         let billing = self.billing.parse(&top, &mut warnings)?;
         let accounting = self.accounting.parse(&top, &mut warnings)?;
         let payfip = self.payfip.parse(&top, &mut warnings)?;
+        let privacy = self.privacy.parse(&top, &mut warnings)?;
+        let retention = self.retention.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -1031,6 +1072,114 @@ impl FileConfig {
             billing,
             accounting,
             payfip,
+            privacy,
+            retention,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FilePrivacy {
+    controller: Option<String>,
+    address: Option<String>,
+    dpo_contact: Option<String>,
+    rights_contact: Option<String>,
+    legal_basis: Option<String>,
+    recipients: Option<Vec<String>>,
+}
+
+impl Section for FilePrivacy {
+    type Typed = PrivacyConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<PrivacyConfig, ConfigError> {
+        let recipients = self.recipients.unwrap_or_else(|| {
+            [
+                "les agents du service scolaire et de la régie de la commune, chacun pour ce que son rôle demande",
+                "le personnel de restauration et les agents des écoles : les repas réservés, les régimes et les allergies des enfants servis",
+                "le prestataire de restauration : les effectifs par école et par jour, sans nom",
+                "le comptable public (DGFiP) : les factures et les paiements, pour le recouvrement",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        });
+        if recipients.iter().any(|r| r.trim().is_empty()) {
+            return Err(ConfigError::invalid(
+                "privacy.recipients",
+                "an entry is empty",
+            ));
+        }
+        Ok(PrivacyConfig {
+            controller: required_text(
+                "privacy.controller",
+                self.controller,
+                "La commune, représentée par son maire",
+            )?,
+            address: required_text("privacy.address", self.address, "Mairie")?,
+            dpo_contact: required_text(
+                "privacy.dpo_contact",
+                self.dpo_contact,
+                "Le délégué à la protection des données (DPO) de la commune, par courrier à la mairie",
+            )?,
+            rights_contact: required_text(
+                "privacy.rights_contact",
+                self.rights_contact,
+                "À l'accueil de la mairie, ou par écrit au délégué à la protection des données",
+            )?,
+            legal_basis: required_text(
+                "privacy.legal_basis",
+                self.legal_basis,
+                "Mission d'intérêt public (RGPD, art. 6.1.e) : le service public de restauration scolaire ; obligation légale (art. 6.1.c) pour la facturation et la comptabilité publique",
+            )?,
+            recipients,
+        })
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileRetention {
+    worker: Option<bool>,
+    audit_days: Option<u32>,
+    inactive_household_days: Option<u32>,
+    invoice_years: Option<u32>,
+}
+
+/// The database refuses to delete younger audit entries (migration 0021).
+pub const MIN_AUDIT_DAYS: u32 = 183;
+
+impl Section for FileRetention {
+    type Typed = RetentionConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<RetentionConfig, ConfigError> {
+        let audit_days = self.audit_days.unwrap_or(365);
+        if !(MIN_AUDIT_DAYS..=3660).contains(&audit_days) {
+            return Err(ConfigError::invalid(
+                "retention.audit_days",
+                format!("must be between {MIN_AUDIT_DAYS} and 3660"),
+            ));
+        }
+        let inactive_household_days = self.inactive_household_days.unwrap_or(730);
+        if !(365..=3660).contains(&inactive_household_days) {
+            return Err(ConfigError::invalid(
+                "retention.inactive_household_days",
+                "must be between 365 and 3660",
+            ));
+        }
+        let invoice_years = self.invoice_years.unwrap_or(10);
+        if !(10..=100).contains(&invoice_years) {
+            return Err(ConfigError::invalid(
+                "retention.invoice_years",
+                "must be between 10 and 100",
+            ));
+        }
+        Ok(RetentionConfig {
+            worker: self.worker.unwrap_or(true),
+            audit_days,
+            inactive_household_days,
+            invoice_years,
         })
     }
 }
@@ -2630,6 +2779,20 @@ tick_secs = 300
 [[payfip.regies]]
 code = "CANT"
 numcli = "012345"
+
+[privacy]
+controller = "Commune de Techniville, représentée par son maire"
+address = "Mairie, 2 rue Haute, 99123 Techniville"
+dpo_contact = "dpo@techniville.fr"
+rights_contact = "À l'accueil de la mairie"
+legal_basis = "Mission d'intérêt public"
+recipients = ["le service scolaire", "le comptable public"]
+
+[retention]
+worker = false
+audit_days = 365
+inactive_household_days = 730
+invoice_years = 10
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -2921,6 +3084,32 @@ numcli = "012345"
                 "[{ code = \"CANT\", numcli = \"123456\" }]".into(),
                 "CANT".into(),
             ),
+            (
+                "privacy.controller",
+                "Ville de Lyon".into(),
+                "Ville de Lyon".into(),
+            ),
+            ("privacy.address", "Mairie".into(), "Mairie".into()),
+            (
+                "privacy.dpo_contact",
+                "dpo@lyon.fr".into(),
+                "dpo@lyon.fr".into(),
+            ),
+            ("privacy.rights_contact", "Accueil".into(), "Accueil".into()),
+            ("privacy.legal_basis", "Mission".into(), "Mission".into()),
+            (
+                "privacy.recipients",
+                r#"["le service", "le comptable"]"#.into(),
+                "le service, le comptable".into(),
+            ),
+            ("retention.worker", "false".into(), "false".into()),
+            ("retention.audit_days", "200".into(), "200".into()),
+            (
+                "retention.inactive_household_days",
+                "400".into(),
+                "400".into(),
+            ),
+            ("retention.invoice_years", "12".into(), "12".into()),
         ]
     }
 

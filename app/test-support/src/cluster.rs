@@ -121,5 +121,7 @@ pub fn config() -> Config {
     config.billing.mail_worker = false;
     // Likewise PayFiP's reconciliation: `app/tests/payments.rs` calls `payments::reconcile`.
     config.payfip.worker = false;
+    // And the retention job: `app/tests/privacy.rs` calls `privacy::retention` with its clock.
+    config.retention.worker = false;
     config
 }

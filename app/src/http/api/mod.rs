@@ -5,6 +5,7 @@ pub mod absences;
 pub mod billing;
 pub mod menus;
 pub mod payments;
+pub mod privacy;
 pub mod v1;
 
 use axum::Router;
@@ -17,4 +18,5 @@ pub fn routes() -> Router<AppState> {
         .merge(billing::routes())
         .merge(menus::routes())
         .merge(payments::routes())
+        .merge(privacy::routes())
 }

@@ -20,6 +20,7 @@ pub mod api_payments;
 pub mod billing_exports;
 pub mod kitchen;
 mod pages;
+mod privacy;
 
 use std::net::SocketAddr;
 
@@ -131,6 +132,7 @@ fn declare(state: &AppState) -> Table {
     let table = api_custody::declare(table);
     let table = api_billing::declare(table);
     let table = api_payments::declare(table);
+    let table = privacy::declare(table);
     kitchen::declare(pages::declare(table))
 }
 

@@ -164,6 +164,9 @@ fn login_info(code: Option<&str>) -> Option<&'static str> {
         "confirme" => Some("Adresse e-mail confirmée. Vous pouvez vous connecter."),
         "invite" => Some("Compte créé : vous pouvez vous connecter."),
         "deconnecte" => Some("Vous êtes déconnecté."),
+        "compte-clos" => Some(
+            "Votre compte est clos et vos données personnelles sont effacées. Les factures et paiements restent conservés, sans votre nom, le temps que la comptabilité publique l'impose.",
+        ),
         "mot-de-passe" => Some(
             "Mot de passe enregistré. Connectez-vous : à la première connexion, vous activerez la double authentification.",
         ),

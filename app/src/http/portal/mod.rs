@@ -13,6 +13,7 @@ mod calendar;
 mod family;
 pub(super) mod menus;
 mod payments;
+mod privacy;
 pub(super) mod widgets;
 
 use askama::Template;
@@ -48,6 +49,13 @@ pub fn routes() -> Router<AppState> {
         )
         .route(routes::LOG_OUT, post(account::logout))
         .route(routes::HOUSEHOLD, get(family::household))
+        .route(routes::PRIVACY, get(privacy::privacy_page))
+        .route(routes::MY_DATA, get(privacy::my_data))
+        .route(routes::MY_DATA_JSON, get(privacy::my_data_json))
+        .route(
+            routes::ACCOUNT_CLOSURE,
+            get(privacy::closure_form).post(privacy::close),
+        )
         .route(routes::INVITE, post(family::invite))
         .route(
             routes::NEW_CHILD,
