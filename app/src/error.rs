@@ -66,10 +66,14 @@ pub enum Code {
     PaymentUnavailable,
     /// A payment's idempotency key already recorded another request.
     IdempotencyKeyReused,
+    /// A mandate's IBAN fails its checksum or its country's format.
+    InvalidIban,
+    /// The household already has an active direct-debit mandate.
+    MandateActive,
 }
 
 impl Code {
-    pub const ALL: [Code; 42] = [
+    pub const ALL: [Code; 44] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -112,6 +116,8 @@ impl Code {
         Code::NothingToPay,
         Code::PaymentUnavailable,
         Code::IdempotencyKeyReused,
+        Code::InvalidIban,
+        Code::MandateActive,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -158,6 +164,8 @@ impl Code {
             Code::NothingToPay => "nothing_to_pay",
             Code::PaymentUnavailable => "payment_unavailable",
             Code::IdempotencyKeyReused => "idempotency_key_reused",
+            Code::InvalidIban => "invalid_iban",
+            Code::MandateActive => "mandate_active",
         }
     }
 }
@@ -269,6 +277,8 @@ pub enum Invalid {
     /// An amount that is zero, negative or above what the action allows.
     Amount,
     Custody(CustodyError),
+    /// A mandate's IBAN, BIC, holder or date, or a rejection's reason code.
+    Sepa(cantine_domain::sepa::SepaError),
     /// A shared custody's other household that does not exist, or is the child's own.
     OtherHousehold,
     /// A custody given by ranges with none, or more than `max`.
@@ -394,6 +404,24 @@ pub enum Conflict {
     /// The PES writer refused the month's file (a malformed identifier, an address too long).
     Pes(cantine_domain::pes::PesError),
     Payment(PaymentConflict),
+    Sepa(SepaConflict),
+}
+
+/// What the state of SEPA direct debit refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SepaConflict {
+    /// The household already has an active mandate: revoke it first.
+    MandateActive,
+    /// The mandate is already revoked.
+    MandateRevoked,
+    /// The run is a draft: only issued invoices are collected.
+    RunNotIssued,
+    /// No invoice of the run is left to collect under an active mandate.
+    NothingToCollect,
+    /// The debit's rejection is already entered (under another key).
+    AlreadyRejected,
+    /// These `[sepa]` keys are unset.
+    NotConfigured(Vec<&'static str>),
 }
 
 /// What an online payment's state, or PayFiP, refuses.
@@ -492,6 +520,7 @@ impl Error {
                 Invalid::Certificate(CertificateProblem::Type) => Code::UnsupportedCertificate,
                 // A date outside the year is refused like any non-service day.
                 Invalid::OutsideSchoolYear(_) => Code::NotAServiceDay,
+                Invalid::Sepa(cantine_domain::sepa::SepaError::Iban) => Code::InvalidIban,
                 _ => Code::Validation,
             },
             Self::Conflict(conflict) => match conflict {
@@ -533,6 +562,14 @@ impl Error {
                     | PaymentConflict::Unavailable
                     | PaymentConflict::Refused { .. },
                 ) => Code::PaymentUnavailable,
+                Conflict::Sepa(SepaConflict::MandateActive) => Code::MandateActive,
+                Conflict::Sepa(
+                    SepaConflict::MandateRevoked
+                    | SepaConflict::RunNotIssued
+                    | SepaConflict::AlreadyRejected,
+                ) => Code::InvalidTransition,
+                Conflict::Sepa(SepaConflict::NothingToCollect) => Code::NothingToPay,
+                Conflict::Sepa(SepaConflict::NotConfigured(_)) => Code::NotConfigured,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

@@ -32,6 +32,8 @@ pub enum SepaError {
     Empty,
     #[error("an amount of 0 or less, or above 999,999,999.99 €")]
     Amount,
+    #[error("reason code: 4 letters or digits (AM04, MD01)")]
+    ReasonCode,
     #[error("{0}: an identifier of 1 to 35 characters of A-Z, 0-9 and -")]
     Identifier(&'static str),
 }

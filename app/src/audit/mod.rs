@@ -56,10 +56,13 @@ pub enum Action {
     RefundIssued,
     CustodySet,
     CustodyRemoved,
+    MandateRevoked,
+    DirectDebitsExported,
+    DirectDebitRejected,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -92,6 +95,9 @@ impl Action {
         Action::RefundIssued,
         Action::CustodySet,
         Action::CustodyRemoved,
+        Action::MandateRevoked,
+        Action::DirectDebitsExported,
+        Action::DirectDebitRejected,
     ];
 
     pub fn code(self) -> &'static str {
@@ -128,6 +134,9 @@ impl Action {
             Action::RefundIssued => "refund_issued",
             Action::CustodySet => "custody_set",
             Action::CustodyRemoved => "custody_removed",
+            Action::MandateRevoked => "mandate_revoked",
+            Action::DirectDebitsExported => "direct_debits_exported",
+            Action::DirectDebitRejected => "direct_debit_rejected",
         }
     }
 
