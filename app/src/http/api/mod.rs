@@ -3,6 +3,7 @@
 
 pub mod absences;
 pub mod billing;
+pub mod mandates;
 pub mod menus;
 pub mod payments;
 pub mod v1;
@@ -17,4 +18,5 @@ pub fn routes() -> Router<AppState> {
         .merge(billing::routes())
         .merge(menus::routes())
         .merge(payments::routes())
+        .merge(mandates::routes())
 }
