@@ -68,10 +68,14 @@ pub enum Code {
     IdempotencyKeyReused,
     /// The PayFiP attempt is not a mismatch waiting for finance (or already decided).
     MismatchNotOpen,
+    /// A mandate's IBAN fails its checksum or its country's format.
+    InvalidIban,
+    /// The household already has an active direct-debit mandate.
+    MandateActive,
 }
 
 impl Code {
-    pub const ALL: [Code; 43] = [
+    pub const ALL: [Code; 45] = [
         Code::NotFound,
         Code::Unauthorized,
         Code::Csrf,
@@ -115,6 +119,8 @@ impl Code {
         Code::PaymentUnavailable,
         Code::IdempotencyKeyReused,
         Code::MismatchNotOpen,
+        Code::InvalidIban,
+        Code::MandateActive,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -162,6 +168,8 @@ impl Code {
             Code::PaymentUnavailable => "payment_unavailable",
             Code::IdempotencyKeyReused => "idempotency_key_reused",
             Code::MismatchNotOpen => "mismatch_not_open",
+            Code::InvalidIban => "invalid_iban",
+            Code::MandateActive => "mandate_active",
         }
     }
 }
@@ -275,6 +283,8 @@ pub enum Invalid {
     /// An amount that is zero, negative or above what the action allows.
     Amount,
     Custody(CustodyError),
+    /// A mandate's IBAN, BIC, holder or date, or a rejection's reason code.
+    Sepa(cantine_domain::sepa::SepaError),
     /// A shared custody's other household that does not exist, or is the child's own.
     OtherHousehold,
     /// A custody given by ranges with none, or more than `max`.
@@ -400,6 +410,24 @@ pub enum Conflict {
     /// The PES writer refused the month's file (a malformed identifier, an address too long).
     Pes(cantine_domain::pes::PesError),
     Payment(PaymentConflict),
+    Sepa(SepaConflict),
+}
+
+/// What the state of SEPA direct debit refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SepaConflict {
+    /// The household already has an active mandate: revoke it first.
+    MandateActive,
+    /// The mandate is already revoked.
+    MandateRevoked,
+    /// The run is a draft: only issued invoices are collected.
+    RunNotIssued,
+    /// No invoice of the run is left to collect under an active mandate.
+    NothingToCollect,
+    /// The debit's rejection is already entered (under another key).
+    AlreadyRejected,
+    /// These `[sepa]` keys are unset.
+    NotConfigured(Vec<&'static str>),
 }
 
 /// What an online payment's state, or PayFiP, refuses.
@@ -500,6 +528,7 @@ impl Error {
                 Invalid::Certificate(CertificateProblem::Type) => Code::UnsupportedCertificate,
                 // A date outside the year is refused like any non-service day.
                 Invalid::OutsideSchoolYear(_) => Code::NotAServiceDay,
+                Invalid::Sepa(cantine_domain::sepa::SepaError::Iban) => Code::InvalidIban,
                 _ => Code::Validation,
             },
             Self::Conflict(conflict) => match conflict {
@@ -542,6 +571,14 @@ impl Error {
                     | PaymentConflict::Unavailable
                     | PaymentConflict::Refused { .. },
                 ) => Code::PaymentUnavailable,
+                Conflict::Sepa(SepaConflict::MandateActive) => Code::MandateActive,
+                Conflict::Sepa(
+                    SepaConflict::MandateRevoked
+                    | SepaConflict::RunNotIssued
+                    | SepaConflict::AlreadyRejected,
+                ) => Code::InvalidTransition,
+                Conflict::Sepa(SepaConflict::NothingToCollect) => Code::NothingToPay,
+                Conflict::Sepa(SepaConflict::NotConfigured(_)) => Code::NotConfigured,
             },
             Self::Malformed(Malformed::Json) => Code::MalformedJson,
             Self::Malformed(_) => Code::BadRequest,

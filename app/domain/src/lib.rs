@@ -25,5 +25,6 @@ pub mod pes;
 pub mod roles;
 pub mod rules;
 pub mod scdl;
+pub mod sepa;
 pub mod tariff;
 pub mod weekdays;

@@ -60,10 +60,13 @@ pub enum Action {
     /// A household's account closed and its identities erased (RGPD), at the counter or by
     /// the retention job.
     HouseholdClosed,
+    MandateRevoked,
+    DirectDebitsExported,
+    DirectDebitRejected,
 }
 
 impl Action {
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 36] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,
@@ -98,6 +101,9 @@ impl Action {
         Action::CustodyRemoved,
         Action::PaymentMismatchResolved,
         Action::HouseholdClosed,
+        Action::MandateRevoked,
+        Action::DirectDebitsExported,
+        Action::DirectDebitRejected,
     ];
 
     pub fn code(self) -> &'static str {
@@ -136,6 +142,9 @@ impl Action {
             Action::CustodyRemoved => "custody_removed",
             Action::PaymentMismatchResolved => "payment_mismatch_resolved",
             Action::HouseholdClosed => "household_closed",
+            Action::MandateRevoked => "mandate_revoked",
+            Action::DirectDebitsExported => "direct_debits_exported",
+            Action::DirectDebitRejected => "direct_debit_rejected",
         }
     }
 

@@ -202,6 +202,7 @@ impl EntryKind {
             "credit_note" => Ok(EntryKind::CreditNote),
             "payment" => Ok(EntryKind::Payment),
             "refund" => Ok(EntryKind::Refund),
+            "reversal" => Ok(EntryKind::Reversal),
             _ => Err(anyhow::anyhow!("stored ledger_entry.kind {code:?}").into()),
         }
     }

@@ -804,6 +804,7 @@ pub struct DueMail {
     pub household_id: i64,
     pub invoice_id: Option<i64>,
     pub contest_id: Option<i64>,
+    pub sepa_debit_id: Option<i64>,
     pub attempts: i32,
 }
 
@@ -812,7 +813,7 @@ pub struct DueMail {
 pub async fn claim_mail(conn: &mut PgConnection) -> Result<Option<DueMail>> {
     Ok(sqlx::query_as!(
         DueMail,
-        "select id, kind, household_id, invoice_id, contest_id, attempts from billing_mail
+        "select id, kind, household_id, invoice_id, contest_id, sepa_debit_id, attempts from billing_mail
          where sent_at is null and next_attempt_at <= clock_timestamp()
          order by next_attempt_at, id
          limit 1

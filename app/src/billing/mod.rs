@@ -20,6 +20,8 @@ mod reports;
 mod review;
 mod run;
 mod run_store;
+pub mod sepa;
+mod sepa_store;
 pub mod stats;
 pub mod store;
 mod tariffs;
@@ -241,6 +243,8 @@ pub enum EntryKind {
     CreditNote,
     Payment,
     Refund,
+    /// A payment the bank took back (a rejected direct debit): owed again.
+    Reversal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -339,6 +343,12 @@ pub trait BillingMails {
         contest: &ContestSummary,
         invoice_number: &str,
     ) -> anyhow::Result<()>;
+    /// The pre-notification of a direct debit: amount, collection date, mandate, creditor.
+    async fn debit_announced(&self, to: &Recipient, debit: &sepa::DebitNotice)
+    -> anyhow::Result<()>;
+    /// The bank rejected a direct debit: the invoice is due again.
+    async fn debit_rejected(&self, to: &Recipient, debit: &sepa::DebitNotice)
+    -> anyhow::Result<()>;
 }
 
 pub async fn regies(pool: &PgPool) -> Result<Vec<Regie>> {

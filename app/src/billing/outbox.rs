@@ -58,6 +58,15 @@ pub(crate) async fn send_due_mails(pool: &PgPool, mails: &impl BillingMails) -> 
                     None => Err(anyhow::anyhow!("contest {contest} not found")),
                 }
             }
+            ("debit_announced" | "debit_rejected", _, _) if row.sepa_debit_id.is_some() => {
+                let debit = row.sepa_debit_id.unwrap_or_default();
+                let notice = super::sepa::notice(&mut tx, debit).await?;
+                if row.kind == "debit_announced" {
+                    mails.debit_announced(&to, &notice).await
+                } else {
+                    mails.debit_rejected(&to, &notice).await
+                }
+            }
             (kind, _, _) => Err(anyhow::anyhow!(
                 "billing mail {} of kind {kind} names nothing",
                 row.id

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::billing::sepa::DebitNotice;
 use crate::billing::{BillingMails, ContestSummary, DocumentKind, InvoiceSummary, Recipient};
 use crate::http::fr::{self, billing as words};
 use crate::http::{AppState, routes};
@@ -82,6 +83,42 @@ impl FamilyMails {
     }
 }
 
+impl FamilyMails {
+    /// The pre-notification of a direct debit (EPC: amount, date, mandate, creditor).
+    pub fn debit_announced_mail(&self, to: &str, d: &DebitNotice) -> Mail {
+        let page = self.page(&routes::fill(routes::INVOICE, &[d.invoice_id]));
+        Mail {
+            to: to.to_owned(),
+            subject: format!("Prélèvement de votre facture {}", d.invoice_number),
+            body: format!(
+                "Bonjour,\n\nVotre facture de cantine {} sera prélevée le {} sur votre compte {}.\n\nMontant prélevé : {}\nRéférence unique du mandat (RUM) : {}\nCréancier : {} (identifiant créancier SEPA {})\n\nVous n'avez rien à faire. Pour voir la facture :\n{page}\n\nPour ne plus être prélevé, révoquez le mandat sur la page « Mon compte » avant cette date.\n",
+                d.invoice_number,
+                fr::long_date_year(d.collection_date),
+                d.iban_masked,
+                fr::euros(d.amount),
+                d.rum,
+                d.creditor_name,
+                d.ics,
+            ),
+        }
+    }
+
+    /// The bank rejected a direct debit: the invoice is due again.
+    pub fn debit_rejected_mail(&self, to: &str, d: &DebitNotice) -> Mail {
+        let page = self.page(&routes::fill(routes::INVOICE, &[d.invoice_id]));
+        Mail {
+            to: to.to_owned(),
+            subject: format!("Prélèvement rejeté : facture {}", d.invoice_number),
+            body: format!(
+                "Bonjour,\n\nVotre banque a rejeté le prélèvement de {} de la facture de cantine {} (motif bancaire : {}).\n\nCette somme reste donc à payer. Vous pouvez la régler en ligne ou en mairie :\n{page}\n\nSi votre compte a changé, donnez un nouveau mandat sur la page « Mon compte ».\n",
+                fr::euros(d.amount),
+                d.invoice_number,
+                d.reason_code.as_deref().unwrap_or("non précisé"),
+            ),
+        }
+    }
+}
+
 /// A household without an address on file is told nothing: not an error to retry.
 fn address(to: &Recipient) -> Option<&str> {
     to.email.as_deref().filter(|e| !e.trim().is_empty())
@@ -115,5 +152,21 @@ impl BillingMails for FamilyMails {
         self.mailer
             .send(self.contest_mail(address, contest, invoice_number))
             .await
+    }
+
+    async fn debit_announced(&self, to: &Recipient, debit: &DebitNotice) -> anyhow::Result<()> {
+        let Some(address) = address(to) else {
+            tracing::info!(invoice = debit.invoice_id, "debit notice: the household has no address");
+            return Ok(());
+        };
+        self.mailer.send(self.debit_announced_mail(address, debit)).await
+    }
+
+    async fn debit_rejected(&self, to: &Recipient, debit: &DebitNotice) -> anyhow::Result<()> {
+        let Some(address) = address(to) else {
+            tracing::info!(invoice = debit.invoice_id, "debit rejection: the household has no address");
+            return Ok(());
+        };
+        self.mailer.send(self.debit_rejected_mail(address, debit)).await
     }
 }

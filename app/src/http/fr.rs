@@ -121,6 +121,9 @@ pub fn audit_action(action: Action) -> &'static str {
         Action::CustodySet => "Garde partagée enregistrée",
         Action::CustodyRemoved => "Garde partagée supprimée",
         Action::HouseholdClosed => "Compte du foyer clos (RGPD)",
+        Action::MandateRevoked => "Mandat de prélèvement révoqué",
+        Action::DirectDebitsExported => "Prélèvements SEPA exportés",
+        Action::DirectDebitRejected => "Prélèvement rejeté saisi",
     }
 }
 
@@ -457,6 +460,7 @@ fn invalid(invalid: &Invalid) -> String {
         Invalid::Month => "Mois invalide (ex. 2026-11).".to_owned(),
         Invalid::Amount => "Montant invalide.".to_owned(),
         Invalid::Custody(e) => custody(e),
+        Invalid::Sepa(e) => sepa_problem(e).to_owned(),
         Invalid::OtherHousehold => {
             "Choisissez l'autre foyer : un foyer existant, différent de celui de l'enfant.".to_owned()
         }
@@ -523,6 +527,44 @@ fn conflict(conflict: &Conflict) -> String {
             keys.join(", ")
         ),
         Conflict::Pes(e) => pes(e),
+        Conflict::Sepa(e) => sepa_conflict(e),
+    }
+}
+
+/// A mandate's or a rejection's refused value, worded for the family or finance.
+pub fn sepa_problem(e: &cantine_domain::sepa::SepaError) -> &'static str {
+    use cantine_domain::sepa::SepaError;
+    match e {
+        SepaError::Iban => {
+            "Cet IBAN n'est pas valide : vérifiez-le sur votre RIB (il commence par FR76 pour un compte français et compte 27 caractères)."
+        }
+        SepaError::Bic => {
+            "Ce BIC n'est pas valide : il compte 8 ou 11 lettres et chiffres (ex. AGRIFRPP), et figure sur votre RIB."
+        }
+        SepaError::Holder => "Indiquez le titulaire du compte (70 caractères au plus).",
+        SepaError::SignedInFuture => "La date de signature ne peut pas être dans le futur.",
+        SepaError::ReasonCode => {
+            "Le motif du rejet est un code de 4 lettres ou chiffres donné par la banque (ex. AM04, MD01)."
+        }
+        SepaError::Ics => "L'identifiant créancier SEPA (ICS) n'est pas valide.",
+        SepaError::Empty | SepaError::Amount | SepaError::Identifier(_) => {
+            "Le fichier de prélèvement ne peut pas être écrit."
+        }
+    }
+}
+
+fn sepa_conflict(e: &crate::error::SepaConflict) -> String {
+    use crate::error::SepaConflict;
+    match e {
+        SepaConflict::MandateActive => "Un mandat de prélèvement est déjà actif pour votre foyer : révoquez-le avant d'en donner un nouveau.".to_owned(),
+        SepaConflict::MandateRevoked => "Ce mandat est déjà révoqué.".to_owned(),
+        SepaConflict::RunNotIssued => "Ce mois n'est pas encore émis : seules les factures émises sont prélevées.".to_owned(),
+        SepaConflict::NothingToCollect => "Aucune facture de ce mois n'est à prélever : aucun foyer sous mandat actif n'a de reste à payer.".to_owned(),
+        SepaConflict::AlreadyRejected => "Le rejet de ce prélèvement est déjà saisi.".to_owned(),
+        SepaConflict::NotConfigured(keys) => format!(
+            "Export des prélèvements impossible : le créancier n'est pas configuré (section [sepa] : {}).",
+            keys.join(", ")
+        ),
     }
 }
 

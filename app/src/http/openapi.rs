@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::api::absences;
 use super::api::billing;
+use super::api::mandates;
 use super::api::menus;
 use super::api::payments;
 use super::api::privacy;
@@ -25,6 +26,7 @@ use super::backoffice::api_billing as finance;
 use super::backoffice::api_custody as custody;
 use super::backoffice::api_menus as staff_menus;
 use super::backoffice::api_payments as staff_payments;
+use super::backoffice::api_sepa as staff_sepa;
 use super::backoffice::kitchen;
 use super::ops as health;
 use super::{AppState, error::Json};
@@ -72,6 +74,10 @@ pub const CSRF: &str = "csrf";
         staff_payments::reconciliation_report, staff_payments::list_payment_mismatches,
         staff_payments::resolve_payment_mismatch,
         privacy::export_household_data,
+        mandates::create_mandate, mandates::list_mandates, mandates::revoke_mandate,
+        staff_sepa::export_direct_debits, staff_sepa::list_direct_debits,
+        staff_sepa::reject_direct_debit, staff_sepa::list_active_mandates,
+        staff_sepa::revoke_household_mandate,
     ),
     components(schemas(super::error::Problem)),
     modifiers(&SharedAnswers),

@@ -110,6 +110,7 @@ pub struct Config {
     pub payfip: PayfipConfig,
     pub privacy: PrivacyConfig,
     pub retention: RetentionConfig,
+    pub sepa: SepaConfig,
 }
 
 /// `[privacy]`: what the privacy page (`/confidentialite`) and the record of processing
@@ -143,6 +144,38 @@ pub struct RetentionConfig {
     pub inactive_household_days: u32,
     /// Years invoices and payments are kept (public accounting); the job counts, never deletes.
     pub invoice_years: u32,
+}
+
+/// `[sepa]`: SEPA Core direct debit. The creditor (the régie's name, account and the ICS its
+/// bank gave) is written in every `pain.008`; unset, the export says which keys are missing.
+/// Set values are checked at load (IBAN checksum, BIC format, ICS check digits).
+#[derive(Debug, Clone, Serialize)]
+pub struct SepaConfig {
+    /// The creditor's name as the bank knows it (70 characters at most).
+    pub creditor_name: Option<String>,
+    /// The régie's account the debits are credited to.
+    pub creditor_iban: Option<String>,
+    pub creditor_bic: Option<String>,
+    /// The creditor identifier (ICS), `FR72ZZZ123456`.
+    pub ics: Option<String>,
+    /// The prefix of the mandate references Cantine gives (`CANTINE` → `CANTINE-00000042`);
+    /// `A-Z`, `0-9` and `-`, 26 characters at most. Default `CANTINE`.
+    pub rum_prefix: String,
+    /// Days from the export to the collection date asked of the bank. Default 14.
+    pub collection_days: u32,
+    /// Days before the collection date the family's pre-notification is mailed (at 08:00
+    /// Paris time; at once when that day has passed). At most `collection_days`. Default 14,
+    /// the EPC rulebook's default notice.
+    pub prenotification_days: u32,
+    /// The version exported when none is asked: `08` (`pain.008.001.08`) or `02`. Default `08`.
+    pub default_version: String,
+}
+
+impl SepaConfig {
+    pub fn default_version(&self) -> cantine_domain::sepa::Version {
+        cantine_domain::sepa::Version::parse(&self.default_version)
+            .unwrap_or(cantine_domain::sepa::Version::V08)
+    }
 }
 
 /// `[payfip]`: the DGFiP's PayFiP web service, where families pay their invoices online. The
@@ -1027,6 +1060,8 @@ struct FileConfig {
     privacy: FilePrivacy,
     #[serde(default)]
     retention: FileRetention,
+    #[serde(default)]
+    sepa: FileSepa,
 }
 
 impl FileConfig {
@@ -1053,6 +1088,7 @@ impl FileConfig {
         let payfip = self.payfip.parse(&top, &mut warnings)?;
         let privacy = self.privacy.parse(&top, &mut warnings)?;
         let retention = self.retention.parse(&top, &mut warnings)?;
+        let sepa = self.sepa.parse(&top, &mut warnings)?;
         Ok(Config {
             files,
             warnings,
@@ -1074,6 +1110,7 @@ impl FileConfig {
             payfip,
             privacy,
             retention,
+            sepa,
         })
     }
 }
@@ -1955,6 +1992,106 @@ fn parse<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, C
         path: path.to_owned(),
         message: e.to_string().trim_end().to_owned(),
     })
+}
+
+#[derive(Default, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+#[serde(deny_unknown_fields)]
+struct FileSepa {
+    creditor_name: Option<String>,
+    creditor_iban: Option<String>,
+    creditor_bic: Option<String>,
+    ics: Option<String>,
+    rum_prefix: Option<String>,
+    collection_days: Option<u32>,
+    prenotification_days: Option<u32>,
+    default_version: Option<String>,
+}
+
+impl Section for FileSepa {
+    type Typed = SepaConfig;
+
+    fn parse(self, _: &Top, _: &mut Vec<String>) -> Result<SepaConfig, ConfigError> {
+        use cantine_domain::sepa;
+        let set = |v: Option<String>| {
+            v.map(|t| t.trim().to_owned())
+                .filter(|t: &String| !t.is_empty())
+        };
+        let creditor_name = set(self.creditor_name);
+        if let Some(name) = &creditor_name
+            && (name.chars().count() > 70 || sepa::latin(name, 70).is_empty())
+        {
+            return Err(ConfigError::invalid(
+                "sepa.creditor_name",
+                "1 to 70 characters, some of them letters or digits",
+            ));
+        }
+        let creditor_iban = match set(self.creditor_iban) {
+            Some(t) => Some(
+                sepa::Iban::parse(&t)
+                    .map_err(|e| ConfigError::invalid("sepa.creditor_iban", e.to_string()))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let creditor_bic = match set(self.creditor_bic) {
+            Some(t) => Some(
+                sepa::Bic::parse(&t)
+                    .map_err(|e| ConfigError::invalid("sepa.creditor_bic", e.to_string()))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let ics = match set(self.ics) {
+            Some(t) => Some(
+                sepa::Ics::parse(&t)
+                    .map_err(|e| ConfigError::invalid("sepa.ics", e.to_string()))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let rum_prefix = set(self.rum_prefix).unwrap_or_else(|| "CANTINE".to_owned());
+        if rum_prefix.len() > 26 || !sepa::is_identifier(&rum_prefix) {
+            return Err(ConfigError::invalid(
+                "sepa.rum_prefix",
+                "1 to 26 characters of A-Z, 0-9 and -",
+            ));
+        }
+        let collection_days = self.collection_days.unwrap_or(14);
+        if !(1..=365).contains(&collection_days) {
+            return Err(ConfigError::invalid(
+                "sepa.collection_days",
+                "1 to 365 days",
+            ));
+        }
+        let prenotification_days = self.prenotification_days.unwrap_or(14);
+        if prenotification_days > collection_days {
+            return Err(ConfigError::invalid(
+                "sepa.prenotification_days",
+                "at most sepa.collection_days: the notice is mailed after the export",
+            ));
+        }
+        let default_version = set(self.default_version).unwrap_or_else(|| "08".to_owned());
+        if sepa::Version::parse(&default_version).is_none() {
+            return Err(ConfigError::invalid(
+                "sepa.default_version",
+                "08 (pain.008.001.08) or 02 (pain.008.001.02)",
+            ));
+        }
+        Ok(SepaConfig {
+            creditor_name,
+            creditor_iban,
+            creditor_bic,
+            ics,
+            rum_prefix,
+            collection_days,
+            prenotification_days,
+            default_version,
+        })
+    }
 }
 
 #[derive(Default, Deserialize)]

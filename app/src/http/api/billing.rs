@@ -354,6 +354,8 @@ pub enum EntryKindOut {
     CreditNote,
     Payment,
     Refund,
+    /// A rejected direct debit: the payment taken back, owed again.
+    Reversal,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -383,6 +385,7 @@ impl From<&LedgerEntry> for LedgerEntryOut {
                 EntryKind::CreditNote => EntryKindOut::CreditNote,
                 EntryKind::Payment => EntryKindOut::Payment,
                 EntryKind::Refund => EntryKindOut::Refund,
+                EntryKind::Reversal => EntryKindOut::Reversal,
             },
             amount_cents: e.amount.get(),
             invoice_id: e.document.as_ref().map(|(id, _)| *id),

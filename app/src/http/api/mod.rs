@@ -3,6 +3,7 @@
 
 pub mod absences;
 pub mod billing;
+pub mod mandates;
 pub mod menus;
 pub mod payments;
 pub mod privacy;
@@ -19,4 +20,5 @@ pub fn routes() -> Router<AppState> {
         .merge(menus::routes())
         .merge(payments::routes())
         .merge(privacy::routes())
+        .merge(mandates::routes())
 }

@@ -63,6 +63,7 @@ pub fn entry_kind(kind: EntryKind) -> &'static str {
         EntryKind::CreditNote => "Avoir",
         EntryKind::Payment => "Encaissement",
         EntryKind::Refund => "Remboursement",
+        EntryKind::Reversal => "Prélèvement rejeté",
     }
 }
 
@@ -104,6 +105,7 @@ pub fn accounting_csv(rows: &[AccountingRow]) -> String {
         (EntryKind::CreditNote, "Total avoirs"),
         (EntryKind::Payment, "Total encaissements"),
         (EntryKind::Refund, "Total remboursements"),
+        (EntryKind::Reversal, "Total prélèvements rejetés"),
     ];
     for (kind, label) in kinds {
         let total: Cents = rows

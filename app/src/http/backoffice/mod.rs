@@ -17,6 +17,7 @@ pub mod api_billing;
 pub mod api_custody;
 pub mod api_menus;
 pub mod api_payments;
+pub mod api_sepa;
 pub mod billing_exports;
 pub mod kitchen;
 mod pages;
@@ -131,7 +132,7 @@ fn declare(state: &AppState) -> Table {
     let table = api_attendance::declare(api_absences::declare(api_menus::declare(table)));
     let table = api_custody::declare(table);
     let table = api_billing::declare(table);
-    let table = api_payments::declare(table);
+    let table = api_sepa::declare(api_payments::declare(table));
     let table = privacy::declare(table);
     kitchen::declare(pages::declare(table))
 }

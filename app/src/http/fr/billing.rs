@@ -60,6 +60,7 @@ pub fn entry_kind(kind: EntryKind) -> &'static str {
         EntryKind::CreditNote => "Avoir",
         EntryKind::Payment => "Paiement",
         EntryKind::Refund => "Remboursement",
+        EntryKind::Reversal => "Prélèvement rejeté",
     }
 }
 
