@@ -73,7 +73,10 @@ fn path_consts(files: &[(String, String)]) -> Vec<(String, String)> {
             if let Some((name, value)) = rest.split_once(": &str = \"") {
                 consts.push((
                     name.to_owned(),
-                    value.trim_end_matches("\";").trim_end_matches('"').to_owned(),
+                    value
+                        .trim_end_matches("\";")
+                        .trim_end_matches('"')
+                        .to_owned(),
                 ));
             }
         }
@@ -198,7 +201,11 @@ async fn every_get_route_answers_with_the_security_headers_and_private_ones_are_
 
     let routes = get_routes(&app);
     // Enough to know the scan read the router, not an empty folder.
-    assert!(routes.len() >= 60, "{} GET routes: {routes:?}", routes.len());
+    assert!(
+        routes.len() >= 60,
+        "{} GET routes: {routes:?}",
+        routes.len()
+    );
     for must in ["/", "/foyer", "/gestion", "/readyz", "/api/v1/children"] {
         assert!(routes.contains(must), "{must} not found among {routes:?}");
     }
@@ -231,7 +238,12 @@ async fn every_get_route_answers_with_the_security_headers_and_private_ones_are_
 async fn a_signed_in_family_s_api_answers_are_not_stored_while_the_stylesheet_caches() {
     let app = TestApp::spawn().await;
     let family = fixtures::family(&app, "durand", "mot de passe de la famille").await;
-    for path in ["/api/v1/children", "/foyer", "/mon-compte", "/api/v1/balance"] {
+    for path in [
+        "/api/v1/children",
+        "/foyer",
+        "/mon-compte",
+        "/api/v1/balance",
+    ] {
         let response = family.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
         assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
