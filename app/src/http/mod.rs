@@ -223,22 +223,39 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
     response
 }
 
-/// Pages are never framed, never sniffed, and send no referrer outside the service: a link in
-/// a page must not leak a confirmation token to another site.
+/// Every answer, page or not, carries the same security headers: never framed
+/// (`frame-ancestors` and its older form `X-Frame-Options`), never sniffed, no referrer outside
+/// the service (a link in a page must not leak a confirmation token to another site), no
+/// script, style or image from elsewhere, no plugin, no `<base>` rewrite, and none of the
+/// browser's powerful features (camera, microphone, location, payment, USB...).
+///
+/// Nothing is cached unless its handler said so: personal pages and API answers go out as
+/// `Cache-Control: no-store`, so that neither a shared computer's browser nor a proxy keeps a
+/// child's health data. The public assets (`/static/app.css`, the open-data CSV) set their own
+/// `Cache-Control`, which is kept.
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("x-frame-options", "DENY"),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    (
+        "content-security-policy",
+        "default-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    ),
+];
+
 async fn security_headers(request: Request, next: Next) -> Response {
-    use axum::http::HeaderValue;
+    use axum::http::{HeaderValue, header};
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    for (name, value) in [
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "same-origin"),
-        (
-            "content-security-policy",
-            "default-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
-        ),
-    ] {
+    for (name, value) in SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
 }

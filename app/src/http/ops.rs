@@ -33,9 +33,11 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match db::readiness(&state.pool).await {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
+        // The cause (a host name, a role, a server message) is for the journal: anyone may
+        // ask `/readyz`, and the answer says only that the service is not ready.
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n"))
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_owned())
         }
     }
 }

@@ -432,6 +432,25 @@ pub struct MailConfig {
     pub smtp_url: Option<SecretUrl>,
     /// Already merged into `smtp_url`; kept so that `check-config` shows where it came from.
     pub smtp_password_file: Option<PathBuf>,
+    /// For `smtp://`: whether the relay must offer STARTTLS (the default: without it nothing
+    /// is sent, neither the password nor the mail) or may be used in clear when it does not.
+    /// `smtps://` is TLS from the first byte whatever this says.
+    pub starttls: StartTls,
+    /// The CA certificates (PEM) that sign the relay's certificate, for a commune's private
+    /// relay; they replace the system's store. `None`: the system's store.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `mail.starttls`: what a `smtp://` relay that does not offer STARTTLS gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StartTls {
+    /// STARTTLS or nothing: a relay without it (or a network that strips it) gets no mail.
+    #[default]
+    Required,
+    /// STARTTLS when the relay offers it, clear text otherwise. Only for a relay on the same
+    /// host or network that cannot do TLS; never over the Internet.
+    Opportunistic,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -756,6 +775,7 @@ impl Config {
                 "messages spooled in {}",
                 self.data_dir.join("mail").display()
             )),
+            "mail.ca_file" => Some("the system's certificate store".to_owned()),
             "calendar.file" => Some("the bundled official calendar".to_owned()),
             "kitchen.caterer_email" => {
                 Some("no caterer mail (unless a school has its own)".to_owned())
@@ -1469,6 +1489,8 @@ struct FileMail {
     from: Option<String>,
     smtp_url: Option<String>,
     smtp_password_file: Option<PathBuf>,
+    starttls: Option<StartTls>,
+    ca_file: Option<PathBuf>,
 }
 
 impl Section for FileMail {
@@ -1491,6 +1513,8 @@ impl Section for FileMail {
             from,
             smtp_url,
             smtp_password_file: self.smtp_password_file,
+            starttls: self.starttls.unwrap_or_default(),
+            ca_file: self.ca_file,
         })
     }
 }
@@ -2208,7 +2232,14 @@ fn parse_smtp_url(text: &str, password_file: Option<&Path>) -> Result<SecretUrl,
     if !matches!(url.scheme(), "smtp" | "smtps") || url.host().is_none() {
         return Err(ConfigError::invalid(
             "mail.smtp_url",
-            "must be smtp://host[:port] (STARTTLS) or smtps://host[:port]",
+            "must be smtp://host[:port] (STARTTLS, see mail.starttls) or smtps://host[:port] (TLS)",
+        ));
+    }
+    if url.query().is_some() {
+        // lettre's `?tls=` would silently turn TLS off: the scheme and `mail.starttls` say it.
+        return Err(ConfigError::invalid(
+            "mail.smtp_url",
+            "takes no query (?tls=...): TLS is set by the scheme and mail.starttls",
         ));
     }
     if let Some(path) = password_file {
@@ -2421,6 +2452,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("mail.smtp_url"), "{err}");
+        // lettre's `?tls=` would turn STARTTLS off behind the scheme's back.
+        let err = load(
+            "[mail]\nsmtp_url = \"smtp://mail.fr:587?tls=opportunistic\"\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("takes no query"), "{err}");
+        assert_eq!(config.mail.starttls, StartTls::Required);
+        let config = load("[mail]\nstarttls = \"opportunistic\"\n", &[]).unwrap();
+        assert_eq!(config.mail.starttls, StartTls::Opportunistic);
+        assert!(load("[mail]\nstarttls = \"never\"\n", &[]).is_err());
         let err = load("[mail]\nfrom = \"not an address\"\n", &[])
             .unwrap_err()
             .to_string();
@@ -2845,6 +2888,8 @@ file = "{calendar}"
 from = "Cantine <cantine@techniville.fr>"
 smtp_url = "smtp://relay@mail.techniville.fr:587"
 smtp_password_file = "{s}/smtp-password"
+starttls = "opportunistic"
+ca_file = "{s}/relay-ca.pem"
 
 [backup]
 host = "mairie"

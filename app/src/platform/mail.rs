@@ -1,12 +1,22 @@
 //! Outgoing mail: through the commune's SMTP relay in production, into `<data_dir>/mail/*.eml`
 //! in development and in the demo, so links can be followed without a mail server.
+//!
+//! The relay is always reached over TLS with its certificate checked: `smtps://` is TLS from
+//! the first byte (port 465), `smtp://` must offer STARTTLS (port 587) before anything else is
+//! said, the password above all. A relay that does not offer it gets nothing, unless the
+//! operator wrote `mail.starttls = "opportunistic"`. The URL is read here rather than by
+//! lettre's `from_url`, which on `smtp://` without `?tls=required` sends in clear.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
+use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart, SinglePart, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::platform::config::Config;
+use crate::platform::config::{Config, MailConfig, SecretUrl, StartTls};
 
 pub struct Mailer {
     from: Mailbox,
@@ -37,9 +47,7 @@ pub struct Attachment {
 impl Mailer {
     pub fn from_config(config: &Config) -> anyhow::Result<Self> {
         let transport = match &config.mail.smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())?.build(),
-            ),
+            Some(url) => Transport::Smtp(relay(&config.mail, url)?),
             None => Transport::Spool(config.data_dir.join("mail")),
         };
         Ok(Self {
@@ -118,4 +126,55 @@ impl Mailer {
         }
         Ok(())
     }
+}
+
+/// How long one exchange with the relay may take before the mail counts as failed.
+const RELAY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The relay's transport: TLS as the scheme and `mail.starttls` say, the certificate checked
+/// against the system's store or `mail.ca_file`, the credentials of the URL.
+fn relay(mail: &MailConfig, url: &SecretUrl) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    // The URL was checked at load (`config::parse_smtp_url`); errors here never show it, as it
+    // may carry the password.
+    let url = url::Url::parse(url.expose()).context("mail.smtp_url is not a URL")?;
+    let host = url
+        .host_str()
+        .context("mail.smtp_url has no host")?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let mut tls = TlsParameters::builder(host.clone());
+    if let Some(path) = &mail.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("mail.ca_file: cannot read {}", path.display()))?;
+        let certificates = Certificate::from_pem(&pem).with_context(|| {
+            format!("mail.ca_file: {} holds no PEM certificate", path.display())
+        })?;
+        tls = tls
+            .certificate_store(CertificateStore::None)
+            .add_root_certificate(certificates);
+    }
+    let tls = tls.build_rustls().context("mail: TLS settings")?;
+    let (tls, default_port) = match (url.scheme(), mail.starttls) {
+        ("smtps", _) => (Tls::Wrapper(tls), 465),
+        (_, StartTls::Required) => (Tls::Required(tls), 587),
+        (_, StartTls::Opportunistic) => (Tls::Opportunistic(tls), 587),
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(url.port().unwrap_or(default_port))
+        .tls(tls)
+        .timeout(Some(RELAY_TIMEOUT));
+    if !url.username().is_empty() {
+        let decode = |text: &str| {
+            percent_encoding::percent_decode_str(text)
+                .decode_utf8()
+                .map(|t| t.into_owned())
+                .context("mail.smtp_url: the user or password is not UTF-8")
+        };
+        builder = builder.credentials(Credentials::new(
+            decode(url.username())?,
+            decode(url.password().unwrap_or_default())?,
+        ));
+    }
+    Ok(builder.build())
 }
