@@ -310,11 +310,23 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
         // Online payments: finance reconciles PayFiP against the ledger.
         ("GET", "/api/v1/staff/payments/reconciliation", &[Finance]),
-        ("POST", "/api/v1/staff/billing/exports/direct-debits.xml", &[Finance]),
+        (
+            "POST",
+            "/api/v1/staff/billing/exports/direct-debits.xml",
+            &[Finance],
+        ),
         ("GET", "/api/v1/staff/billing/direct-debits", &[Finance]),
-        ("POST", "/api/v1/staff/billing/direct-debits/{debit_id}/rejection", &[Finance]),
+        (
+            "POST",
+            "/api/v1/staff/billing/direct-debits/{debit_id}/rejection",
+            &[Finance],
+        ),
         ("GET", "/api/v1/staff/billing/mandates", &[Finance]),
-        ("POST", "/api/v1/staff/billing/mandates/{mandate_id}/revoke", &[Finance]),
+        (
+            "POST",
+            "/api/v1/staff/billing/mandates/{mandate_id}/revoke",
+            &[Finance],
+        ),
         (
             "GET",
             "/gestion/facturation/foyers/{household_id}",

@@ -86,12 +86,24 @@ impl Town {
             let r = finance
                 .call(Method::POST, "/api/v1/staff/billing/tariffs", Some(body))
                 .await;
-            assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+            assert_eq!(
+                r.status(),
+                StatusCode::CREATED,
+                "{}",
+                r.text().await.unwrap()
+            );
         }
         let run = json!({"regie": "CANT", "month": month});
-        for path in ["/api/v1/staff/billing/runs", "/api/v1/staff/billing/runs/issue"] {
+        for path in [
+            "/api/v1/staff/billing/runs",
+            "/api/v1/staff/billing/runs/issue",
+        ] {
             let r = finance.call(Method::POST, path, Some(run.clone())).await;
-            assert!(r.status().is_success(), "{path}: {}", r.text().await.unwrap());
+            assert!(
+                r.status().is_success(),
+                "{path}: {}",
+                r.text().await.unwrap()
+            );
         }
     }
 
@@ -147,8 +159,10 @@ async fn give_mandate(family: &Family) -> Value {
             .call(
                 Method::POST,
                 "/api/v1/mandates",
-                Some(json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
-                            "signed_on": "2026-10-15"})),
+                Some(
+                    json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
+                            "signed_on": "2026-10-15"}),
+                ),
             )
             .await,
         StatusCode::CREATED,
@@ -205,11 +219,17 @@ async fn both_versions_validate_against_the_official_xsd_and_a_re_export_gives_t
     // Only the household under mandate, for what its invoice says, as decimal euros.
     assert_eq!(count(&v08, "<DrctDbtTxInf>"), 1);
     let euros = format!("{}.{:02}", amount / 100, amount % 100);
-    assert!(v08.contains(&format!("<InstdAmt Ccy=\"EUR\">{euros}</InstdAmt>")), "{v08}");
+    assert!(
+        v08.contains(&format!("<InstdAmt Ccy=\"EUR\">{euros}</InstdAmt>")),
+        "{v08}"
+    );
     assert!(v08.contains(&format!("<MndtId>{rum}</MndtId>")));
     assert!(v08.contains("<SeqTp>FRST</SeqTp>"));
     assert!(v08.contains("<Id>FR72ZZZ123456</Id>"));
-    assert!(v08.contains("<ReqdColltnDt>2026-11-16</ReqdColltnDt>"), "14 days after the export");
+    assert!(
+        v08.contains("<ReqdColltnDt>2026-11-16</ReqdColltnDt>"),
+        "14 days after the export"
+    );
     assert!(v08.contains("<BICFI>AGRIFRPP</BICFI>"));
     let number = invoice["number"].as_str().unwrap();
     assert!(v08.contains(&format!("<EndToEndId>{number}</EndToEndId>")));
@@ -256,7 +276,11 @@ async fn a_bad_iban_is_refused_at_the_edge_with_a_clear_problem_and_nothing_is_s
     let town = town(14, 14).await;
     let martin = town.family("martin").await;
     for (iban, bic, code) in [
-        ("FR76 3000 6000 0112 3456 7890 188", "AGRIFRPP", "invalid_iban"),
+        (
+            "FR76 3000 6000 0112 3456 7890 188",
+            "AGRIFRPP",
+            "invalid_iban",
+        ),
         ("FR76 3000 6000", "AGRIFRPP", "invalid_iban"),
         ("pas un iban", "AGRIFRPP", "invalid_iban"),
         (IBAN, "AGRI", "validation"),
@@ -275,7 +299,11 @@ async fn a_bad_iban_is_refused_at_the_edge_with_a_clear_problem_and_nothing_is_s
         )
         .await;
         let detail = body["detail"].as_str().unwrap_or_default();
-        let word = if code == "invalid_iban" { "IBAN" } else { "BIC" };
+        let word = if code == "invalid_iban" {
+            "IBAN"
+        } else {
+            "BIC"
+        };
         assert!(detail.contains(word), "{body}");
     }
     // A signature in the future.
@@ -284,8 +312,10 @@ async fn a_bad_iban_is_refused_at_the_edge_with_a_clear_problem_and_nothing_is_s
             .call(
                 Method::POST,
                 "/api/v1/mandates",
-                Some(json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
-                            "signed_on": "2026-12-01"})),
+                Some(
+                    json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
+                            "signed_on": "2026-12-01"}),
+                ),
             )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -304,8 +334,10 @@ async fn a_bad_iban_is_refused_at_the_edge_with_a_clear_problem_and_nothing_is_s
             .call(
                 Method::POST,
                 "/api/v1/mandates",
-                Some(json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
-                            "signed_on": "2026-10-15"})),
+                Some(
+                    json!({"holder": "Camille Martin", "iban": IBAN, "bic": "AGRIFRPP",
+                            "signed_on": "2026-10-15"}),
+                ),
             )
             .await,
         StatusCode::CONFLICT,
@@ -366,7 +398,10 @@ async fn the_first_collection_of_a_mandate_is_frst_and_the_next_rcur() {
     town.issue(&finance, "2026-12").await;
     let december = town.exported(&finance, "2026-12", "08").await;
     assert_valid(&december, "08");
-    assert!(december.contains("<SeqTp>RCUR</SeqTp>") && !december.contains("FRST"), "{december}");
+    assert!(
+        december.contains("<SeqTp>RCUR</SeqTp>") && !december.contains("FRST"),
+        "{december}"
+    );
     assert_ne!(
         november.split("<MsgId>").nth(1),
         december.split("<MsgId>").nth(1),
@@ -408,14 +443,21 @@ async fn the_pre_notification_is_mailed_the_configured_days_before_the_collectio
         .iter()
         .find(|m| m.body.contains("sera prélevée le"))
         .unwrap_or_else(|| panic!("no pre-notification in {} mails", mails.len()));
-    assert!(notice.headers.contains("martin@example.test"), "{}", notice.headers);
+    assert!(
+        notice.headers.contains("martin@example.test"),
+        "{}",
+        notice.headers
+    );
     let invoice = town.invoice_of(&martin, "2026-11").await;
     let body = notice.body.replace(['\u{202f}', '\u{a0}'], " ");
     assert!(body.contains("12 novembre 2026"), "{body}");
     assert!(body.contains(mandate["rum"].as_str().unwrap()), "{body}");
     assert!(body.contains("FR72ZZZ123456"), "{body}");
     assert!(body.contains("FR76 **** … 0189"), "{body}");
-    assert!(!body.contains("30006000011234567890"), "the IBAN is masked: {body}");
+    assert!(
+        !body.contains("30006000011234567890"),
+        "the IBAN is masked: {body}"
+    );
     assert!(body.contains(invoice["number"].as_str().unwrap()), "{body}");
 }
 
@@ -439,7 +481,11 @@ async fn a_rejection_reverses_the_payment_exactly_once_and_the_invoice_is_due_ag
     .await;
     let debit = debits[0]["debit_id"].as_i64().unwrap();
     assert_eq!(debits[0]["sequence_type"], "FRST");
-    let balance = json_of(martin.call(Method::GET, "/api/v1/balance", None).await, StatusCode::OK).await;
+    let balance = json_of(
+        martin.call(Method::GET, "/api/v1/balance", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(balance["due_cents"], 0, "{balance}");
 
     let path = format!("/api/v1/staff/billing/direct-debits/{debit}/rejection");
@@ -491,13 +537,25 @@ async fn a_rejection_reverses_the_payment_exactly_once_and_the_invoice_is_due_ag
     assert_eq!(reversals, 1);
     let invoice = town.invoice_of(&martin, "2026-11").await;
     assert_eq!(invoice["paid_cents"], 0, "{invoice}");
-    let balance = json_of(martin.call(Method::GET, "/api/v1/balance", None).await, StatusCode::OK).await;
+    let balance = json_of(
+        martin.call(Method::GET, "/api/v1/balance", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(balance["due_cents"], amount, "{balance}");
     assert_eq!(balance["credit_cents"], 0, "{balance}");
     assert_eq!(balance["balance_cents"], amount, "{balance}");
-    let ledger = json_of(martin.call(Method::GET, "/api/v1/ledger", None).await, StatusCode::OK).await;
+    let ledger = json_of(
+        martin.call(Method::GET, "/api/v1/ledger", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert!(
-        ledger.as_array().unwrap().iter().any(|e| e["kind"] == "reversal"),
+        ledger
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "reversal"),
         "{ledger}"
     );
     // A rejected first collection leaves the mandate unused: the next is FRST again.
@@ -539,7 +597,11 @@ async fn a_family_cannot_see_or_revoke_another_households_mandate() {
     let bernard = town.family("bernard").await;
     let mandate = give_mandate(&martin).await;
     let id = mandate["mandate_id"].as_i64().unwrap();
-    let seen = json_of(bernard.call(Method::GET, "/api/v1/mandates", None).await, StatusCode::OK).await;
+    let seen = json_of(
+        bernard.call(Method::GET, "/api/v1/mandates", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(seen, json!([]));
     problem(
         bernard
@@ -549,7 +611,11 @@ async fn a_family_cannot_see_or_revoke_another_households_mandate() {
         "not_found",
     )
     .await;
-    let mine = json_of(martin.call(Method::GET, "/api/v1/mandates", None).await, StatusCode::OK).await;
+    let mine = json_of(
+        martin.call(Method::GET, "/api/v1/mandates", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(mine[0]["status"], "active", "{mine}");
     // Nor any finance route.
     problem(
@@ -566,17 +632,43 @@ async fn a_family_cannot_see_or_revoke_another_households_mandate() {
 async fn kitchen_and_school_staff_are_refused_on_the_finance_routes_and_finance_revokes_audited() {
     let town = town(14, 14).await;
     let kitchen = town.staff("cuisine", Role::Kitchen).await;
-    let agent = fixtures::staff(&town.app, "agent", Role::SchoolStaff, &[town.school], &town.hash).await;
+    let agent = fixtures::staff(
+        &town.app,
+        "agent",
+        Role::SchoolStaff,
+        &[town.school],
+        &town.hash,
+    )
+    .await;
     let finance = town.staff("finances", Role::Finance).await;
     let martin = town.family("martin").await;
     let id = give_mandate(&martin).await["mandate_id"].as_i64().unwrap();
     let routes = [
-        (Method::POST, "/api/v1/staff/billing/exports/direct-debits.xml?regie=CANT&month=2026-11".to_owned(), None),
-        (Method::GET, "/api/v1/staff/billing/direct-debits".to_owned(), None),
-        (Method::POST, "/api/v1/staff/billing/direct-debits/1/rejection".to_owned(),
-            Some(json!({"reason_code": "AM04", "idempotency_key": "k"}))),
-        (Method::GET, "/api/v1/staff/billing/mandates".to_owned(), None),
-        (Method::POST, format!("/api/v1/staff/billing/mandates/{id}/revoke"), None),
+        (
+            Method::POST,
+            "/api/v1/staff/billing/exports/direct-debits.xml?regie=CANT&month=2026-11".to_owned(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/billing/direct-debits".to_owned(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/staff/billing/direct-debits/1/rejection".to_owned(),
+            Some(json!({"reason_code": "AM04", "idempotency_key": "k"})),
+        ),
+        (
+            Method::GET,
+            "/api/v1/staff/billing/mandates".to_owned(),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/staff/billing/mandates/{id}/revoke"),
+            None,
+        ),
     ];
     for member in [&kitchen, &agent] {
         for (method, path, body) in &routes {
@@ -589,7 +681,9 @@ async fn kitchen_and_school_staff_are_refused_on_the_finance_routes_and_finance_
         }
     }
     let listed = json_of(
-        finance.call(Method::GET, "/api/v1/staff/billing/mandates", None).await,
+        finance
+            .call(Method::GET, "/api/v1/staff/billing/mandates", None)
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -597,12 +691,20 @@ async fn kitchen_and_school_staff_are_refused_on_the_finance_routes_and_finance_
     assert_eq!(listed[0]["household_id"], martin.household);
     json_of(
         finance
-            .call(Method::POST, &format!("/api/v1/staff/billing/mandates/{id}/revoke"), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/staff/billing/mandates/{id}/revoke"),
+                None,
+            )
             .await,
         StatusCode::OK,
     )
     .await;
-    let mine = json_of(martin.call(Method::GET, "/api/v1/mandates", None).await, StatusCode::OK).await;
+    let mine = json_of(
+        martin.call(Method::GET, "/api/v1/mandates", None).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(mine[0]["revoked_by"], "finance", "{mine}");
     let audited: i64 =
         sqlx::query_scalar("select count(*) from audit_entry where action = 'mandate_revoked'")

@@ -22,7 +22,9 @@ pub enum SepaError {
     Iban,
     #[error("BIC: 8 or 11 characters, 4 letters, a country, 2 then optionally 3 letters or digits")]
     Bic,
-    #[error("ICS: FR, 2 check digits, a 3-character business code, 6 characters, check digits right")]
+    #[error(
+        "ICS: FR, 2 check digits, a 3-character business code, 6 characters, check digits right"
+    )]
     Ics,
     #[error("account holder: 1 to 70 characters")]
     Holder,
@@ -134,7 +136,11 @@ impl Bic {
             && b[..4].iter().all(u8::is_ascii_uppercase)
             && b[4..6].iter().all(u8::is_ascii_uppercase)
             && b[6..].iter().all(u8::is_ascii_alphanumeric);
-        if ok { Ok(Self(bic)) } else { Err(SepaError::Bic) }
+        if ok {
+            Ok(Self(bic))
+        } else {
+            Err(SepaError::Bic)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -416,7 +422,11 @@ impl File {
                     d.rum,
                     d.signed_on.format("%Y-%m-%d"),
                     d.debtor_bic,
-                    escape(if name.is_empty() { "NOTPROVIDED" } else { &name }),
+                    escape(if name.is_empty() {
+                        "NOTPROVIDED"
+                    } else {
+                        &name
+                    }),
                     d.debtor_iban,
                     escape(&latin(&d.remittance, 140)),
                 );
@@ -508,7 +518,10 @@ mod tests {
         // The EPC's and the Banque de France's example.
         assert_eq!(ics_check_digits("FR", "123456"), "72");
         assert!(Ics::parse("FR72ZZZ123456").is_ok());
-        assert!(Ics::parse("FR72ABC123456").is_ok(), "the business code is not checked");
+        assert!(
+            Ics::parse("FR72ABC123456").is_ok(),
+            "the business code is not checked"
+        );
         assert_eq!(Ics::parse("FR73ZZZ123456"), Err(SepaError::Ics));
         assert_eq!(Ics::parse("FR72ZZZ12345"), Err(SepaError::Ics));
     }
@@ -522,7 +535,10 @@ mod tests {
 
     #[test]
     fn texts_are_reduced_to_the_sepa_latin_set() {
-        assert_eq!(latin("Hélène Œuvray & fils — «ok»", 70), "Helene OEuvray + fils ok");
+        assert_eq!(
+            latin("Hélène Œuvray & fils — «ok»", 70),
+            "Helene OEuvray + fils ok"
+        );
         assert_eq!(latin("a\u{0}b<c>", 70), "a b c");
         assert_eq!(latin("abcdef", 3), "abc");
     }

@@ -66,7 +66,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 37] = [
         Action::StaffLogin,
         Action::SecondFactorFailed,
         Action::SecondFactorEnrolled,

@@ -344,8 +344,11 @@ pub trait BillingMails {
         invoice_number: &str,
     ) -> anyhow::Result<()>;
     /// The pre-notification of a direct debit: amount, collection date, mandate, creditor.
-    async fn debit_announced(&self, to: &Recipient, debit: &sepa::DebitNotice)
-    -> anyhow::Result<()>;
+    async fn debit_announced(
+        &self,
+        to: &Recipient,
+        debit: &sepa::DebitNotice,
+    ) -> anyhow::Result<()>;
     /// The bank rejected a direct debit: the invoice is due again.
     async fn debit_rejected(&self, to: &Recipient, debit: &sepa::DebitNotice)
     -> anyhow::Result<()>;

@@ -233,8 +233,12 @@ pub fn creditor(config: &SepaConfig) -> Result<Creditor> {
     }
     Ok(Creditor {
         name: config.creditor_name.clone().unwrap_or_default(),
-        iban: parse(Iban::parse(config.creditor_iban.as_deref().unwrap_or_default()))?,
-        bic: parse(Bic::parse(config.creditor_bic.as_deref().unwrap_or_default()))?,
+        iban: parse(Iban::parse(
+            config.creditor_iban.as_deref().unwrap_or_default(),
+        ))?,
+        bic: parse(Bic::parse(
+            config.creditor_bic.as_deref().unwrap_or_default(),
+        ))?,
         ics: parse(Ics::parse(config.ics.as_deref().unwrap_or_default()))?,
     })
 }
@@ -428,9 +432,12 @@ pub async fn export_run(
         collection_date: export.collection_date,
         creditor: Creditor {
             name: export.creditor_name.clone(),
-            iban: Iban::parse(&export.creditor_iban).map_err(|e| anyhow::anyhow!("stored creditor IBAN: {e}"))?,
-            bic: Bic::parse(&export.creditor_bic).map_err(|e| anyhow::anyhow!("stored creditor BIC: {e}"))?,
-            ics: Ics::parse(&export.creditor_ics).map_err(|e| anyhow::anyhow!("stored ICS: {e}"))?,
+            iban: Iban::parse(&export.creditor_iban)
+                .map_err(|e| anyhow::anyhow!("stored creditor IBAN: {e}"))?,
+            bic: Bic::parse(&export.creditor_bic)
+                .map_err(|e| anyhow::anyhow!("stored creditor BIC: {e}"))?,
+            ics: Ics::parse(&export.creditor_ics)
+                .map_err(|e| anyhow::anyhow!("stored ICS: {e}"))?,
         },
         debits: rows
             .iter()

@@ -114,7 +114,11 @@ pub struct RunRow {
 
 /// The régie's run of `month` (its first day), locked until the caller commits: two exports
 /// of the same run wait for each other.
-pub async fn lock_run(conn: &mut PgConnection, regie: &str, month: NaiveDate) -> Result<Option<RunRow>> {
+pub async fn lock_run(
+    conn: &mut PgConnection,
+    regie: &str,
+    month: NaiveDate,
+) -> Result<Option<RunRow>> {
     Ok(sqlx::query_as!(
         RunRow,
         "select r.id, r.status, g.code as regie_code

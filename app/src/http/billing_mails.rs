@@ -156,17 +156,27 @@ impl BillingMails for FamilyMails {
 
     async fn debit_announced(&self, to: &Recipient, debit: &DebitNotice) -> anyhow::Result<()> {
         let Some(address) = address(to) else {
-            tracing::info!(invoice = debit.invoice_id, "debit notice: the household has no address");
+            tracing::info!(
+                invoice = debit.invoice_id,
+                "debit notice: the household has no address"
+            );
             return Ok(());
         };
-        self.mailer.send(self.debit_announced_mail(address, debit)).await
+        self.mailer
+            .send(self.debit_announced_mail(address, debit))
+            .await
     }
 
     async fn debit_rejected(&self, to: &Recipient, debit: &DebitNotice) -> anyhow::Result<()> {
         let Some(address) = address(to) else {
-            tracing::info!(invoice = debit.invoice_id, "debit rejection: the household has no address");
+            tracing::info!(
+                invoice = debit.invoice_id,
+                "debit rejection: the household has no address"
+            );
             return Ok(());
         };
-        self.mailer.send(self.debit_rejected_mail(address, debit)).await
+        self.mailer
+            .send(self.debit_rejected_mail(address, debit))
+            .await
     }
 }

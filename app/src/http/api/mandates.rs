@@ -73,7 +73,11 @@ pub struct MandateBody {
     #[schema(min_length = 1, max_length = 70)]
     holder: String,
     /// Spaces allowed; checked for its checksum and its country's format.
-    #[schema(min_length = 15, max_length = 42, example = "FR76 3000 6000 0112 3456 7890 189")]
+    #[schema(
+        min_length = 15,
+        max_length = 42,
+        example = "FR76 3000 6000 0112 3456 7890 189"
+    )]
     iban: String,
     /// 8 or 11 characters.
     #[schema(min_length = 8, max_length = 11, example = "AGRIFRPP")]

@@ -33,7 +33,12 @@ pub(super) fn declare(table: Table) -> Table {
         .add(Method::GET, DEBITS, finance, list_direct_debits)
         .add(Method::POST, REJECTION, finance, reject_direct_debit)
         .add(Method::GET, MANDATES, finance, list_active_mandates)
-        .add(Method::POST, MANDATE_REVOKE, finance, revoke_household_mandate)
+        .add(
+            Method::POST,
+            MANDATE_REVOKE,
+            finance,
+            revoke_household_mandate,
+        )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
