@@ -95,6 +95,7 @@ async fn checked_ledger(
             EntryKind::CreditNote => "credit_note",
             EntryKind::Payment => "payment",
             EntryKind::Refund => "refund",
+            EntryKind::Reversal => "reversal",
         };
         *sums.entry(kind).or_default() += e.amount.get();
     }

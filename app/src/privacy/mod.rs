@@ -279,16 +279,19 @@ pub async fn retention(
     today: NaiveDate,
     dry_run: bool,
 ) -> Result<Swept> {
-    let delete = !dry_run;
-    let mut conn = pool.acquire().await?;
-    let sessions = store::expired_sessions(&mut conn, now, delete).await?;
-    let email_tokens = store::expired_tokens(&mut conn, now, delete).await?;
+    let mut tx = pool.begin().await?;
+    let sessions = store::expired_sessions(&mut tx, now).await?;
+    let email_tokens = store::expired_tokens(&mut tx, now).await?;
     let audit_before = now - chrono::Duration::days(i64::from(config.audit_days));
-    let audit_entries = store::old_audit_entries(&mut conn, audit_before, delete).await?;
-    drop(conn);
+    let audit_entries = store::old_audit_entries(&mut tx, audit_before).await?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
     let inactive_before = now - chrono::Duration::days(i64::from(config.inactive_household_days));
     let inactive = store::inactive_households(pool, inactive_before, now).await?;
-    if delete {
+    if !dry_run {
         for household in &inactive {
             close_household(
                 pool,

@@ -239,77 +239,36 @@ pub async fn mark_closed(
     Ok(())
 }
 
-/// How many rows the retention job finds past their period (dry run) or deleted.
-pub async fn expired_sessions(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    delete: bool,
-) -> Result<u64> {
-    if delete {
-        Ok(
-            sqlx::query!("delete from session where expires_at < $1", now)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected(),
-        )
-    } else {
-        Ok(count(
-            sqlx::query_scalar!("select count(*) from session where expires_at < $1", now)
-                .fetch_one(&mut *conn)
-                .await?,
-        ))
-    }
+/// Rows past their period, deleted; the retention job's dry run rolls its transaction back, so
+/// it counts exactly what a run would delete.
+pub async fn expired_sessions(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u64> {
+    Ok(
+        sqlx::query!("delete from session where expires_at < $1", now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
-pub async fn expired_tokens(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    delete: bool,
-) -> Result<u64> {
-    if delete {
-        Ok(
-            sqlx::query!("delete from email_token where expires_at < $1", now)
-                .execute(&mut *conn)
-                .await?
-                .rows_affected(),
-        )
-    } else {
-        Ok(count(
-            sqlx::query_scalar!(
-                "select count(*) from email_token where expires_at < $1",
-                now
-            )
-            .fetch_one(&mut *conn)
-            .await?,
-        ))
-    }
+pub async fn expired_tokens(conn: &mut PgConnection, now: DateTime<Utc>) -> Result<u64> {
+    Ok(
+        sqlx::query!("delete from email_token where expires_at < $1", now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// Never younger than the floor the database enforces (migration 0021), whatever the clock
 /// says: a run cannot fail on an entry the trigger would refuse.
-pub async fn old_audit_entries(
-    conn: &mut PgConnection,
-    before: DateTime<Utc>,
-    delete: bool,
-) -> Result<u64> {
-    if delete {
-        Ok(sqlx::query!(
-            "delete from audit_entry where at < least($1, now() - interval '183 days')",
-            before
-        )
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
-    } else {
-        Ok(count(
-            sqlx::query_scalar!(
-                "select count(*) from audit_entry where at < least($1, now() - interval '183 days')",
-                before
-            )
-                .fetch_one(&mut *conn)
-                .await?,
-        ))
-    }
+pub async fn old_audit_entries(conn: &mut PgConnection, before: DateTime<Utc>) -> Result<u64> {
+    Ok(sqlx::query!(
+        "delete from audit_entry where at < least($1, now() - interval '183 days')",
+        before
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// Open households with no sign of life since `before`: none of their accounts, children,
