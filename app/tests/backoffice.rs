@@ -310,6 +310,23 @@ fn intended() -> BTreeMap<(&'static str, &'static str), Option<&'static [Role]>>
         ("POST", "/gestion/facturation/tarifs", &[Finance, Manager]),
         // Online payments: finance reconciles PayFiP against the ledger.
         ("GET", "/api/v1/staff/payments/reconciliation", &[Finance]),
+        // PayFiP mismatches: the service reads them, finance decides.
+        (
+            "GET",
+            "/api/v1/staff/payments/mismatches",
+            &[Finance, Manager],
+        ),
+        (
+            "POST",
+            "/api/v1/staff/payments/mismatches/{attempt_id}/resolution",
+            &[Finance],
+        ),
+        ("GET", "/gestion/paiements/anomalies", &[Finance, Manager]),
+        (
+            "POST",
+            "/gestion/paiements/anomalies/{attempt_id}",
+            &[Finance],
+        ),
         (
             "POST",
             "/api/v1/staff/billing/exports/direct-debits.xml",

@@ -379,9 +379,9 @@ impl File {
             self.version.name()
         );
         let creditor_name = escape(&latin(&self.creditor.name, 70));
-        let _ = write!(
+        let _ = writeln!(
             w,
-            "<GrpHdr><MsgId>{}</MsgId><CreDtTm>{}</CreDtTm><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum><InitgPty><Nm>{creditor_name}</Nm></InitgPty></GrpHdr>\n",
+            "<GrpHdr><MsgId>{}</MsgId><CreDtTm>{}</CreDtTm><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum><InitgPty><Nm>{creditor_name}</Nm></InitgPty></GrpHdr>",
             self.msg_id,
             self.created_at.format("%Y-%m-%dT%H:%M:%S"),
             self.debits.len(),
@@ -393,13 +393,13 @@ impl File {
                 continue;
             }
             let sum: i64 = block.iter().map(|d| d.amount.get()).sum();
-            let _ = write!(
+            let _ = writeln!(
                 w,
                 "<PmtInf><PmtInfId>{}</PmtInfId><PmtMtd>DD</PmtMtd><BtchBookg>true</BtchBookg><NbOfTxs>{}</NbOfTxs><CtrlSum>{}</CtrlSum>\
 <PmtTpInf><SvcLvl><Cd>SEPA</Cd></SvcLvl><LclInstrm><Cd>CORE</Cd></LclInstrm><SeqTp>{}</SeqTp></PmtTpInf>\
 <ReqdColltnDt>{}</ReqdColltnDt><Cdtr><Nm>{creditor_name}</Nm></Cdtr>\
 <CdtrAcct><Id><IBAN>{}</IBAN></Id></CdtrAcct><CdtrAgt><FinInstnId><{bic}>{}</{bic}></FinInstnId></CdtrAgt>\
-<ChrgBr>SLEV</ChrgBr><CdtrSchmeId><Id><PrvtId><Othr><Id>{}</Id><SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></CdtrSchmeId>\n",
+<ChrgBr>SLEV</ChrgBr><CdtrSchmeId><Id><PrvtId><Othr><Id>{}</Id><SchmeNm><Prtry>SEPA</Prtry></SchmeNm></Othr></PrvtId></Id></CdtrSchmeId>",
                 Self::pmt_inf_id(&self.msg_id, seq),
                 block.len(),
                 euros(Cents(sum)),
@@ -411,12 +411,12 @@ impl File {
             );
             for d in block {
                 let name = latin(&d.debtor_name, 70);
-                let _ = write!(
+                let _ = writeln!(
                     w,
                     "<DrctDbtTxInf><PmtId><EndToEndId>{}</EndToEndId></PmtId><InstdAmt Ccy=\"EUR\">{}</InstdAmt>\
 <DrctDbtTx><MndtRltdInf><MndtId>{}</MndtId><DtOfSgntr>{}</DtOfSgntr></MndtRltdInf></DrctDbtTx>\
 <DbtrAgt><FinInstnId><{bic}>{}</{bic}></FinInstnId></DbtrAgt><Dbtr><Nm>{}</Nm></Dbtr>\
-<DbtrAcct><Id><IBAN>{}</IBAN></Id></DbtrAcct><RmtInf><Ustrd>{}</Ustrd></RmtInf></DrctDbtTxInf>\n",
+<DbtrAcct><Id><IBAN>{}</IBAN></Id></DbtrAcct><RmtInf><Ustrd>{}</Ustrd></RmtInf></DrctDbtTxInf>",
                     d.end_to_end_id,
                     euros(d.amount),
                     d.rum,

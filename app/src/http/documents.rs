@@ -353,6 +353,21 @@ pub async fn render(doc: Document) -> Result<Vec<u8>> {
     joined.map_err(|e| Error::Internal(anyhow::anyhow!("PDF rendering: {e}")))
 }
 
+/// A file to save (CSV, XML, Markdown, JSON); the security layer adds `no-store`.
+pub fn attachment(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// A PDF download: never sniffed, never cached (it is personal data).
 pub fn pdf_response(bytes: Vec<u8>, filename: &str) -> Response {
     let mut response = (StatusCode::OK, bytes).into_response();

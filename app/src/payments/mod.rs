@@ -312,7 +312,7 @@ pub async fn start_payment(
     };
     let now = p.clock.now();
     let id = store::insert_attempt(
-        &mut *tx,
+        &mut tx,
         store::NewAttempt {
             invoice_id,
             household_id: household.get(),

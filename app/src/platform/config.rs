@@ -2957,6 +2957,7 @@ saisie = "W"
 timeout_secs = 10
 worker = false
 tick_secs = 300
+refresh_secs = 10
 
 [[payfip.regies]]
 code = "CANT"
@@ -2975,6 +2976,16 @@ worker = false
 audit_days = 365
 inactive_household_days = 730
 invoice_years = 10
+
+[sepa]
+creditor_name = "Régie de la restauration scolaire"
+creditor_iban = "FR1420041010050500013M02606"
+creditor_bic = "PSSTFRPPLIL"
+ics = "FR72ZZZ123456"
+rum_prefix = "TECHNIVILLE"
+collection_days = 14
+prenotification_days = 14
+default_version = "08"
 "#,
             s = secrets.display(),
             calendar = bundled_calendar().display(),
@@ -3292,6 +3303,28 @@ invoice_years = 10
                 "400".into(),
             ),
             ("retention.invoice_years", "12".into(), "12".into()),
+            (
+                "mail.starttls",
+                "opportunistic".into(),
+                "opportunistic".into(),
+            ),
+            ("mail.ca_file", format!("{s}/ca.pem"), format!("{s}/ca.pem")),
+            ("sepa.creditor_name", "Régie".into(), "Régie".into()),
+            (
+                "sepa.creditor_iban",
+                "FR1420041010050500013M02606".into(),
+                "FR1420041010050500013M02606".into(),
+            ),
+            (
+                "sepa.creditor_bic",
+                "PSSTFRPPLIL".into(),
+                "PSSTFRPPLIL".into(),
+            ),
+            ("sepa.ics", "FR72ZZZ123456".into(), "FR72ZZZ123456".into()),
+            ("sepa.rum_prefix", "LYON".into(), "LYON".into()),
+            ("sepa.collection_days", "20".into(), "20".into()),
+            ("sepa.prenotification_days", "5".into(), "5".into()),
+            ("sepa.default_version", "02".into(), "02".into()),
         ]
     }
 

@@ -54,6 +54,10 @@ pub const EXPORTED: &[&str] = &[
     "allocation",
     "payfip_attempt",
     "payfip_mismatch",
+    "payfip_resolution",
+    "sepa_mandate",
+    "sepa_debit",
+    "sepa_rejection",
     "billing_mail",
     "audit_entry",
 ];
@@ -71,6 +75,10 @@ pub const EXCLUDED: &[(&str, &str)] = &[
         "staff second-factor secrets; families have none",
     ),
     ("staff_school", "staff members' schools"),
+    (
+        "sepa_export",
+        "one bank file per invoicing run, naming the staff member who exported it; the household's debits are exported",
+    ),
     (
         "attendance_lock",
         "names the staff member who locked a school's day; no family data",

@@ -73,6 +73,16 @@ pub async fn export(pool: &PgPool, household: i64) -> Result<Value> {
            'payfip_mismatch', (select coalesce(jsonb_agg(to_jsonb(m) order by m.id), '[]')
                          from payfip_mismatch m join payfip_attempt p on p.id = m.attempt_id
                          where p.household_id = $1),
+           'payfip_resolution', (select coalesce(jsonb_agg(to_jsonb(r) order by r.attempt_id), '[]')
+                         from payfip_resolution r join payfip_attempt p on p.id = r.attempt_id
+                         where p.household_id = $1),
+           'sepa_mandate', (select coalesce(jsonb_agg(to_jsonb(m) order by m.id), '[]')
+                         from sepa_mandate m where m.household_id = $1),
+           'sepa_debit', (select coalesce(jsonb_agg(to_jsonb(d) order by d.id), '[]')
+                         from sepa_debit d where d.household_id = $1),
+           'sepa_rejection', (select coalesce(jsonb_agg(to_jsonb(r) order by r.debit_id), '[]')
+                         from sepa_rejection r join sepa_debit d on d.id = r.debit_id
+                         where d.household_id = $1),
            'billing_mail', (select coalesce(jsonb_agg(to_jsonb(m) - 'last_error' order by m.id), '[]')
                          from billing_mail m where m.household_id = $1),
            'audit_entry', (select coalesce(jsonb_agg(to_jsonb(e) - 'client_ip' order by e.id), '[]')

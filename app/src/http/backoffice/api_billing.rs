@@ -5,8 +5,8 @@
 //! read and versioned by finance or the service (manager). Thin handlers over `crate::billing`.
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -28,6 +28,7 @@ use crate::billing::{
 use crate::error::{Error, Field, Invalid, Result};
 use crate::http::AppState;
 use crate::http::api::v1::{TRIMMED, code_schema, string, text_schema};
+use crate::http::documents::attachment;
 use crate::http::error::{Json, Path, Problem, Query};
 
 /// Those who run, issue and correct invoices, answer contests, take payments and export.
@@ -992,20 +993,6 @@ pub async fn refund_credit(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn attachment(content_type: &'static str, file_name: &str, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// The month's accounting movements of a régie as CSV for a spreadsheet: `;`, UTF-8 with BOM,

@@ -4,8 +4,8 @@
 //! over `crate::billing::sepa`.
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +18,7 @@ use crate::billing::Month;
 use crate::billing::sepa::{self, DirectDebit, Mandate, Revoker};
 use crate::error::{Error, Invalid, Result};
 use crate::http::AppState;
+use crate::http::documents::attachment;
 use crate::http::error::{Json, Path, Problem, Query};
 
 pub const EXPORT: &str = "/api/v1/staff/billing/exports/direct-debits.xml";
@@ -76,20 +77,11 @@ pub(super) fn export_args(
 
 /// The export as a download.
 pub(super) fn xml_attachment(export: &sepa::Export) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/xml; charset=utf-8".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}\"", export.file_name),
-            ),
-        ],
-        export.xml.clone(),
+    attachment(
+        "application/xml; charset=utf-8",
+        &export.file_name,
+        export.xml.clone().into_bytes(),
     )
-        .into_response()
 }
 
 /// Exports the régie's issued run of a month as a SEPA `pain.008` file for the bank. The first

@@ -3,13 +3,14 @@
 //! (art. 30) is downloaded by the DPO's correspondents (admin, manager).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
+use axum::response::Response;
 
 use cantine_domain::ids::HouseholdId;
 
 use super::{Access, MANAGER, STATUS_READERS, Staff, Table};
 use crate::error::{Error, Field, Invalid};
+use crate::http::documents::attachment;
 use crate::http::fr::privacy as words;
 use crate::http::portal::{FormData, PageError, PagePath, check_csrf, see_other};
 use crate::http::{AppState, routes};
@@ -68,16 +69,9 @@ async fn processing_record(State(state): State<AppState>, _staff: Staff) -> Resp
         &state.config.retention,
         state.rules().today(),
     );
-    let mut response = (StatusCode::OK, text).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/markdown; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"registre-des-traitements.md\""),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    attachment(
+        "text/markdown; charset=utf-8",
+        "registre-des-traitements.md",
+        text.into_bytes(),
+    )
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde_json::Value;
@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::{FormData, Layout, PageError, Signed, check_csrf, form_page, ok, page};
 use crate::error::{Error, Field, Invalid};
 use crate::http::auth::{self, MaybeSession};
+use crate::http::documents::attachment;
 use crate::http::fr::privacy as words;
 use crate::http::{AppState, routes};
 use crate::privacy::{self, ClosedBy};
@@ -129,18 +130,11 @@ pub(super) async fn my_data_json(
     let export = privacy::export(&state.pool, household, state.clock.now()).await?;
     let body = serde_json::to_vec_pretty(&export.to_json())
         .map_err(|e| Error::Internal(anyhow::anyhow!("export: {e}")))?;
-    let mut response = (StatusCode::OK, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"mes-donnees-cantine.json\""),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(attachment(
+        "application/json",
+        "mes-donnees-cantine.json",
+        body,
+    ))
 }
 
 #[derive(Template)]
